@@ -1,0 +1,172 @@
+import { classifyRetCode } from './codes';
+import {
+  type ApplyFields,
+  applyResponseSchema,
+  parseWireBody,
+  type QueryResult,
+  queryResultSchema,
+} from './messages';
+import { type SigningKeys, signFields, type VerifyingKeys, verifyFields, verifyQueryResponse } from './sign';
+
+export const APPLY_PATH = '/traderapi/cardandpay.htm';
+export const QUERY_PATH = '/traderapi/orderquery.htm';
+
+/** Why an outcome is unknown. Every one of these means "query, and keep querying" (non-negotiable 1). */
+export type UnknownReason =
+  | 'timeout'
+  | 'network'
+  | 'http_status'
+  | 'unparsable'
+  | 'bad_signature'
+  | 'unsigned_success'
+  | 'mismatch'
+  | 'code';
+
+export type ApplyOutcome =
+  | { kind: 'accepted'; retCode: '0000'; retMsg?: string; oidPaybill?: string }
+  | { kind: 'rejected'; retCode: string; retMsg?: string }
+  | { kind: 'unknown'; reason: UnknownReason; retCode?: string; retMsg?: string; knownCode?: boolean };
+
+export type QueryOutcome =
+  | { kind: 'found'; result: QueryResult }
+  | { kind: 'not_found'; retCode: '8901'; retMsg?: string }
+  | { kind: 'unknown'; reason: UnknownReason; retCode?: string; retMsg?: string; knownCode?: boolean };
+
+/** The provider as the payout rules see it. */
+export interface ProviderClient {
+  apply(fields: ApplyFields): Promise<ApplyOutcome>;
+  query(noOrder: string, dtOrder?: string): Promise<QueryOutcome>;
+}
+
+export interface HttpProviderClientOptions {
+  readonly baseUrl: string;
+  readonly oidPartner: string;
+  readonly signing: SigningKeys;
+  readonly verifying: VerifyingKeys;
+  /** Default 10 s: the provider's own notification timeout is 5 s, and Lambda's budget is finite. */
+  readonly timeoutMs?: number;
+  readonly fetchImpl?: typeof fetch;
+}
+
+type Transport = { ok: true; fields: Record<string, string> } | { ok: false; reason: UnknownReason };
+
+/**
+ * HTTP client for apply and query. It never throws transport errors at callers: every answer becomes a
+ * classified outcome, and anything it cannot prove is `unknown`.
+ */
+export class HttpProviderClient implements ProviderClient {
+  private readonly applyUrl: string;
+  private readonly queryUrl: string;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: HttpProviderClientOptions) {
+    const base = options.baseUrl.replace(/\/+$/, '');
+    this.applyUrl = `${base}${APPLY_PATH}`;
+    this.queryUrl = `${base}${QUERY_PATH}`;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.fetchImpl = options.fetchImpl ?? fetch;
+  }
+
+  async apply(fields: ApplyFields): Promise<ApplyOutcome> {
+    const body = signFields({ ...fields }, this.options.signing);
+    const answer = await this.post(this.applyUrl, body);
+    if (!answer.ok) return { kind: 'unknown', reason: answer.reason };
+    return classifyApplyAnswer(answer.fields, this.options.verifying, {
+      oidPartner: this.options.oidPartner,
+      noOrder: fields.no_order,
+    });
+  }
+
+  async query(noOrder: string, dtOrder?: string): Promise<QueryOutcome> {
+    // type_dc=1 is mandatory: without it the provider searches receipts and answers 8901 (trap §10.1).
+    const body = signFields(
+      {
+        oid_partner: this.options.oidPartner,
+        no_order: noOrder,
+        type_dc: '1',
+        query_version: '1.1',
+        ...(dtOrder ? { dt_order: dtOrder } : {}),
+      },
+      this.options.signing,
+    );
+    const answer = await this.post(this.queryUrl, body);
+    if (!answer.ok) return { kind: 'unknown', reason: answer.reason };
+    return classifyQueryAnswer(answer.fields, this.options.verifying, {
+      oidPartner: this.options.oidPartner,
+      noOrder,
+    });
+  }
+
+  private async post(url: string, body: Record<string, string>): Promise<Transport> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchImpl(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json;charset=utf-8' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      return { ok: false, reason: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' };
+    }
+    if (response.status < 200 || response.status > 299) return { ok: false, reason: 'http_status' };
+    const parsed = parseWireBody(text);
+    if (!parsed.ok) return { ok: false, reason: 'unparsable' };
+    return { ok: true, fields: parsed.fields };
+  }
+}
+
+interface Expect {
+  readonly oidPartner: string;
+  readonly noOrder: string;
+}
+
+/** Exported for the sandbox's self-tests and for the bench: the pure half of the client. */
+export function classifyApplyAnswer(fields: Record<string, string>, keys: VerifyingKeys, expect: Expect): ApplyOutcome {
+  const parsed = applyResponseSchema.safeParse(fields);
+  if (!parsed.success) return { kind: 'unknown', reason: 'unparsable' };
+  const { ret_code: retCode, ret_msg: retMsg } = parsed.data;
+  const hasSign = fields.sign !== undefined && fields.sign !== '';
+  // A signature that is present is always checked, whatever the code: a failed check proves nothing.
+  if (hasSign && !verifyFields(fields, keys).ok) return { kind: 'unknown', reason: 'bad_signature', retCode, retMsg };
+  const info = classifyRetCode(retCode);
+  if (info.conclusion === 'accepted') {
+    // 0000 is only believed with a valid signature that names our merchant and order.
+    if (!hasSign) return { kind: 'unknown', reason: 'unsigned_success', retCode, retMsg };
+    if (
+      (fields.oid_partner !== undefined && fields.oid_partner !== expect.oidPartner) ||
+      (fields.no_order !== undefined && fields.no_order !== expect.noOrder)
+    ) {
+      return { kind: 'unknown', reason: 'mismatch', retCode, retMsg };
+    }
+    return { kind: 'accepted', retCode: '0000', retMsg, oidPaybill: fields.oid_paybill || undefined };
+  }
+  if (info.conclusion === 'rejected') return { kind: 'rejected', retCode, retMsg };
+  // 8901 in answer to an apply, 1002, 2005, 9999 and codes outside the catalogue: unknown.
+  return { kind: 'unknown', reason: 'code', retCode, retMsg, knownCode: info.known };
+}
+
+export function classifyQueryAnswer(fields: Record<string, string>, keys: VerifyingKeys, expect: Expect): QueryOutcome {
+  const retCode = fields.ret_code;
+  const retMsg = fields.ret_msg;
+  if (retCode === undefined) return { kind: 'unknown', reason: 'unparsable' };
+  const hasSign = fields.sign !== undefined && fields.sign !== '';
+  if (hasSign && !verifyQueryResponse(fields, keys).ok) {
+    return { kind: 'unknown', reason: 'bad_signature', retCode, retMsg };
+  }
+  if (retCode === '8901') return { kind: 'not_found', retCode, retMsg };
+  if (retCode !== '0000') {
+    return { kind: 'unknown', reason: 'code', retCode, retMsg, knownCode: classifyRetCode(retCode).known };
+  }
+  if (!hasSign) return { kind: 'unknown', reason: 'unsigned_success', retCode, retMsg };
+  const parsed = queryResultSchema.safeParse(fields);
+  if (!parsed.success) return { kind: 'unknown', reason: 'unparsable', retCode, retMsg };
+  if (parsed.data.oid_partner !== expect.oidPartner || parsed.data.no_order !== expect.noOrder) {
+    return { kind: 'unknown', reason: 'mismatch', retCode, retMsg };
+  }
+  return { kind: 'found', result: parsed.data };
+}

@@ -1,0 +1,214 @@
+import { z } from 'zod';
+import { parseWireAmount } from './money';
+import { isValidSettleDate, parseDtOrder } from './time';
+
+/**
+ * Runtime validation of every message we send or receive (spec §2–§5). Strict in what we send, tolerant
+ * in what we accept: received messages may carry fields we do not know, and those stay in the object
+ * (they are covered by the signature and must not be dropped before verification).
+ */
+
+const digits = (n: number) => new RegExp(`^[0-9]{${n}}$`);
+
+export const oidPartner = z.string().regex(digits(18), 'must be 18 digits');
+// The spec only bounds the length; we also restrict the alphabet because no_order is our idempotency key
+// and appears in URLs (GET /payouts/{no_order}).
+export const noOrder = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(32, 'must be at most 32 characters')
+  .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "_" and "-"');
+export const dtOrder = z
+  .string()
+  .refine((v) => parseDtOrder(v) !== undefined, 'must be yyyyMMddHHmmss (UTC+8)');
+export const wireAmount = z
+  .string()
+  .refine((v) => parseWireAmount(v).ok, 'must be yuan with exactly 2 decimals');
+export const flagCard = z.enum(['0', '1']);
+export const cardNo = z.string().regex(/^[0-9]{1,32}$/, 'must be 1–32 digits');
+export const signType = z.enum(['RSA', 'MD5']);
+export const settleDate = z.string().refine(isValidSettleDate, 'must be yyyyMMdd');
+const maxLen = (n: number) => z.string().max(n, `must be at most ${n} characters`);
+const required = (n: number) => z.string().min(1, 'is required').max(n, `must be at most ${n} characters`);
+
+/** The business fields of an apply, before signing: what the payout service hands to the client. */
+const applyFieldsShape = {
+  oid_partner: oidPartner,
+  api_version: z.literal('1.2'),
+  platform: maxLen(32).optional(),
+  no_order: noOrder,
+  dt_order: dtOrder,
+  money_order: wireAmount,
+  flag_card: flagCard,
+  card_no: cardNo,
+  acct_name: required(100),
+  bank_code: z.string().regex(digits(8), 'must be 8 digits').optional(),
+  province_code: z.string().regex(digits(6), 'must be a 6-digit area code').optional(),
+  city_code: z.string().regex(digits(6), 'must be a 6-digit area code').optional(),
+  brabank_name: maxLen(100).optional(),
+  prcptcd: z
+    .string()
+    .regex(/^[0-9]{1,12}$/, 'must be at most 12 digits')
+    .optional(),
+  info_order: required(255),
+  notify_url: z
+    .string()
+    .min(1, 'is required')
+    .max(255, 'must be at most 255 characters')
+    .url('must be a URL'),
+};
+export const applyFieldsSchema = z.object(applyFieldsShape).strict().superRefine(corporateRules);
+
+export type ApplyFields = z.infer<typeof applyFieldsSchema>;
+
+/**
+ * Spec §2 "safe rule": corporate payouts always send bank_code and either prcptcd or
+ * province + city + branch. Personal payouts may leave branch data out.
+ */
+export function corporateRules(
+  v: {
+    flag_card?: string;
+    bank_code?: string | undefined;
+    prcptcd?: string | undefined;
+    province_code?: string | undefined;
+    city_code?: string | undefined;
+    brabank_name?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (v.flag_card !== '1') return;
+  if (!v.bank_code)
+    ctx.addIssue({ code: 'custom', path: ['bank_code'], message: 'is required for corporate payouts' });
+  if (v.prcptcd) return;
+  for (const field of ['province_code', 'city_code', 'brabank_name'] as const) {
+    if (!v[field]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message: 'is required for corporate payouts unless prcptcd is given',
+      });
+    }
+  }
+}
+
+/** A signed apply request as it goes on the wire (what the sandbox validates). */
+export const applyRequestSchema = z
+  .object({
+    ...applyFieldsShape,
+    sign_type: signType,
+    sign: z.string().min(1, 'is required'),
+  })
+  .strict()
+  .superRefine(corporateRules);
+export type ApplyRequest = z.infer<typeof applyRequestSchema>;
+
+/** Every value of a received message must be a string (spec §1): anything else cannot be verified. */
+export const wireObject = z.record(z.string(), z.string());
+
+const retCode = z.string().regex(/^[0-9A-Za-z]{4}$/, 'must be 4 characters');
+
+export const applyResponseSchema = z
+  .object({
+    ret_code: retCode,
+    ret_msg: z.string().optional(),
+    oid_partner: z.string().optional(),
+    no_order: z.string().optional(),
+    oid_paybill: z.string().optional(),
+    sign_type: z.string().optional(),
+    sign: z.string().optional(),
+  })
+  .catchall(z.string());
+export type ApplyResponse = z.infer<typeof applyResponseSchema>;
+
+export const queryRequestSchema = z
+  .object({
+    oid_partner: oidPartner,
+    sign_type: signType,
+    sign: z.string().min(1, 'is required'),
+    no_order: noOrder,
+    type_dc: z.literal('1', { message: 'must be "1" (merchant payout)' }),
+    dt_order: dtOrder.optional(),
+    oid_paybill: maxLen(32).optional(),
+    query_version: z.enum(['1.0', '1.1']).optional(),
+  })
+  .strict();
+export type QueryRequest = z.infer<typeof queryRequestSchema>;
+
+/** A `0000` query answer: the fields a result needs. Other codes only need ret_code. */
+export const queryResultSchema = z
+  .object({
+    ret_code: z.literal('0000'),
+    ret_msg: z.string().optional(),
+    oid_partner: oidPartner,
+    no_order: z.string(),
+    dt_order: z.string().optional(),
+    oid_paybill: z.string().optional(),
+    money_order: wireAmount,
+    result_pay: z.string().min(1),
+    settle_date: z.string().optional(),
+    info_order: z.string().optional(),
+    memo: z.string().optional(),
+    bank_name: z.string().optional(),
+    sign_type: z.string(),
+    sign: z.string(),
+  })
+  .catchall(z.string());
+export type QueryResult = z.infer<typeof queryResultSchema>;
+
+export const notificationSchema = z
+  .object({
+    oid_partner: oidPartner,
+    sign_type: z.string(),
+    sign: z.string().min(1),
+    no_order: z.string().min(1).max(32),
+    dt_order: z.string().optional(),
+    money_order: wireAmount,
+    oid_paybill: z.string().optional(),
+    result_pay: z.string().min(1),
+    settle_date: z.string().optional(),
+    info_order: z.string().optional(),
+  })
+  .catchall(z.string());
+export type Notification = z.infer<typeof notificationSchema>;
+
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Flattens zod issues into `{field, message}` pairs, one per field, in input order. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
+    if (seen.has(field)) continue;
+    seen.add(field);
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s): ${issue.keys.join(', ')}`
+        : issue.code === 'invalid_type' && issue.input === undefined
+          ? 'is required'
+          : issue.message;
+    out.push({ field, message });
+  }
+  return out;
+}
+
+/** Parses a raw body into a string→string map, or explains why it is not one. */
+export function parseWireBody(
+  raw: string,
+): { ok: true; fields: Record<string, string> } | { ok: false; reason: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { ok: false, reason: 'body is not a JSON object' };
+  }
+  const result = wireObject.safeParse(parsed);
+  if (!result.success) return { ok: false, reason: 'every value must be a string' };
+  return { ok: true, fields: result.data };
+}

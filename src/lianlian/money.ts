@@ -1,0 +1,41 @@
+/**
+ * Money is integer fen (分) inside the service and a decimal string with exactly two decimals on the wire.
+ * No floating point anywhere: a float-formatted amount (`12.5`, `1.0E7`) is trap §10.2.
+ */
+
+export const MAX_FEN = 10_000_000_000; // 100,000,000.00 yuan
+
+export type AmountResult = { ok: true; fen: number } | { ok: false; reason: string };
+
+// Up to 9 integer digits covers the maximum; no sign, no exponent, no leading zeros, at most 2 decimals.
+const CALLER_AMOUNT = /^(0|[1-9][0-9]{0,8})(?:\.([0-9]{1,2}))?$/;
+const WIRE_AMOUNT = /^(0|[1-9][0-9]{0,8})\.([0-9]{2})$/;
+
+/** A merchant's amount: `"7.5"`, `"7.50"`, `"100"`. JSON numbers are refused: they arrive as floats. */
+export function parseCallerAmount(input: unknown): AmountResult {
+  if (typeof input !== 'string') return { ok: false, reason: 'must be a string such as "100.00"' };
+  const match = CALLER_AMOUNT.exec(input);
+  if (!match) return { ok: false, reason: 'must be a positive yuan amount with at most 2 decimals' };
+  return toFen(match[1] ?? '0', (match[2] ?? '').padEnd(2, '0'));
+}
+
+/** A provider amount: exactly two decimals (spec §2). */
+export function parseWireAmount(input: string): AmountResult {
+  const match = WIRE_AMOUNT.exec(input);
+  if (!match) return { ok: false, reason: 'must have exactly 2 decimals' };
+  return toFen(match[1] ?? '0', match[2] ?? '00');
+}
+
+function toFen(yuan: string, cents: string): AmountResult {
+  const fen = Number.parseInt(yuan, 10) * 100 + Number.parseInt(cents, 10);
+  if (fen <= 0) return { ok: false, reason: 'must be greater than zero' };
+  if (fen > MAX_FEN) return { ok: false, reason: 'must not exceed 100000000.00' };
+  return { ok: true, fen };
+}
+
+export function formatFen(fen: number): string {
+  if (!Number.isSafeInteger(fen) || fen < 0) throw new RangeError('fen must be a non-negative safe integer');
+  const yuan = Math.trunc(fen / 100);
+  const cents = fen % 100;
+  return `${yuan}.${cents.toString().padStart(2, '0')}`;
+}
