@@ -1,0 +1,73 @@
+/**
+ * The contract between the infrastructure and the functions: environment variable names, the schedule
+ * payload and the KMS encryption contexts. Both sides import it, so a rename cannot drift.
+ */
+
+export const ENV = {
+  /** `kms` in AWS (keys are KMS ciphertext in SSM), `env` in local mode (keys given by environment). */
+  keySource: 'KEY_SOURCE',
+  tableName: 'TABLE_NAME',
+  /** Local mode only: DynamoDB Local's endpoint. */
+  dynamoEndpoint: 'DYNAMODB_ENDPOINT',
+  apiBase: 'LLP_API_BASE',
+  oidPartner: 'LLP_OID_PARTNER',
+  signType: 'LLP_SIGN_TYPE',
+  providerPublicKey: 'LLP_PUBLIC_KEY',
+  timeoutMs: 'LLP_TIMEOUT_MS',
+  notifyUrl: 'NOTIFY_URL',
+  /** env mode: the merchant private key itself (base64 PKCS#8 DER or PEM). */
+  merchantPrivateKey: 'LLP_MERCHANT_PRIVATE_KEY',
+  /** env mode: the MD5 key itself. */
+  md5Key: 'LLP_MD5_KEY',
+  /** kms mode: SSM parameter holding the KMS ciphertext (base64) of the merchant private key. */
+  merchantKeyParam: 'LLP_MERCHANT_KEY_PARAM',
+  /** kms mode: SSM parameter holding the KMS ciphertext (base64) of the MD5 key. */
+  md5KeyParam: 'LLP_MD5_KEY_PARAM',
+  /** kms mode: the KMS key (id or ARN) the merchant key ciphertext was made with. */
+  merchantKeyKmsKeyId: 'MERCHANT_KEY_KMS_KEY_ID',
+  /** kms mode: the KMS key (id or ARN) that generates data keys for field-level encryption. */
+  fieldKeyKmsKeyId: 'FIELD_KEY_KMS_KEY_ID',
+  /** env mode: base64 of a 32-byte local master key for field-level encryption. */
+  localFieldKey: 'LOCAL_FIELD_KEY',
+  notFoundGraceSeconds: 'NOT_FOUND_GRACE_SECONDS',
+  eventBusName: 'EVENT_BUS_NAME',
+  reconcileMinAgeSeconds: 'RECONCILE_MIN_AGE_SECONDS',
+  reconcileRatePerSecond: 'RECONCILE_RATE_PER_SECOND',
+  reconcileConcurrency: 'RECONCILE_CONCURRENCY',
+  stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
+  /** Powertools */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Encryption context bound to the merchant key ciphertext; KMS refuses Decrypt without it. */
+export function merchantKeyContext(oidPartner: string, kind: 'rsa' | 'md5'): Record<string, string> {
+  return { purpose: 'lianlian-payout/merchant-key', oid_partner: oidPartner, kind };
+}
+
+/** Encryption context of field-level data keys. */
+export const FIELD_KEY_CONTEXT: Readonly<Record<string, string>> = { purpose: 'lianlian-payout/payee-fields' };
+
+/** Metric namespace and the names alarms watch (shared with infra). */
+export const METRICS = {
+  namespace: 'LianLianPayout',
+  anomalies: 'PayoutAnomalies',
+  stuck: 'PayoutsStuck',
+  unknownCodes: 'ProviderUnknownCodes',
+  reconcileExamined: 'ReconcileExamined',
+  reconcileChanged: 'ReconcileChanged',
+} as const;
+
+/** The payload the EventBridge schedule sends to the reconciliation function. */
+export interface ReconcileSchedulePayload {
+  readonly kind: 'reconcile';
+  /** Optional override of the minimum age, seconds. */
+  readonly minAgeSeconds?: number;
+}
+
+/** Function names as used by the infrastructure and the bench (entry: functions/<name>/index.ts). */
+export const FUNCTION_NAMES = ['apply', 'query', 'notify', 'reconcile', 'publish'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];

@@ -1,0 +1,34 @@
+/** Domain errors. Adapters translate SDK exceptions into these; one place maps them to HTTP. */
+
+export class TransitionConflictError extends Error {
+  override readonly name = 'TransitionConflictError';
+  constructor(
+    readonly noOrder: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`order ${noOrder} changed concurrently; the write was refused`, options);
+  }
+}
+
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(
+    readonly fields: readonly { field: string; message: string }[],
+    message = 'the request is invalid',
+  ) {
+    super(message);
+  }
+}
+
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+/** A dependency (store, KMS, provider) failed in a way the caller may retry. */
+export class DependencyError extends Error {
+  override readonly name = 'DependencyError';
+}

@@ -1,0 +1,105 @@
+import type { PayoutStatus } from './status';
+
+/** What caused a change. `reconcile` is a query made by the scheduled reconciliation. */
+export type ChangeSource = 'apply' | 'query' | 'notify' | 'reconcile';
+
+export interface HistoryEntry {
+  /** ISO-8601 UTC time of the change. */
+  readonly at: string;
+  readonly source: ChangeSource;
+  readonly from: PayoutStatus;
+  readonly to: PayoutStatus;
+  readonly ret_code?: string;
+  readonly result_pay?: string;
+  /** Why, in a few words: "apply accepted", "8901 after grace period", … Never card data. */
+  readonly note?: string;
+  /** Set on entries that record a contradiction that was not applied. */
+  readonly anomaly?: string;
+}
+
+/** The payee's secrets: only ever stored sealed (field-level envelope encryption). */
+export interface PayeeSecret {
+  readonly card_no: string;
+  readonly acct_name: string;
+}
+
+/** Optional apply fields the merchant may send, passed to the provider as they are. */
+export const OPTIONAL_APPLY_FIELDS = [
+  'bank_code',
+  'province_code',
+  'city_code',
+  'brabank_name',
+  'prcptcd',
+  'platform',
+] as const;
+export type OptionalApplyField = (typeof OPTIONAL_APPLY_FIELDS)[number];
+
+/** The stored payout order. Amounts are integer fen plus the provider's 2-decimal string. */
+export interface PayoutOrder {
+  readonly no_order: string;
+  readonly status: PayoutStatus;
+  /** Incremented by every write; every write is conditional on the status and version it came from. */
+  readonly version: number;
+  readonly money_fen: number;
+  readonly money_order: string;
+  readonly flag_card: '0' | '1';
+  readonly info_order: string;
+  /** The order time sent to the provider (UTC+8, yyyyMMddHHmmss); a resend uses the same one. */
+  readonly dt_order: string;
+  readonly bank_code?: string;
+  readonly province_code?: string;
+  readonly city_code?: string;
+  readonly brabank_name?: string;
+  readonly prcptcd?: string;
+  readonly platform?: string;
+  /** Sealed PayeeSecret (see FieldCipher). */
+  readonly payee_sealed: string;
+  readonly card_no_masked: string;
+  readonly acct_name_masked: string;
+  /** SHA-256 over the non-secret request fields; secrets are compared after opening the seal. */
+  readonly request_digest: string;
+  readonly oid_paybill?: string;
+  readonly result_pay?: string;
+  readonly settle_date?: string;
+  readonly ret_code?: string;
+  readonly ret_msg?: string;
+  readonly memo?: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+  /** When the apply was (last) sent; the 8901 grace period counts from here. */
+  readonly applied_at: string;
+  readonly apply_attempts: number;
+  /** When reconciliation should look at this order next (non-final orders only). */
+  readonly next_check_at?: string;
+  readonly check_count: number;
+  readonly anomalies: number;
+  readonly history: readonly HistoryEntry[];
+}
+
+/** Fields a change may set. Identity and request fields never change after creation. */
+export type OrderPatch = Partial<
+  Pick<
+    PayoutOrder,
+    | 'oid_paybill'
+    | 'result_pay'
+    | 'settle_date'
+    | 'ret_code'
+    | 'ret_msg'
+    | 'memo'
+    | 'applied_at'
+    | 'apply_attempts'
+    | 'next_check_at'
+    | 'check_count'
+    | 'anomalies'
+  >
+>;
+
+export interface OrderChange {
+  /** The status after the change (equal to the current one for bookkeeping or anomaly records). */
+  readonly status: PayoutStatus;
+  readonly set: OrderPatch;
+  /** Appended to the history; omitted for pure bookkeeping (reconciliation back-off). */
+  readonly history?: HistoryEntry;
+  /** The new updated_at. */
+  readonly at: string;
+}

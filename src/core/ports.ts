@@ -1,0 +1,67 @@
+import type { OrderChange, PayeeSecret, PayoutOrder } from './model';
+import type { PayoutStatus } from './status';
+
+export type { ProviderClient } from '../lianlian/client';
+
+/**
+ * The order store. Every write is conditional: `create` only if the no_order is new, `update` only if the
+ * stored order still has the expected status and version. No read-then-write anywhere.
+ */
+export interface OrderStore {
+  create(order: PayoutOrder): Promise<{ created: true } | { created: false; existing: PayoutOrder }>;
+  /** Strongly consistent read. */
+  get(noOrder: string): Promise<PayoutOrder | undefined>;
+  /**
+   * Writes `change` iff the stored order has `expected.status` and `expected.version`; bumps the version
+   * and returns the order as written. Throws TransitionConflictError when the condition fails.
+   * Final statuses leave the reconciliation index; open ones are kept in it, keyed by next_check_at.
+   */
+  update(expected: OrderVersion, change: OrderChange): Promise<PayoutOrder>;
+  /** Non-final orders whose next_check_at is at or before `dueBefore`, oldest first, one page at a time. */
+  listDue(query: { dueBefore: string; limit: number; cursor?: string }): Promise<DuePage>;
+}
+
+export interface OrderVersion {
+  readonly no_order: string;
+  readonly status: PayoutStatus;
+  readonly version: number;
+}
+
+export interface DueOrderRef {
+  readonly no_order: string;
+  readonly next_check_at: string;
+}
+
+export interface DuePage {
+  readonly items: readonly DueOrderRef[];
+  /** Opaque; absent on the last page. */
+  readonly cursor?: string;
+}
+
+/**
+ * Field-level envelope encryption of the payee's card number and name. The no_order is bound into the
+ * ciphertext (AAD / encryption context) so a sealed value cannot be moved to another order.
+ */
+export interface FieldCipher {
+  seal(secret: PayeeSecret, noOrder: string): Promise<string>;
+  open(sealed: string, noOrder: string): Promise<PayeeSecret>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Structured logger (Powertools Logger satisfies it). Callers never pass card data, names or keys. */
+export interface Log {
+  debug(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/** Business metrics (Powertools Metrics in AWS, an in-memory counter locally and in tests). */
+export interface MetricsPort {
+  count(name: string, value?: number, dimensions?: Record<string, string>): void;
+}

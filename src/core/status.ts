@@ -1,0 +1,26 @@
+/** The exact `status` values of a payout (issue: status model). */
+export const PAYOUT_STATUSES = [
+  'PENDING', // recorded, apply not yet answered
+  'ACCEPTED', // provider answered a signed 0000
+  'UNKNOWN', // outcome uncertain: query, and keep querying
+  'WAITING', // provider: waiting to be processed
+  'PROCESSING', // provider: at the bank
+  'SUCCESS', // paid (final, may still become CANCEL)
+  'FAILURE', // failed, nothing paid (final)
+  'CANCEL', // returned after success (final)
+  'REJECTED', // provider refused the apply conclusively, nothing paid (final)
+] as const;
+
+export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
+
+export const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set(['SUCCESS', 'FAILURE', 'CANCEL', 'REJECTED']);
+
+export const OPEN_STATUSES: readonly PayoutStatus[] = PAYOUT_STATUSES.filter((s) => !FINAL_STATUSES.has(s));
+
+export function isFinal(status: PayoutStatus): boolean {
+  return FINAL_STATUSES.has(status);
+}
+
+export function isPayoutStatus(value: unknown): value is PayoutStatus {
+  return typeof value === 'string' && (PAYOUT_STATUSES as readonly string[]).includes(value);
+}
