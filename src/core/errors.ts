@@ -1,7 +1,7 @@
 /** Domain errors. Adapters translate SDK exceptions into these; one place maps them to HTTP. */
 
 export class TransitionConflictError extends Error {
-  override readonly name = 'TransitionConflictError';
+  override readonly name: string = 'TransitionConflictError';
   constructor(
     readonly noOrder: string,
     options?: { cause?: unknown },
@@ -11,7 +11,7 @@ export class TransitionConflictError extends Error {
 }
 
 export class ValidationError extends Error {
-  override readonly name = 'ValidationError';
+  override readonly name: string = 'ValidationError';
   constructor(
     readonly fields: readonly { field: string; message: string }[],
     message = 'the request is invalid',
@@ -21,14 +21,14 @@ export class ValidationError extends Error {
 }
 
 export class ConflictError extends Error {
-  override readonly name = 'ConflictError';
+  override readonly name: string = 'ConflictError';
 }
 
 export class NotFoundError extends Error {
-  override readonly name = 'NotFoundError';
+  override readonly name: string = 'NotFoundError';
 }
 
 /** A dependency (store, KMS, provider) failed in a way the caller may retry. */
 export class DependencyError extends Error {
-  override readonly name = 'DependencyError';
+  override readonly name: string = 'DependencyError';
 }

@@ -1,0 +1,4 @@
+import { queryHandler } from '../shared/handlers';
+import { processRuntime } from '../shared/runtime';
+
+export const handler = queryHandler(processRuntime);

@@ -1,0 +1,81 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ConflictError, NotFoundError, ValidationError } from '../../src/core/errors';
+
+/** Merchant requests and provider notifications are small; anything bigger is refused before parsing. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export class HttpError extends Error {
+  override readonly name: string = 'HttpError';
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json;charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The raw body as UTF-8 text; API Gateway may hand it over base64-encoded. */
+export function rawBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): string {
+  const body = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new HttpError(413, 'payload_too_large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  return bytes.toString('utf8');
+}
+
+export function jsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): unknown {
+  const text = rawBody(event);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
+  }
+}
+
+type HttpHandlerMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
+
+/**
+ * The one place errors become HTTP answers. 4xx carry a clear message naming the fields; everything else
+ * is a generic 500 that leaks nothing (the details go to the log, which redacts payee data).
+ */
+export function httpErrors(logger: Logger): HttpHandlerMiddleware {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      request.response = toResponse(error, logger);
+    },
+  };
+}
+
+export function toResponse(error: unknown, logger: Logger): APIGatewayProxyResult {
+  if (error instanceof ValidationError) {
+    return json(400, { error: { code: 'invalid_request', message: error.message, fields: error.fields } });
+  }
+  if (error instanceof HttpError) {
+    return json(error.statusCode, { error: { code: error.code, message: error.message } });
+  }
+  if (error instanceof ConflictError) {
+    return json(409, { error: { code: 'conflict', message: error.message } });
+  }
+  if (error instanceof NotFoundError) {
+    return json(404, { error: { code: 'not_found', message: error.message } });
+  }
+  logger.error('unhandled error', { error: error instanceof Error ? { name: error.name } : String(error) });
+  return json(500, { error: { code: 'internal_error', message: 'internal error' } });
+}

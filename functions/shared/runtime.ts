@@ -1,0 +1,171 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import {
+  EnvelopeFieldCipher,
+  KmsDataKeySource,
+  LocalDataKeySource,
+} from '../../src/adapters/crypto/field-cipher';
+import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
+import { cachedOnce } from '../../src/adapters/kms/cache';
+import {
+  loadEnvMerchantKeys,
+  loadKmsMerchantKeys,
+  type MerchantKeys,
+} from '../../src/adapters/kms/merchant-keys';
+import { loadConfig, type RuntimeConfig } from '../../src/config/env';
+import type { PayoutDeps } from '../../src/core/payouts';
+import {
+  type Clock,
+  type FieldCipher,
+  type MetricsPort,
+  type OrderStore,
+  type ProviderClient,
+  systemClock,
+} from '../../src/core/ports';
+import { HttpProviderClient } from '../../src/lianlian/client';
+import { parsePublicKey } from '../../src/lianlian/keys';
+import type { VerifyingKeys } from '../../src/lianlian/sign';
+import { asLog, createLogger, createMetrics } from './observability';
+
+/**
+ * Everything a function needs, built once per container from the environment. Nothing here calls AWS at
+ * build time: keys are loaded on first use and cached for the container's life (cold start), so a
+ * function that never signs (notify, in RSA mode) never asks KMS for the merchant key.
+ */
+export interface Runtime {
+  readonly config: RuntimeConfig;
+  readonly deps: PayoutDeps;
+  readonly logger: Logger;
+  /** Powertools Metrics to flush per invocation; absent when a MetricsPort override is given. */
+  readonly metrics?: Metrics;
+  /** Loads (once) the merchant keys; call before recording anything that will need a signature. */
+  readonly merchantKeys: () => Promise<MerchantKeys>;
+  readonly verifyingKeys: () => Promise<VerifyingKeys>;
+}
+
+export interface RuntimeOverrides {
+  readonly store?: OrderStore;
+  readonly provider?: ProviderClient;
+  readonly cipher?: FieldCipher;
+  readonly clock?: Clock;
+  readonly metrics?: MetricsPort;
+  readonly logger?: Logger;
+  readonly dynamo?: DynamoDBClient;
+  readonly kms?: KMSClient;
+  readonly ssm?: SSMClient;
+  readonly fetchImpl?: typeof fetch;
+}
+
+export function buildRuntime(
+  env: Record<string, string | undefined>,
+  overrides: RuntimeOverrides = {},
+): Runtime {
+  const config = loadConfig(env);
+  const logger = overrides.logger ?? createLogger();
+  const powertools = overrides.metrics ? undefined : createMetrics();
+  const metricsPort = overrides.metrics ?? powertools!.port;
+
+  const dynamo =
+    overrides.dynamo ?? new DynamoDBClient(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {});
+  const store = overrides.store ?? new DynamoOrderStore({ client: dynamo, tableName: config.tableName });
+
+  let kms: KMSClient | undefined = overrides.kms;
+  const kmsClient = () => {
+    kms ??= new KMSClient({});
+    return kms;
+  };
+
+  const merchantKeys = cachedOnce(async (): Promise<MerchantKeys> => {
+    if (config.kms) {
+      return loadKmsMerchantKeys({
+        ssm: overrides.ssm ?? new SSMClient({}),
+        kms: kmsClient(),
+        oidPartner: config.oidPartner,
+        signType: config.signType,
+        merchantKeyParam: config.kms.merchantKeyParam,
+        md5KeyParam: config.kms.md5KeyParam,
+        kmsKeyId: config.kms.merchantKeyKmsKeyId,
+      });
+    }
+    return loadEnvMerchantKeys({
+      signType: config.signType,
+      privateKey: config.local?.merchantPrivateKey,
+      md5Key: config.local?.md5Key,
+    });
+  });
+
+  // Parsed once; a malformed provider key fails the cold start rather than every notification.
+  const providerPublicKey = config.providerPublicKey
+    ? parsePublicKey(config.providerPublicKey, 'LLP_PUBLIC_KEY')
+    : undefined;
+  const verifyingKeys = cachedOnce(async (): Promise<VerifyingKeys> => {
+    // The MD5 key is a secret: only fetched where MD5 messages must be verified.
+    const md5Key = config.signType === 'MD5' ? (await merchantKeys()).md5Key : undefined;
+    return { publicKey: providerPublicKey, md5Key };
+  });
+
+  const provider =
+    overrides.provider ?? lazyProvider(config, merchantKeys, verifyingKeys, overrides.fetchImpl);
+
+  const cipher =
+    overrides.cipher ??
+    new EnvelopeFieldCipher(
+      config.kms
+        ? new KmsDataKeySource({ kms: kmsClient(), keyId: config.kms.fieldKeyKmsKeyId })
+        : LocalDataKeySource.fromBase64(config.local?.fieldKey),
+    );
+
+  const deps: PayoutDeps = {
+    store,
+    provider,
+    cipher,
+    clock: overrides.clock ?? systemClock,
+    log: asLog(logger),
+    metrics: metricsPort,
+    config: {
+      oidPartner: config.oidPartner,
+      notifyUrl: config.notifyUrl,
+      notFoundGraceMs: config.notFoundGraceMs,
+      firstCheckDelayMs: config.reconcile.minAgeMs,
+    },
+  };
+  return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys };
+}
+
+/** The HTTP client, built when the keys are first needed. */
+function lazyProvider(
+  config: RuntimeConfig,
+  merchantKeys: () => Promise<MerchantKeys>,
+  verifyingKeys: () => Promise<VerifyingKeys>,
+  fetchImpl: typeof fetch | undefined,
+): ProviderClient {
+  const client = cachedOnce(
+    async () =>
+      new HttpProviderClient({
+        baseUrl: config.apiBase,
+        oidPartner: config.oidPartner,
+        signing: (await merchantKeys()).signing,
+        verifying: await verifyingKeys(),
+        timeoutMs: config.timeoutMs,
+        ...(fetchImpl ? { fetchImpl } : {}),
+      }),
+  );
+  return {
+    apply: async (fields) => (await client()).apply(fields),
+    query: async (noOrder, dtOrder) => (await client()).query(noOrder, dtOrder),
+  };
+}
+
+/** The container-wide runtime of a deployed function, built on first use from process.env. */
+export const processRuntime = cachedOnceSync(() => buildRuntime(process.env));
+
+function cachedOnceSync<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { MAX_BODY_BYTES } from '../functions/shared/http';
+
+/**
+ * The local HTTP front: turns requests into the same API Gateway (REST, v1) proxy events the deployed
+ * functions receive, and their results back into HTTP. Routes mirror the API Gateway resources.
+ */
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface Routes {
+  readonly apply: ApiHandler;
+  readonly query: ApiHandler;
+  readonly notify: ApiHandler;
+}
+
+interface Match {
+  readonly handler: ApiHandler;
+  readonly resource: string;
+  readonly pathParameters: Record<string, string> | null;
+}
+
+function route(routes: Routes, method: string, path: string): Match | undefined {
+  if (method === 'POST' && path === '/payouts')
+    return { handler: routes.apply, resource: '/payouts', pathParameters: null };
+  if (method === 'POST' && path === '/lianlian/notify') {
+    return { handler: routes.notify, resource: '/lianlian/notify', pathParameters: null };
+  }
+  const m = /^\/payouts\/([^/]+)$/.exec(path);
+  if (method === 'GET' && m?.[1]) {
+    return {
+      handler: routes.query,
+      resource: '/payouts/{no_order}',
+      pathParameters: { no_order: decodeURIComponent(m[1]) },
+    };
+  }
+  return undefined;
+}
+
+function lambdaContext(name: string): Context {
+  const started = Date.now();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `local-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:local-${name}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/local-${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, 29_000 - (Date.now() - started)),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too_large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    // API Gateway itself caps payloads; keep reading bounded so a huge body cannot exhaust memory.
+    if (size > MAX_BODY_BYTES * 4) return 'too_large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function toEvent(req: IncomingMessage, body: Buffer, match: Match, url: URL): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+  const query = Object.fromEntries(url.searchParams.entries());
+  const text = body.toString('utf8');
+  // Bodies that are not valid UTF-8 travel base64-encoded, as API Gateway does for binary payloads.
+  const isBinary = Buffer.from(text, 'utf8').compare(body) !== 0;
+  return {
+    httpMethod: req.method ?? 'GET',
+    path: url.pathname,
+    resource: match.resource,
+    pathParameters: match.pathParameters,
+    queryStringParameters: Object.keys(query).length > 0 ? query : null,
+    multiValueQueryStringParameters: null,
+    headers,
+    multiValueHeaders: {},
+    body: body.length === 0 ? null : isBinary ? body.toString('base64') : text,
+    isBase64Encoded: isBinary,
+    stageVariables: null,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      httpMethod: req.method ?? 'GET',
+      path: url.pathname,
+      stage: 'local',
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: match.resource,
+      protocol: 'HTTP/1.1',
+      authorizer: null,
+      identity: {
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      } as APIGatewayProxyEvent['requestContext']['identity'],
+    },
+  };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  res.writeHead(result.statusCode, headers);
+  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+}
+
+export interface LocalFront {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export async function startLocalFront(
+  getRoutes: () => Routes,
+  options: { port?: number; host?: string } = {},
+): Promise<LocalFront> {
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://local');
+      const routes = getRoutes();
+      const match = route(routes, req.method ?? 'GET', url.pathname);
+      if (!match) {
+        send(res, {
+          statusCode: 404,
+          headers: { 'content-type': 'application/json' },
+          body: '{"error":{"code":"not_found","message":"no such route"}}',
+        });
+        return;
+      }
+      const body = await readBody(req);
+      if (body === 'too_large') {
+        send(res, {
+          statusCode: 413,
+          headers: { 'content-type': 'application/json' },
+          body: '{"error":{"code":"payload_too_large","message":"body too large"}}',
+        });
+        return;
+      }
+      const name =
+        match.handler === routes.apply ? 'apply' : match.handler === routes.query ? 'query' : 'notify';
+      send(res, await match.handler(toEvent(req, body, match, url), lambdaContext(name)));
+    } catch {
+      send(res, {
+        statusCode: 500,
+        headers: { 'content-type': 'application/json' },
+        body: '{"error":{"code":"internal_error","message":"internal error"}}',
+      });
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { ENV } from './contract';
+
+/**
+ * Reads and validates the functions' configuration once, at cold start. A missing or malformed variable
+ * fails fast with its name — never its value, which may be a key.
+ */
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n > 0, 'must be greater than zero')
+    .optional()
+    .transform((n) => n ?? fallback);
+
+const url = z.string().url('must be a URL');
+
+const common = {
+  [ENV.tableName]: z.string().min(1),
+  [ENV.apiBase]: url,
+  [ENV.oidPartner]: z.string().regex(/^[0-9]{18}$/, 'must be 18 digits'),
+  [ENV.signType]: z.enum(['RSA', 'MD5']).optional().default('RSA'),
+  [ENV.providerPublicKey]: z.string().min(1).optional(),
+  [ENV.timeoutMs]: positiveInt(10_000),
+  [ENV.notifyUrl]: url.max(255, 'must be at most 255 characters'),
+  [ENV.notFoundGraceSeconds]: positiveInt(30 * 60),
+  [ENV.reconcileMinAgeSeconds]: positiveInt(120),
+  [ENV.reconcileRatePerSecond]: positiveInt(10),
+  [ENV.reconcileConcurrency]: positiveInt(4),
+  [ENV.stuckAfterSeconds]: positiveInt(24 * 60 * 60),
+  [ENV.eventBusName]: z.string().min(1).optional(),
+  [ENV.dynamoEndpoint]: url.optional(),
+};
+
+const kmsMode = z.object({
+  [ENV.keySource]: z.literal('kms'),
+  ...common,
+  [ENV.merchantKeyParam]: z.string().min(1).optional(),
+  [ENV.md5KeyParam]: z.string().min(1).optional(),
+  [ENV.merchantKeyKmsKeyId]: z.string().min(1),
+  [ENV.fieldKeyKmsKeyId]: z.string().min(1),
+});
+
+const envMode = z.object({
+  [ENV.keySource]: z.literal('env'),
+  ...common,
+  [ENV.merchantPrivateKey]: z.string().min(1).optional(),
+  [ENV.md5Key]: z.string().min(1).optional(),
+  [ENV.localFieldKey]: z.string().min(1),
+});
+
+const schema = z.discriminatedUnion(ENV.keySource, [kmsMode, envMode]);
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface RuntimeConfig {
+  readonly keySource: 'kms' | 'env';
+  readonly tableName: string;
+  readonly dynamoEndpoint?: string;
+  readonly apiBase: string;
+  readonly oidPartner: string;
+  readonly signType: 'RSA' | 'MD5';
+  readonly providerPublicKey?: string;
+  readonly timeoutMs: number;
+  readonly notifyUrl: string;
+  readonly notFoundGraceMs: number;
+  readonly reconcile: {
+    readonly minAgeMs: number;
+    readonly ratePerSecond: number;
+    readonly concurrency: number;
+    readonly stuckAfterMs: number;
+  };
+  readonly eventBusName?: string;
+  readonly kms?: {
+    readonly merchantKeyParam?: string;
+    readonly md5KeyParam?: string;
+    readonly merchantKeyKmsKeyId: string;
+    readonly fieldKeyKmsKeyId: string;
+  };
+  readonly local?: {
+    readonly merchantPrivateKey?: string;
+    readonly md5Key?: string;
+    readonly fieldKey: string;
+  };
+}
+
+export function loadConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  // Empty strings are "not set": a blank line in an .env file must not count as a value.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = i.path.length > 0 ? String(i.path[0]) : ENV.keySource;
+      const message =
+        i.code === 'invalid_type' && i.input === undefined
+          ? 'is required'
+          : i.code === 'invalid_union'
+            ? `must be "kms" or "env"`
+            : i.message;
+      return `${name} ${message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  const signType = c[ENV.signType];
+  const config: RuntimeConfig = {
+    keySource: c[ENV.keySource],
+    tableName: c[ENV.tableName],
+    dynamoEndpoint: c[ENV.dynamoEndpoint],
+    apiBase: c[ENV.apiBase],
+    oidPartner: c[ENV.oidPartner],
+    signType,
+    providerPublicKey: c[ENV.providerPublicKey],
+    timeoutMs: c[ENV.timeoutMs],
+    notifyUrl: c[ENV.notifyUrl],
+    notFoundGraceMs: c[ENV.notFoundGraceSeconds] * 1000,
+    reconcile: {
+      minAgeMs: c[ENV.reconcileMinAgeSeconds] * 1000,
+      ratePerSecond: c[ENV.reconcileRatePerSecond],
+      concurrency: c[ENV.reconcileConcurrency],
+      stuckAfterMs: c[ENV.stuckAfterSeconds] * 1000,
+    },
+    eventBusName: c[ENV.eventBusName],
+    ...(c.KEY_SOURCE === 'kms'
+      ? {
+          kms: {
+            merchantKeyParam: c.LLP_MERCHANT_KEY_PARAM,
+            md5KeyParam: c.LLP_MD5_KEY_PARAM,
+            merchantKeyKmsKeyId: c.MERCHANT_KEY_KMS_KEY_ID,
+            fieldKeyKmsKeyId: c.FIELD_KEY_KMS_KEY_ID,
+          },
+        }
+      : {
+          local: {
+            merchantPrivateKey: c.LLP_MERCHANT_PRIVATE_KEY,
+            md5Key: c.LLP_MD5_KEY,
+            fieldKey: c.LOCAL_FIELD_KEY,
+          },
+        }),
+  };
+  // RSA responses and notifications can only be verified with the provider's public key: without it
+  // every answer would be "unknown", so refuse to start instead.
+  if (signType === 'RSA' && !config.providerPublicKey) {
+    throw new ConfigError(
+      `invalid configuration: ${ENV.providerPublicKey} is required when ${ENV.signType}=RSA`,
+    );
+  }
+  return config;
+}

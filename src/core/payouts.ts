@@ -1,0 +1,336 @@
+import { METRICS } from '../config/contract';
+import type { ApplyOutcome, ProviderClient, QueryOutcome } from '../lianlian/client';
+import type { ApplyFields } from '../lianlian/messages';
+import { notificationSchema, parseWireBody } from '../lianlian/messages';
+import { formatFen, parseWireAmount } from '../lianlian/money';
+import { type VerifyingKeys, verifyFields } from '../lianlian/sign';
+import { formatDtOrder } from '../lianlian/time';
+import { ConflictError, NotFoundError, TransitionConflictError, ValidationError } from './errors';
+import { maskCardNo, maskName } from './mask';
+import { OPTIONAL_APPLY_FIELDS, type PayeeSecret, type PayoutOrder } from './model';
+import type { Clock, FieldCipher, Log, MetricsPort, OrderStore } from './ports';
+import { type PayoutRequest, parsePayoutRequest, requestDigest } from './request';
+
+import { type Decision, decide, type TransitionInput } from './transition';
+import { type PayoutView, toView } from './view';
+
+export interface PayoutConfig {
+  readonly oidPartner: string;
+  readonly notifyUrl: string;
+  readonly notFoundGraceMs: number;
+  /** When reconciliation first looks at a new order (its minimum age). */
+  readonly firstCheckDelayMs: number;
+}
+
+/** The ports the payout rules need; handlers and local mode pass real adapters, tests pass fakes. */
+export interface PayoutDeps {
+  readonly store: OrderStore;
+  readonly provider: ProviderClient;
+  readonly cipher: FieldCipher;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly metrics: MetricsPort;
+  readonly config: PayoutConfig;
+}
+
+const MAX_CONFLICT_RETRIES = 5;
+
+// ---------------------------------------------------------------------------------------------------
+// Apply: POST /payouts
+// ---------------------------------------------------------------------------------------------------
+
+export type CreateResult = { readonly created: boolean; readonly view: PayoutView };
+
+/**
+ * Records the payout, then sends the apply — exactly once: only the request whose conditional create
+ * wins sends. A repeat with identical fields gets the current view; different fields are a conflict.
+ */
+export async function createPayout(deps: PayoutDeps, body: unknown): Promise<CreateResult> {
+  const parsed = parsePayoutRequest(body);
+  if (!parsed.ok) throw new ValidationError(parsed.errors);
+  const request = parsed.request;
+  const now = deps.clock.now();
+  const order = await newOrder(deps, request, now);
+
+  const created = await deps.store.create(order);
+  if (!created.created) {
+    await assertSameRequest(deps, created.existing, request);
+    return { created: false, view: toView(created.existing) };
+  }
+  deps.log.info('payout recorded', { no_order: order.no_order, money_order: order.money_order });
+
+  const outcome = await deps.provider.apply(applyFields(deps.config, order, request.payee));
+  logApplyOutcome(deps, order.no_order, outcome);
+  const latest = await applyInput(deps, order, { type: 'apply', source: 'apply', outcome });
+  return { created: true, view: toView(latest) };
+}
+
+async function newOrder(deps: PayoutDeps, request: PayoutRequest, now: Date): Promise<PayoutOrder> {
+  const at = now.toISOString();
+  return {
+    no_order: request.no_order,
+    status: 'PENDING',
+    version: 1,
+    money_fen: request.money_fen,
+    money_order: formatFen(request.money_fen),
+    flag_card: request.flag_card,
+    info_order: request.info_order,
+    dt_order: formatDtOrder(now),
+    ...request.optional,
+    payee_sealed: await deps.cipher.seal(request.payee, request.no_order),
+    card_no_masked: maskCardNo(request.payee.card_no),
+    acct_name_masked: maskName(request.payee.acct_name),
+    request_digest: requestDigest(request),
+    created_at: at,
+    updated_at: at,
+    applied_at: at,
+    apply_attempts: 1,
+    next_check_at: new Date(now.getTime() + deps.config.firstCheckDelayMs).toISOString(),
+    check_count: 0,
+    anomalies: 0,
+    history: [],
+  };
+}
+
+async function assertSameRequest(
+  deps: PayoutDeps,
+  existing: PayoutOrder,
+  request: PayoutRequest,
+): Promise<void> {
+  let same = existing.request_digest === requestDigest(request);
+  if (same) {
+    const payee = await deps.cipher.open(existing.payee_sealed, existing.no_order);
+    same = payee.card_no === request.payee.card_no && payee.acct_name === request.payee.acct_name;
+  }
+  if (!same) {
+    deps.log.warn('payout number reused with different fields', { no_order: existing.no_order });
+    throw new ConflictError(`no_order ${existing.no_order} already exists with different fields`);
+  }
+}
+
+function applyFields(config: PayoutConfig, order: PayoutOrder, payee: PayeeSecret): ApplyFields {
+  const fields: ApplyFields = {
+    oid_partner: config.oidPartner,
+    api_version: '1.2',
+    no_order: order.no_order,
+    dt_order: order.dt_order,
+    money_order: order.money_order,
+    flag_card: order.flag_card,
+    card_no: payee.card_no,
+    acct_name: payee.acct_name,
+    info_order: order.info_order,
+    notify_url: config.notifyUrl,
+  };
+  for (const key of OPTIONAL_APPLY_FIELDS) {
+    const value = order[key];
+    if (value !== undefined) fields[key] = value;
+  }
+  return fields;
+}
+
+function logApplyOutcome(deps: PayoutDeps, noOrder: string, outcome: ApplyOutcome): void {
+  const attrs = { no_order: noOrder, outcome: outcome.kind, ret_code: outcome.retCode };
+  if (outcome.kind === 'unknown') {
+    deps.log.warn('apply outcome unknown; the order will be queried', { ...attrs, reason: outcome.reason });
+    if (outcome.knownCode === false) deps.metrics.count(METRICS.unknownCodes, 1, { api: 'apply' });
+  } else {
+    deps.log.info('apply answered', attrs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The write path every input goes through
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Decides and writes one input, conditionally on the state the decision was computed from. On a
+ * concurrent change it re-reads and decides again: the newer state may make the input a no-op.
+ */
+export async function applyInput(
+  deps: PayoutDeps,
+  known: PayoutOrder | undefined,
+  input: TransitionInput,
+  noOrder = known?.no_order,
+): Promise<PayoutOrder> {
+  if (!noOrder) throw new Error('applyInput needs an order or its number');
+  let order = known;
+  for (let attempt = 0; ; attempt++) {
+    order ??= await deps.store.get(noOrder);
+    if (!order) throw new NotFoundError(`payout ${noOrder} not found`);
+    const decision = decide(order, input, {
+      now: deps.clock.now(),
+      notFoundGraceMs: deps.config.notFoundGraceMs,
+    });
+    try {
+      return await write(deps, order, decision);
+    } catch (error) {
+      if (!(error instanceof TransitionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      order = undefined;
+    }
+  }
+}
+
+async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): Promise<PayoutOrder> {
+  if (decision.kind === 'none' || decision.kind === 'resend') {
+    deps.log.debug('no change', { no_order: order.no_order, status: order.status, reason: decision.reason });
+    return order;
+  }
+  const at = deps.clock.now().toISOString();
+  if (decision.kind === 'anomaly') {
+    const written = await deps.store.update(order, {
+      status: order.status,
+      set: decision.set,
+      history: decision.entry,
+      at,
+    });
+    deps.metrics.count(METRICS.anomalies, 1);
+    deps.log.error('payout anomaly recorded, not applied', {
+      no_order: order.no_order,
+      status: order.status,
+      anomaly: decision.entry.anomaly,
+      ret_code: decision.entry.ret_code,
+      result_pay: decision.entry.result_pay,
+    });
+    return written;
+  }
+  const written = await deps.store.update(order, {
+    status: decision.status,
+    set: decision.set,
+    history: decision.entry,
+    at,
+  });
+  deps.log.info('payout status changed', {
+    no_order: order.no_order,
+    from: order.status,
+    to: decision.status,
+    source: decision.entry.source,
+    ret_code: decision.entry.ret_code,
+    result_pay: decision.entry.result_pay,
+  });
+  return written;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Query: GET /payouts/{no_order}[?refresh=true]
+// ---------------------------------------------------------------------------------------------------
+
+export async function getPayout(deps: PayoutDeps, noOrder: string, refresh: boolean): Promise<PayoutView> {
+  const order = await deps.store.get(noOrder);
+  if (!order) throw new NotFoundError(`payout ${noOrder} not found`);
+  if (!refresh) return toView(order);
+  const outcome = await deps.provider.query(order.no_order, order.dt_order);
+  return toView(await applyQueryOutcome(deps, order, outcome, 'query'));
+}
+
+/** Feeds a query answer into the transition function. An unknown answer changes nothing. */
+export async function applyQueryOutcome(
+  deps: PayoutDeps,
+  order: PayoutOrder,
+  outcome: QueryOutcome,
+  source: 'query' | 'reconcile',
+): Promise<PayoutOrder> {
+  if (outcome.kind === 'unknown') {
+    deps.log.warn('query outcome unknown', {
+      no_order: order.no_order,
+      reason: outcome.reason,
+      ret_code: outcome.retCode,
+    });
+    if (outcome.knownCode === false) deps.metrics.count(METRICS.unknownCodes, 1, { api: 'query' });
+    return order;
+  }
+  if (outcome.kind === 'not_found') return applyInput(deps, order, { type: 'not_found', source });
+  const result = outcome.result;
+  const amount = parseWireAmount(result.money_order);
+  return applyInput(deps, order, {
+    type: 'result',
+    source,
+    resultPay: result.result_pay,
+    // parseWireAmount succeeded during schema validation; -1 can never equal a stored amount.
+    moneyFen: amount.ok ? amount.fen : -1,
+    oidPaybill: result.oid_paybill,
+    settleDate: result.settle_date,
+    memo: result.memo,
+    retCode: result.ret_code,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Notification: POST /lianlian/notify
+// ---------------------------------------------------------------------------------------------------
+
+export const NOTIFY_ACK = { ret_code: '0000', ret_msg: '交易成功' } as const;
+
+export type NotifyAnswer =
+  | { readonly ack: true; readonly body: typeof NOTIFY_ACK }
+  | { readonly ack: false; readonly reason: string; readonly body: { ret_code: string; ret_msg: string } };
+
+function refuse(reason: string, retMsg: string): NotifyAnswer {
+  return { ack: false, reason, body: { ret_code: '9999', ret_msg: retMsg } };
+}
+
+/**
+ * Verifies before believing anything (spec §5): signature over every received field, our merchant
+ * number, an order we know, the same amount. Any failed check answers non-0000 and changes nothing.
+ * Store failures propagate so the caller answers an error and the provider retries.
+ */
+export async function receiveNotification(
+  deps: PayoutDeps,
+  keys: VerifyingKeys,
+  rawBody: string,
+): Promise<NotifyAnswer> {
+  const wire = parseWireBody(rawBody);
+  if (!wire.ok) return refuse(wire.reason, '报文格式错误');
+  const fields = wire.fields;
+  const verified = verifyFields(fields, keys);
+  if (!verified.ok) return refuse(`signature: ${verified.reason}`, '验签失败');
+  const parsed = notificationSchema.safeParse(fields);
+  if (!parsed.success) return refuse('fields invalid', '参数错误');
+  const n = parsed.data;
+  if (n.oid_partner !== deps.config.oidPartner) return refuse('oid_partner is not ours', '商户号不匹配');
+  const order = await deps.store.get(n.no_order);
+  if (!order) return refuse('unknown order', '订单不存在');
+  const amount = parseWireAmount(n.money_order);
+  if (!amount.ok || amount.fen !== order.money_fen)
+    return refuse('amount differs from the order', '金额不符');
+  await applyInput(deps, order, {
+    type: 'result',
+    source: 'notify',
+    resultPay: n.result_pay,
+    moneyFen: amount.fen,
+    oidPaybill: n.oid_paybill,
+    settleDate: n.settle_date,
+  });
+  return { ack: true, body: NOTIFY_ACK };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Resend of a PENDING order (reconciliation)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Sends the apply again under the SAME no_order and dt_order. The attempt is claimed first with a
+ * conditional write (PENDING at this version), so two reconcilers can never both send.
+ */
+export async function resendPending(
+  deps: PayoutDeps,
+  order: PayoutOrder,
+  reason: string,
+): Promise<PayoutOrder> {
+  if (order.status !== 'PENDING') return order;
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const claimed = await deps.store.update(order, {
+    status: 'PENDING',
+    set: { apply_attempts: order.apply_attempts + 1, applied_at: at },
+    history: { at, source: 'reconcile', from: 'PENDING', to: 'PENDING', note: `apply resent: ${reason}` },
+    at,
+  });
+  const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
+  deps.log.warn('resending apply under the same no_order', {
+    no_order: order.no_order,
+    attempt: claimed.apply_attempts,
+  });
+  const outcome = await deps.provider.apply(applyFields(deps.config, claimed, payee));
+  logApplyOutcome(deps, order.no_order, outcome);
+  return applyInput(deps, claimed, { type: 'apply', source: 'reconcile', outcome });
+}

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  cardNo,
+  corporateRules,
+  type FieldError,
+  fieldErrors,
+  flagCard,
+  noOrder,
+} from '../lianlian/messages';
+import { parseCallerAmount } from '../lianlian/money';
+import { OPTIONAL_APPLY_FIELDS, type OptionalApplyField, type PayeeSecret } from './model';
+
+/**
+ * The merchant API's payout request (POST /payouts): the provider's field names, but a caller-friendly
+ * amount ("7.5" is fine; we send "7.50"). Validation names every bad field.
+ */
+const digits = (n: number, what: string) => z.string().regex(new RegExp(`^[0-9]{${n}}$`), `must be ${what}`);
+const text = (max: number) =>
+  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+export const payoutRequestSchema = z
+  .object({
+    no_order: noOrder,
+    money_order: z.unknown().superRefine((value, ctx) => {
+      const parsed = parseCallerAmount(value);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+    }),
+    card_no: cardNo,
+    acct_name: text(100).refine((v) => v.trim() === v, 'must not start or end with spaces'),
+    flag_card: flagCard,
+    info_order: text(255),
+    bank_code: digits(8, '8 digits').optional(),
+    province_code: digits(6, 'a 6-digit area code').optional(),
+    city_code: digits(6, 'a 6-digit area code').optional(),
+    brabank_name: text(100).optional(),
+    prcptcd: z
+      .string()
+      .regex(/^[0-9]{1,12}$/, 'must be at most 12 digits')
+      .optional(),
+    platform: text(32).optional(),
+  })
+  .strict()
+  .superRefine(corporateRules);
+
+export interface PayoutRequest {
+  readonly no_order: string;
+  readonly money_fen: number;
+  readonly flag_card: '0' | '1';
+  readonly info_order: string;
+  readonly payee: PayeeSecret;
+  readonly optional: Partial<Record<OptionalApplyField, string>>;
+}
+
+export type ParsedRequest = { ok: true; request: PayoutRequest } | { ok: false; errors: FieldError[] };
+
+export function parsePayoutRequest(body: unknown): ParsedRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, errors: [{ field: '(body)', message: 'must be a JSON object' }] };
+  }
+  const result = payoutRequestSchema.safeParse(body);
+  if (!result.success) return { ok: false, errors: fieldErrors(result.error) };
+  const v = result.data;
+  const amount = parseCallerAmount(v.money_order);
+  if (!amount.ok) return { ok: false, errors: [{ field: 'money_order', message: amount.reason }] };
+  const optional: Partial<Record<OptionalApplyField, string>> = {};
+  for (const key of OPTIONAL_APPLY_FIELDS) {
+    const value = v[key];
+    if (value !== undefined) optional[key] = value;
+  }
+  return {
+    ok: true,
+    request: {
+      no_order: v.no_order,
+      money_fen: amount.fen,
+      flag_card: v.flag_card,
+      info_order: v.info_order,
+      payee: { card_no: v.card_no, acct_name: v.acct_name },
+      optional,
+    },
+  };
+}
+
+/**
+ * Digest of the non-secret request fields, so a repeated request can be compared without opening the
+ * payee seal first. Payee fields are deliberately not in it: an unkeyed hash of a card number is
+ * brute-forceable, so they are compared after decryption instead.
+ */
+export function requestDigest(request: PayoutRequest): string {
+  const canonical = JSON.stringify([
+    request.no_order,
+    request.money_fen,
+    request.flag_card,
+    request.info_order,
+    ...OPTIONAL_APPLY_FIELDS.map((k) => request.optional[k] ?? null),
+  ]);
+  return createHash('sha256').update(canonical, 'utf8').digest('base64url');
+}

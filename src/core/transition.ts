@@ -1,0 +1,247 @@
+import type { ApplyOutcome } from '../lianlian/client';
+import { isResultPay, type ResultPay } from '../lianlian/codes';
+import type { ChangeSource, HistoryEntry, OrderPatch, PayoutOrder } from './model';
+import { isFinal, type PayoutStatus } from './status';
+
+/**
+ * The one transition function. Apply outcomes, query answers, notifications and reconciliation all feed
+ * it; it decides every change. Plain code, no I/O: the caller writes its decision conditionally on the
+ * status and version it was computed from.
+ */
+
+export type TransitionInput =
+  | { readonly type: 'apply'; readonly source: 'apply' | 'reconcile'; readonly outcome: ApplyOutcome }
+  | {
+      readonly type: 'result';
+      readonly source: Exclude<ChangeSource, 'apply'>;
+      readonly resultPay: string;
+      /** Amount the provider reports, integer fen; a different amount is never applied. */
+      readonly moneyFen: number;
+      readonly oidPaybill?: string;
+      readonly settleDate?: string;
+      readonly memo?: string;
+      readonly retCode?: string;
+    }
+  | { readonly type: 'not_found'; readonly source: 'query' | 'reconcile' };
+
+export interface TransitionContext {
+  readonly now: Date;
+  /** 8901 only becomes conclusive once it persists this long after the apply (spec §7). */
+  readonly notFoundGraceMs: number;
+}
+
+export type Decision =
+  | { readonly kind: 'none'; readonly reason: string }
+  | {
+      readonly kind: 'change';
+      readonly status: PayoutStatus;
+      readonly set: OrderPatch;
+      readonly entry: HistoryEntry;
+    }
+  /** A contradiction: recorded (history + counter), logged and counted, never applied. */
+  | { readonly kind: 'anomaly'; readonly set: OrderPatch; readonly entry: HistoryEntry }
+  /** PENDING and the provider has no record: the apply may be sent again under the same no_order. */
+  | { readonly kind: 'resend'; readonly reason: string };
+
+export const DEFAULT_NOT_FOUND_GRACE_MS = 30 * 60 * 1000;
+
+/** Progress rank of the provider's non-final results: a lower rank never replaces a higher one. */
+const RANK: Record<PayoutStatus, number> = {
+  PENDING: 0,
+  ACCEPTED: 0,
+  UNKNOWN: 0,
+  WAITING: 1,
+  PROCESSING: 2,
+  SUCCESS: 3,
+  FAILURE: 3,
+  CANCEL: 4,
+  REJECTED: 3,
+};
+
+export function decide(order: PayoutOrder, input: TransitionInput, ctx: TransitionContext): Decision {
+  switch (input.type) {
+    case 'apply':
+      return decideApply(order, input, ctx);
+    case 'result':
+      return decideResult(order, input, ctx);
+    case 'not_found':
+      return decideNotFound(order, input, ctx);
+  }
+}
+
+function entry(
+  order: PayoutOrder,
+  ctx: TransitionContext,
+  source: ChangeSource,
+  to: PayoutStatus,
+  extra: Omit<HistoryEntry, 'at' | 'source' | 'from' | 'to'>,
+): HistoryEntry {
+  return { at: ctx.now.toISOString(), source, from: order.status, to, ...stripUndefined(extra) };
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function change(
+  order: PayoutOrder,
+  ctx: TransitionContext,
+  source: ChangeSource,
+  status: PayoutStatus,
+  set: OrderPatch,
+  extra: Omit<HistoryEntry, 'at' | 'source' | 'from' | 'to'>,
+): Decision {
+  return {
+    kind: 'change',
+    status,
+    set: stripUndefined(set),
+    entry: entry(order, ctx, source, status, extra),
+  };
+}
+
+function anomaly(
+  order: PayoutOrder,
+  ctx: TransitionContext,
+  source: ChangeSource,
+  reason: string,
+  extra: { ret_code?: string; result_pay?: string } = {},
+): Decision {
+  // The same contradiction reported again (a repeated notification, a query every run) is recorded once:
+  // valid duplicates must have no second effect.
+  const seen = order.history.some(
+    (h) => h.anomaly === reason && h.result_pay === extra.result_pay && h.ret_code === extra.ret_code,
+  );
+  if (seen) return { kind: 'none', reason: `anomaly already recorded: ${reason}` };
+  return {
+    kind: 'anomaly',
+    set: { anomalies: order.anomalies + 1 },
+    entry: entry(order, ctx, source, order.status, { ...extra, anomaly: reason }),
+  };
+}
+
+function decideApply(
+  order: PayoutOrder,
+  input: Extract<TransitionInput, { type: 'apply' }>,
+  ctx: TransitionContext,
+): Decision {
+  const { outcome, source } = input;
+  if (order.status !== 'PENDING') {
+    // A late apply answer after a notification or query already moved the order: the provider's result
+    // is better evidence. Only a conclusive refusal contradicts it.
+    if (outcome.kind === 'rejected' && order.status !== 'REJECTED') {
+      return anomaly(order, ctx, source, 'apply rejected after the provider reported the order', {
+        ret_code: outcome.retCode,
+      });
+    }
+    return { kind: 'none', reason: `apply answer ignored in ${order.status}` };
+  }
+  switch (outcome.kind) {
+    case 'accepted':
+      return change(
+        order,
+        ctx,
+        source,
+        'ACCEPTED',
+        { ret_code: outcome.retCode, ret_msg: outcome.retMsg, oid_paybill: outcome.oidPaybill },
+        { ret_code: outcome.retCode, note: 'apply accepted' },
+      );
+    case 'rejected':
+      return change(
+        order,
+        ctx,
+        source,
+        'REJECTED',
+        { ret_code: outcome.retCode, ret_msg: outcome.retMsg },
+        { ret_code: outcome.retCode, note: 'apply refused with a conclusive code' },
+      );
+    case 'unknown':
+      return change(
+        order,
+        ctx,
+        source,
+        'UNKNOWN',
+        { ret_code: outcome.retCode, ret_msg: outcome.retMsg },
+        { ret_code: outcome.retCode, note: `apply outcome unknown: ${outcome.reason}` },
+      );
+  }
+}
+
+function decideResult(
+  order: PayoutOrder,
+  input: Extract<TransitionInput, { type: 'result' }>,
+  ctx: TransitionContext,
+): Decision {
+  const { source, resultPay } = input;
+  const codes = { ret_code: input.retCode, result_pay: resultPay };
+  if (input.moneyFen !== order.money_fen) {
+    return anomaly(order, ctx, source, 'provider reported a different amount', codes);
+  }
+  if (!isResultPay(resultPay)) {
+    // Spec §8: any other value keeps the order non-final and raises an alarm.
+    return anomaly(order, ctx, source, 'unknown result_pay', codes);
+  }
+  const target: PayoutStatus = resultPay satisfies ResultPay;
+  const set: OrderPatch = {
+    result_pay: resultPay,
+    oid_paybill: input.oidPaybill || undefined,
+    settle_date: input.settleDate || undefined,
+    memo: input.memo || undefined,
+    ret_code: input.retCode,
+  };
+  const note = `provider result ${resultPay}`;
+
+  if (order.status === target) return { kind: 'none', reason: `already ${target}` };
+
+  if (order.status === 'REJECTED') {
+    // We concluded nothing was paid; the provider says the order exists. Someone must look.
+    return anomaly(order, ctx, source, `result ${resultPay} for a rejected order`, codes);
+  }
+  if (isFinal(order.status)) {
+    if (order.status === 'SUCCESS' && target === 'CANCEL') {
+      return change(order, ctx, source, 'CANCEL', set, { ...codes, note: 'returned after success' });
+    }
+    if (isFinal(target)) {
+      // CANCEL already implies the SUCCESS before it: a late SUCCESS is stale, not a contradiction.
+      if (order.status === 'CANCEL' && target === 'SUCCESS')
+        return { kind: 'none', reason: 'stale SUCCESS after CANCEL' };
+      return anomaly(order, ctx, source, `${target} after ${order.status}`, codes);
+    }
+    return { kind: 'none', reason: `stale ${target} after final ${order.status}` };
+  }
+  if (RANK[target] < RANK[order.status])
+    return { kind: 'none', reason: `stale ${target} after ${order.status}` };
+  return change(order, ctx, source, target, set, { ...codes, note });
+}
+
+function decideNotFound(
+  order: PayoutOrder,
+  input: Extract<TransitionInput, { type: 'not_found' }>,
+  ctx: TransitionContext,
+): Decision {
+  const { source } = input;
+  const codes = { ret_code: '8901' };
+  if (isFinal(order.status)) return { kind: 'none', reason: `8901 ignored for final ${order.status}` };
+  if (order.status === 'PENDING') {
+    // Recorded but perhaps never sent (the process died in between). The provider enforces no_order
+    // uniqueness, so sending again under the SAME number cannot pay twice: a late original makes the
+    // resend answer 1002, which is "unknown — query".
+    return { kind: 'resend', reason: 'provider has no record of a PENDING order' };
+  }
+  const age = ctx.now.getTime() - Date.parse(order.applied_at);
+  if (age < ctx.notFoundGraceMs) return { kind: 'none', reason: '8901 inside the grace period' };
+  if (order.status === 'UNKNOWN' && order.ret_code !== '1002' && order.ret_code !== '2005') {
+    // The apply never reached the provider: it has had the whole grace period to record it. Nothing was
+    // paid, so the order is closed as REJECTED and the merchant may pay again under a new number.
+    return change(
+      order,
+      ctx,
+      source,
+      'REJECTED',
+      { ret_code: '8901', ret_msg: 'no record at the provider after the grace period' },
+      { ...codes, note: `8901 persisted ${Math.round(age / 60000)} min after the apply` },
+    );
+  }
+  // ACCEPTED (a signed 0000), WAITING/PROCESSING (the provider reported it), or UNKNOWN after 1002/2005
+  // (the provider said it has the order): a missing record contradicts evidence; never close it.
+  return anomaly(order, ctx, source, `8901 after grace for ${order.status}`, codes);
+}

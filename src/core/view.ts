@@ -1,0 +1,59 @@
+import type { HistoryEntry, PayoutOrder } from './model';
+import type { PayoutStatus } from './status';
+
+/** What the merchant API returns. Never the card number or payee name in full. */
+export interface PayoutView {
+  readonly no_order: string;
+  readonly status: PayoutStatus;
+  readonly money_order: string;
+  readonly flag_card: '0' | '1';
+  readonly card_no_masked: string;
+  readonly acct_name_masked: string;
+  readonly oid_paybill: string | null;
+  readonly result_pay: string | null;
+  readonly settle_date: string | null;
+  readonly ret_code: string | null;
+  readonly ret_msg: string | null;
+  readonly memo: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly history: readonly HistoryEntry[];
+}
+
+export const PAYOUT_VIEW_FIELDS = [
+  'no_order',
+  'status',
+  'money_order',
+  'flag_card',
+  'card_no_masked',
+  'acct_name_masked',
+  'oid_paybill',
+  'result_pay',
+  'settle_date',
+  'ret_code',
+  'ret_msg',
+  'memo',
+  'created_at',
+  'updated_at',
+  'history',
+] as const satisfies readonly (keyof PayoutView)[];
+
+export function toView(order: PayoutOrder): PayoutView {
+  return {
+    no_order: order.no_order,
+    status: order.status,
+    money_order: order.money_order,
+    flag_card: order.flag_card,
+    card_no_masked: order.card_no_masked,
+    acct_name_masked: order.acct_name_masked,
+    oid_paybill: order.oid_paybill ?? null,
+    result_pay: order.result_pay ?? null,
+    settle_date: order.settle_date ?? null,
+    ret_code: order.ret_code ?? null,
+    ret_msg: order.ret_msg ?? null,
+    memo: order.memo ?? null,
+    created_at: order.created_at,
+    updated_at: order.updated_at,
+    history: order.history,
+  };
+}

@@ -1,0 +1,332 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { PayoutOrder } from '../../../src/core/model';
+import { isFinal, PAYOUT_STATUSES, type PayoutStatus } from '../../../src/core/status';
+import { type Decision, decide, type TransitionInput } from '../../../src/core/transition';
+import { makeOrder } from '../../support/order-fixtures';
+
+const NOW = new Date('2026-11-27T12:00:00.000Z');
+const GRACE_MS = 30 * 60 * 1000;
+const ctx = { now: NOW, notFoundGraceMs: GRACE_MS };
+const AMOUNT = 1000;
+
+const result = (resultPay: string, moneyFen = AMOUNT): TransitionInput => ({
+  type: 'result',
+  source: 'notify',
+  resultPay,
+  moneyFen,
+  oidPaybill: '2026112700001',
+  settleDate: '20261127',
+});
+
+/** Every input the transition function can be fed, by a short name used in the table below. */
+const INPUTS = {
+  A_ok: { type: 'apply', source: 'apply', outcome: { kind: 'accepted', retCode: '0000', oidPaybill: '1' } },
+  A_rej: { type: 'apply', source: 'apply', outcome: { kind: 'rejected', retCode: '5503' } },
+  A_unk: { type: 'apply', source: 'apply', outcome: { kind: 'unknown', reason: 'timeout' } },
+  R_W: result('WAITING'),
+  R_P: result('PROCESSING'),
+  R_S: result('SUCCESS'),
+  R_F: result('FAILURE'),
+  R_C: result('CANCEL'),
+  R_X: result('REFUNDING'),
+  R_amt: result('SUCCESS', AMOUNT + 1),
+  NF_in: { type: 'not_found', source: 'reconcile' },
+  NF_out: { type: 'not_found', source: 'reconcile' },
+} satisfies Record<string, TransitionInput>;
+type InputName = keyof typeof INPUTS;
+
+/**
+ * Expected decision for every status × input: `none`, `anomaly`, `resend` or the new status.
+ * NF_in is an 8901 ten minutes after the apply, NF_out one an hour after.
+ */
+const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
+  PENDING: {
+    A_ok: 'ACCEPTED',
+    A_rej: 'REJECTED',
+    A_unk: 'UNKNOWN',
+    R_W: 'WAITING',
+    R_P: 'PROCESSING',
+    R_S: 'SUCCESS',
+    R_F: 'FAILURE',
+    R_C: 'CANCEL',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'resend',
+    NF_out: 'resend',
+  },
+  ACCEPTED: {
+    A_ok: 'none',
+    A_rej: 'anomaly',
+    A_unk: 'none',
+    R_W: 'WAITING',
+    R_P: 'PROCESSING',
+    R_S: 'SUCCESS',
+    R_F: 'FAILURE',
+    R_C: 'CANCEL',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'anomaly',
+  },
+  UNKNOWN: {
+    A_ok: 'none',
+    A_rej: 'anomaly',
+    A_unk: 'none',
+    R_W: 'WAITING',
+    R_P: 'PROCESSING',
+    R_S: 'SUCCESS',
+    R_F: 'FAILURE',
+    R_C: 'CANCEL',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'REJECTED',
+  },
+  WAITING: {
+    A_ok: 'none',
+    A_rej: 'anomaly',
+    A_unk: 'none',
+    R_W: 'none',
+    R_P: 'PROCESSING',
+    R_S: 'SUCCESS',
+    R_F: 'FAILURE',
+    R_C: 'CANCEL',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'anomaly',
+  },
+  PROCESSING: {
+    A_ok: 'none',
+    A_rej: 'anomaly',
+    A_unk: 'none',
+    R_W: 'none',
+    R_P: 'none',
+    R_S: 'SUCCESS',
+    R_F: 'FAILURE',
+    R_C: 'CANCEL',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'anomaly',
+  },
+  SUCCESS: {
+    A_ok: 'none',
+    A_rej: 'anomaly',
+    A_unk: 'none',
+    R_W: 'none',
+    R_P: 'none',
+    R_S: 'none',
+    R_F: 'anomaly',
+    R_C: 'CANCEL',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'none',
+  },
+  FAILURE: {
+    A_ok: 'none',
+    A_rej: 'anomaly',
+    A_unk: 'none',
+    R_W: 'none',
+    R_P: 'none',
+    R_S: 'anomaly',
+    R_F: 'none',
+    R_C: 'anomaly',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'none',
+  },
+  CANCEL: {
+    A_ok: 'none',
+    A_rej: 'anomaly',
+    A_unk: 'none',
+    R_W: 'none',
+    R_P: 'none',
+    R_S: 'none',
+    R_F: 'anomaly',
+    R_C: 'none',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'none',
+  },
+  REJECTED: {
+    A_ok: 'none',
+    A_rej: 'none',
+    A_unk: 'none',
+    R_W: 'anomaly',
+    R_P: 'anomaly',
+    R_S: 'anomaly',
+    R_F: 'anomaly',
+    R_C: 'anomaly',
+    R_X: 'anomaly',
+    R_amt: 'anomaly',
+    NF_in: 'none',
+    NF_out: 'none',
+  },
+};
+
+function orderIn(status: PayoutStatus, input: InputName, overrides: Partial<PayoutOrder> = {}): PayoutOrder {
+  const minutesAgo = input === 'NF_out' ? 60 : 10;
+  return makeOrder({
+    status,
+    money_fen: AMOUNT,
+    money_order: '10.00',
+    applied_at: new Date(NOW.getTime() - minutesAgo * 60_000).toISOString(),
+    ...overrides,
+  });
+}
+
+function summary(d: Decision): string {
+  return d.kind === 'change' ? d.status : d.kind;
+}
+
+describe('decide: every status × every input', () => {
+  for (const status of PAYOUT_STATUSES) {
+    for (const name of Object.keys(INPUTS) as InputName[]) {
+      const expected = TABLE[status][name];
+      it(`${status} + ${name} → ${expected}`, () => {
+        const order = orderIn(status, name);
+        const decision = decide(order, INPUTS[name], ctx);
+        expect(summary(decision)).toBe(expected);
+        if (decision.kind === 'change') {
+          expect(decision.entry).toMatchObject({ from: status, to: expected, at: NOW.toISOString() });
+          expect(decision.entry.source).toBe(INPUTS[name].source);
+        }
+        if (decision.kind === 'anomaly') {
+          expect(decision.entry.from).toBe(status);
+          expect(decision.entry.to).toBe(status);
+          expect(decision.entry.anomaly).toBeTruthy();
+          expect(decision.set.anomalies).toBe(order.anomalies + 1);
+        }
+      });
+    }
+  }
+});
+
+describe('decide: details', () => {
+  it('never concludes FAILURE or REJECTED from an unknown apply outcome, whatever the reason', () => {
+    for (const reason of [
+      'timeout',
+      'network',
+      'http_status',
+      'unparsable',
+      'bad_signature',
+      'code',
+    ] as const) {
+      for (const retCode of [undefined, '9999', '1002', '2005', '7777']) {
+        const d = decide(
+          makeOrder({ status: 'PENDING' }),
+          { type: 'apply', source: 'apply', outcome: { kind: 'unknown', reason, retCode } },
+          ctx,
+        );
+        expect(summary(d)).toBe('UNKNOWN');
+      }
+    }
+  });
+
+  it('8901 after the grace period is an anomaly, not a rejection, when the provider said it had the order', () => {
+    for (const retCode of ['1002', '2005']) {
+      const d = decide(orderIn('UNKNOWN', 'NF_out', { ret_code: retCode }), INPUTS.NF_out, ctx);
+      expect(summary(d)).toBe('anomaly');
+    }
+  });
+
+  it('the grace period counts from the last apply and is configurable', () => {
+    const order = orderIn('UNKNOWN', 'NF_in'); // applied 10 minutes ago
+    expect(summary(decide(order, INPUTS.NF_in, { now: NOW, notFoundGraceMs: 11 * 60_000 }))).toBe('none');
+    expect(summary(decide(order, INPUTS.NF_in, { now: NOW, notFoundGraceMs: 9 * 60_000 }))).toBe('REJECTED');
+  });
+
+  it('records the provider fields of a result', () => {
+    const d = decide(orderIn('ACCEPTED', 'R_S'), { ...result('SUCCESS'), retCode: '0000' }, ctx);
+    expect(d).toMatchObject({
+      kind: 'change',
+      status: 'SUCCESS',
+      set: { result_pay: 'SUCCESS', oid_paybill: '2026112700001', settle_date: '20261127', ret_code: '0000' },
+    });
+  });
+
+  it('records the same anomaly only once (valid duplicates have no second effect)', () => {
+    const order = orderIn('SUCCESS', 'R_F');
+    const first = decide(order, INPUTS.R_F, ctx);
+    expect(first.kind).toBe('anomaly');
+    if (first.kind !== 'anomaly') return;
+    const after = { ...order, anomalies: 1, history: [first.entry] };
+    expect(decide(after, INPUTS.R_F, ctx).kind).toBe('none');
+    // A different contradiction is still recorded.
+    expect(decide(after, INPUTS.R_amt, ctx).kind).toBe('anomaly');
+  });
+
+  it('apply outcomes carry their codes into the order', () => {
+    const d = decide(
+      makeOrder({ status: 'PENDING' }),
+      {
+        type: 'apply',
+        source: 'apply',
+        outcome: { kind: 'rejected', retCode: '5502', retMsg: 'credit card' },
+      },
+      ctx,
+    );
+    expect(d).toMatchObject({
+      kind: 'change',
+      status: 'REJECTED',
+      set: { ret_code: '5502', ret_msg: 'credit card' },
+    });
+  });
+});
+
+describe('decide: properties over input sequences', () => {
+  const inputArb = fc.constantFrom(...(Object.keys(INPUTS) as InputName[]));
+
+  function run(names: InputName[]): PayoutStatus[] {
+    let order = makeOrder({ status: 'PENDING', money_fen: AMOUNT, applied_at: NOW.toISOString() });
+    const seen: PayoutStatus[] = [order.status];
+    for (const name of names) {
+      const d = decide(order, INPUTS[name], ctx);
+      if (d.kind === 'change') {
+        order = {
+          ...order,
+          status: d.status,
+          ...d.set,
+          version: order.version + 1,
+          history: [...order.history, d.entry],
+        };
+      } else if (d.kind === 'anomaly') {
+        order = { ...order, ...d.set, version: order.version + 1, history: [...order.history, d.entry] };
+      }
+      seen.push(order.status);
+    }
+    return seen;
+  }
+
+  it('a final status never regresses; the only move out of a final status is SUCCESS → CANCEL', () => {
+    fc.assert(
+      fc.property(fc.array(inputArb, { maxLength: 30 }), (names) => {
+        const statuses = run(names);
+        for (let i = 1; i < statuses.length; i++) {
+          const before = statuses[i - 1]!;
+          const after = statuses[i]!;
+          if (isFinal(before) && after !== before) {
+            expect([before, after]).toEqual(['SUCCESS', 'CANCEL']);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('applying the same input twice in a row never changes anything the second time', () => {
+    fc.assert(
+      fc.property(fc.array(inputArb, { maxLength: 20 }), inputArb, (prefix, repeated) => {
+        const once = run([...prefix, repeated]);
+        const twice = run([...prefix, repeated, repeated]);
+        expect(twice.at(-1)).toBe(once.at(-1));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
