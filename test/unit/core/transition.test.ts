@@ -10,7 +10,7 @@ const GRACE_MS = 30 * 60 * 1000;
 const ctx = { now: NOW, notFoundGraceMs: GRACE_MS };
 const AMOUNT = 1000;
 
-const result = (resultPay: string, moneyFen = AMOUNT): TransitionInput => ({
+const result = (resultPay: string, moneyFen = AMOUNT): Extract<TransitionInput, { type: 'result' }> => ({
   type: 'result',
   source: 'notify',
   resultPay,

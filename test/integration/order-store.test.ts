@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type ConsumedCapacity,
+  DeleteTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
+import { DynamoOrderStore, type OrderStoreOperation } from '../../src/adapters/dynamodb/order-store';
+import { openShardFor } from '../../src/adapters/dynamodb/table';
+import { TransitionConflictError } from '../../src/core/errors';
+import type { PayoutOrder } from '../../src/core/model';
+import { MemoryOrderStore } from '../support/memory-order-store';
+import { makeOrder } from '../support/order-fixtures';
+import { describeOrderStoreContract } from './order-store.contract';
+
+let client: DynamoDBClient;
+const tables: string[] = [];
+
+async function freshTable(): Promise<string> {
+  const name = `orders-${randomUUID()}`;
+  tables.push(name);
+  await ensurePayoutsTable(client, name);
+  return name;
+}
+
+beforeAll(() => {
+  client = localDynamoClient(inject('dynamoEndpoint'));
+});
+
+afterAll(async () => {
+  await Promise.all(tables.map((TableName) => client.send(new DeleteTableCommand({ TableName }))));
+  client.destroy();
+});
+
+describeOrderStoreContract('MemoryOrderStore', async () => new MemoryOrderStore());
+
+// A table per test: listDue sees the whole table, so sharing one would make the due-list tests depend on
+// what other tests wrote.
+describeOrderStoreContract(
+  'DynamoOrderStore',
+  async () => new DynamoOrderStore({ client, tableName: await freshTable() }),
+);
+
+describe('DynamoOrderStore on DynamoDB Local', () => {
+  let tableName: string;
+  const raw = async (noOrder: string): Promise<Record<string, AttributeValue> | undefined> =>
+    (
+      await client.send(
+        new GetItemCommand({ TableName: tableName, Key: { no_order: { S: noOrder } }, ConsistentRead: true }),
+      )
+    ).Item;
+
+  beforeAll(async () => {
+    tableName = await freshTable();
+  });
+
+  const toAccepted = (order: PayoutOrder) => ({
+    status: 'ACCEPTED' as const,
+    set: { oid_paybill: '2026112700000009', next_check_at: '2026-11-27T04:10:00.000Z' },
+    history: {
+      at: '2026-11-27T04:00:01.000Z',
+      source: 'apply' as const,
+      from: order.status,
+      to: 'ACCEPTED' as const,
+    },
+    at: '2026-11-27T04:00:01.000Z',
+  });
+
+  it('reports consumed capacity, with index detail, for create, get, update and listDue', async () => {
+    const seen: { operation: OrderStoreOperation; capacity: ConsumedCapacity[] }[] = [];
+    const store = new DynamoOrderStore({
+      client,
+      tableName,
+      onConsumedCapacity: (operation, capacity) => seen.push({ operation, capacity }),
+    });
+    const order = makeOrder();
+    await store.create(order);
+    await store.get(order.no_order);
+    const accepted = await store.update(order, toAccepted(order));
+    await store.update(accepted, {
+      status: 'SUCCESS',
+      set: { result_pay: 'SUCCESS' },
+      at: '2026-11-27T04:10:00.000Z',
+    });
+    await store.listDue({ dueBefore: '2026-11-27T04:00:00.000Z', limit: 5 });
+
+    expect(seen.map((s) => s.operation)).toEqual([
+      'create',
+      'get',
+      'update',
+      'update',
+      'listDue',
+      'listDue',
+      'listDue',
+      'listDue',
+    ]);
+    const units = (i: number) => seen[i]?.capacity[0];
+    for (const i of [0, 1, 2, 3]) {
+      expect(units(i)?.TableName).toBe(tableName);
+      expect(units(i)?.Table?.CapacityUnits).toBeGreaterThan(0);
+    }
+    // Writes of an open order touch the index; the read does not.
+    expect(units(0)?.GlobalSecondaryIndexes?.['open-by-due']?.CapacityUnits).toBeGreaterThan(0);
+    expect(units(1)?.GlobalSecondaryIndexes).toBeUndefined();
+    expect(units(3)?.GlobalSecondaryIndexes?.['open-by-due']?.CapacityUnits).toBeGreaterThan(0);
+  });
+
+  it('stores open_shard only while the order is open and due-tracked, and nothing beyond the order fields', async () => {
+    const store = new DynamoOrderStore({ client, tableName });
+    const order = makeOrder();
+    await store.create(order);
+    const before = await raw(order.no_order);
+    expect(before?.open_shard).toEqual({ S: openShardFor(order.no_order) });
+    expect(Object.keys(before ?? {}).sort()).toEqual([...Object.keys(order), 'open_shard'].sort());
+
+    const accepted = await store.update(order, toAccepted(order));
+    expect((await raw(order.no_order))?.open_shard).toEqual({ S: openShardFor(order.no_order) });
+
+    await store.update(accepted, {
+      status: 'SUCCESS',
+      set: { result_pay: 'SUCCESS' },
+      at: '2026-11-27T04:10:00.000Z',
+    });
+    const after = await raw(order.no_order);
+    expect(after).not.toHaveProperty('open_shard');
+    expect(after).not.toHaveProperty('next_check_at');
+    expect(after?.status).toEqual({ S: 'SUCCESS' });
+
+    const unscheduled = makeOrder({ next_check_at: undefined });
+    await store.create(unscheduled);
+    expect(await raw(unscheduled.no_order)).not.toHaveProperty('open_shard');
+    const createdFinal = makeOrder({ status: 'REJECTED' });
+    await store.create(createdFinal);
+    expect(await raw(createdFinal.no_order)).not.toHaveProperty('open_shard');
+  });
+
+  it('a failed condition leaves the item byte-identical', async () => {
+    const store = new DynamoOrderStore({ client, tableName });
+    const order = makeOrder();
+    await store.create(order);
+    const accepted = await store.update(order, toAccepted(order));
+    const before = await raw(order.no_order);
+
+    await expect(
+      store.update(order, {
+        status: 'FAILURE',
+        set: { result_pay: 'FAILURE' },
+        at: '2026-11-27T05:00:00.000Z',
+      }),
+    ).rejects.toBeInstanceOf(TransitionConflictError);
+    await expect(
+      store.update(
+        { ...accepted, status: 'PROCESSING' },
+        { status: 'SUCCESS', set: {}, at: '2026-11-27T05:00:00.000Z' },
+      ),
+    ).rejects.toBeInstanceOf(TransitionConflictError);
+    const replay = await store.create({ ...order, money_fen: 999_999, money_order: '9999.99' });
+    expect(replay).toEqual({ created: false, existing: accepted });
+
+    const after = await raw(order.no_order);
+    expect(after).toStrictEqual(before);
+    expect(JSON.stringify(after, Object.keys(after ?? {}).sort())).toBe(
+      JSON.stringify(before, Object.keys(before ?? {}).sort()),
+    );
+  });
+
+  it('the conflict error keeps the SDK exception as its cause; other SDK errors propagate unchanged', async () => {
+    const store = new DynamoOrderStore({ client, tableName });
+    const order = makeOrder();
+    await store.create(order);
+    const conflict = await store.update({ ...order, version: 7 }, toAccepted(order)).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(TransitionConflictError);
+    expect((conflict as Error).cause).toBeInstanceOf(ConditionalCheckFailedException);
+
+    const missingTable = new DynamoOrderStore({ client, tableName: `missing-${randomUUID()}` });
+    await expect(missingTable.update(order, toAccepted(order))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(missingTable.create(order)).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('falls back to a consistent read when the endpoint does not return the old item on a failed create', async () => {
+    const existing = makeOrder({ status: 'ACCEPTED', version: 2 });
+    const sent: unknown[] = [];
+    const fake = {
+      send: async (command: unknown) => {
+        sent.push(command);
+        if (command instanceof PutItemCommand) {
+          throw new ConditionalCheckFailedException({
+            message: 'The conditional request failed',
+            $metadata: {},
+          });
+        }
+        if (command instanceof GetItemCommand) {
+          expect(command.input.ConsistentRead).toBe(true);
+          return {
+            Item: { ...marshall(existing, { removeUndefinedValues: true }), open_shard: { S: 'OPEN#1' } },
+          };
+        }
+        throw new Error('unexpected command');
+      },
+    } as unknown as DynamoDBClient;
+    const store = new DynamoOrderStore({ client: fake, tableName: 'unused' });
+    const result = await store.create(makeOrder({ no_order: existing.no_order }));
+    expect(result).toEqual({ created: false, existing });
+    expect(sent.map((c) => (c as object).constructor.name)).toEqual(['PutItemCommand', 'GetItemCommand']);
+  });
+});

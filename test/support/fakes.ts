@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { EnvelopeFieldCipher, LocalDataKeySource } from '../../src/adapters/crypto/field-cipher';
+import type { PayoutConfig, PayoutDeps } from '../../src/core/payouts';
+import type { Clock, Log, MetricsPort, OrderStore } from '../../src/core/ports';
+import type { ApplyOutcome, ProviderClient, QueryOutcome } from '../../src/lianlian/client';
+import type { ApplyFields } from '../../src/lianlian/messages';
+import { MemoryOrderStore } from './memory-order-store';
+
+/** Test merchant number: 18 digits, clearly not a real merchant. */
+export const TEST_OID_PARTNER = '201400000000000001';
+
+/** A provider double that records every call and answers what the test scripts. */
+export class FakeProvider implements ProviderClient {
+  readonly applies: ApplyFields[] = [];
+  readonly queries: { noOrder: string; dtOrder?: string }[] = [];
+  applyOutcome: (fields: ApplyFields) => ApplyOutcome | Promise<ApplyOutcome> = () => ({
+    kind: 'accepted',
+    retCode: '0000',
+    oidPaybill: '2026112700000001',
+  });
+  queryOutcome: (noOrder: string) => QueryOutcome | Promise<QueryOutcome> = () => ({
+    kind: 'not_found',
+    retCode: '8901',
+  });
+
+  async apply(fields: ApplyFields): Promise<ApplyOutcome> {
+    this.applies.push(fields);
+    return this.applyOutcome(fields);
+  }
+
+  async query(noOrder: string, dtOrder?: string): Promise<QueryOutcome> {
+    this.queries.push({ noOrder, ...(dtOrder ? { dtOrder } : {}) });
+    return this.queryOutcome(noOrder);
+  }
+}
+
+export class FixedClock implements Clock {
+  constructor(public current: Date) {}
+  now(): Date {
+    return new Date(this.current.getTime());
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+/** Keeps every log record so tests can assert on it (and on what it must never contain). */
+export class CapturingLog implements Log {
+  readonly records: { level: string; message: string; attributes?: Record<string, unknown> }[] = [];
+  debug(message: string, attributes?: Record<string, unknown>) {
+    this.records.push({ level: 'debug', message, attributes });
+  }
+  info(message: string, attributes?: Record<string, unknown>) {
+    this.records.push({ level: 'info', message, attributes });
+  }
+  warn(message: string, attributes?: Record<string, unknown>) {
+    this.records.push({ level: 'warn', message, attributes });
+  }
+  error(message: string, attributes?: Record<string, unknown>) {
+    this.records.push({ level: 'error', message, attributes });
+  }
+  text(): string {
+    return JSON.stringify(this.records);
+  }
+}
+
+export class CountingMetrics implements MetricsPort {
+  readonly counts = new Map<string, number>();
+  count(name: string, value = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
+  }
+  get(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
+}
+
+export interface TestDeps extends PayoutDeps {
+  readonly store: OrderStore;
+  readonly provider: FakeProvider;
+  readonly clock: FixedClock;
+  readonly log: CapturingLog;
+  readonly metrics: CountingMetrics;
+}
+
+/** In-memory ports around the real payout rules and the real field encryption (local data keys). */
+export function makeDeps(
+  overrides: { store?: OrderStore; config?: Partial<PayoutConfig>; now?: Date } = {},
+): TestDeps {
+  return {
+    store: overrides.store ?? new MemoryOrderStore(),
+    provider: new FakeProvider(),
+    cipher: new EnvelopeFieldCipher(new LocalDataKeySource(randomBytes(32))),
+    clock: new FixedClock(overrides.now ?? new Date('2026-11-27T04:00:00.000Z')),
+    log: new CapturingLog(),
+    metrics: new CountingMetrics(),
+    config: {
+      oidPartner: TEST_OID_PARTNER,
+      notifyUrl: 'http://127.0.0.1:3000/lianlian/notify',
+      notFoundGraceMs: 30 * 60_000,
+      firstCheckDelayMs: 120_000,
+      ...overrides.config,
+    },
+  };
+}

@@ -1,0 +1,330 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, NotFoundError, ValidationError } from '../../../src/core/errors';
+import { createPayout, getPayout, receiveNotification } from '../../../src/core/payouts';
+import { signFields, type VerifyingKeys } from '../../../src/lianlian/sign';
+import { makeDeps, TEST_OID_PARTNER } from '../../support/fakes';
+
+const CARD = '6222000000001234';
+const NAME = '测试用户';
+
+function request(overrides: Record<string, unknown> = {}) {
+  return {
+    no_order: `P${Math.random().toString(36).slice(2, 12)}`,
+    money_order: '7.5',
+    card_no: CARD,
+    acct_name: NAME,
+    flag_card: '0',
+    info_order: 'supplier payout',
+    ...overrides,
+  };
+}
+
+let providerKey: KeyObject;
+let keys: VerifyingKeys;
+
+beforeAll(() => {
+  const pair = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  providerKey = pair.privateKey;
+  keys = { publicKey: pair.publicKey };
+});
+
+function notification(fields: Record<string, string>, key = providerKey): string {
+  return JSON.stringify(
+    signFields(
+      {
+        oid_partner: TEST_OID_PARTNER,
+        dt_order: '20261127120000',
+        oid_paybill: '2026112700000001',
+        settle_date: '20261127',
+        info_order: 'supplier payout',
+        ...fields,
+      },
+      { signType: 'RSA', privateKey: key },
+    ),
+  );
+}
+
+describe('createPayout', () => {
+  it('records, sends exactly one apply with provider-formatted fields, and answers the view', async () => {
+    const deps = makeDeps();
+    const body = request();
+    const result = await createPayout(deps, body);
+
+    expect(result.created).toBe(true);
+    expect(result.view).toMatchObject({
+      no_order: body.no_order,
+      status: 'ACCEPTED',
+      money_order: '7.50',
+      card_no_masked: '622200******1234',
+      acct_name_masked: '测***',
+      oid_paybill: '2026112700000001',
+    });
+    expect(deps.provider.applies).toHaveLength(1);
+    expect(deps.provider.applies[0]).toEqual({
+      oid_partner: TEST_OID_PARTNER,
+      api_version: '1.2',
+      no_order: body.no_order,
+      // 04:00Z is 12:00 in UTC+8.
+      dt_order: '20261127120000',
+      money_order: '7.50',
+      flag_card: '0',
+      card_no: CARD,
+      acct_name: NAME,
+      info_order: 'supplier payout',
+      notify_url: 'http://127.0.0.1:3000/lianlian/notify',
+    });
+    expect(result.view.history.map((h) => [h.source, h.from, h.to])).toEqual([
+      ['apply', 'PENDING', 'ACCEPTED'],
+    ]);
+  });
+
+  it('stores the payee only sealed: neither the card number nor the name is in the stored order', async () => {
+    const deps = makeDeps();
+    const body = request();
+    await createPayout(deps, body);
+    const stored = await deps.store.get(body.no_order);
+    const text = JSON.stringify(stored);
+    expect(text).not.toContain(CARD);
+    expect(text).not.toContain(NAME);
+    expect(await deps.cipher.open(stored!.payee_sealed, body.no_order)).toEqual({
+      card_no: CARD,
+      acct_name: NAME,
+    });
+  });
+
+  it('answers a repeat with identical fields with the current view and sends nothing again', async () => {
+    const deps = makeDeps();
+    const body = request();
+    await createPayout(deps, body);
+    const again = await createPayout(deps, { ...body, money_order: '7.50' });
+    expect(again.created).toBe(false);
+    expect(again.view.status).toBe('ACCEPTED');
+    expect(deps.provider.applies).toHaveLength(1);
+  });
+
+  it.each([
+    ['amount', { money_order: '7.51' }],
+    ['card', { card_no: '6222000000009999' }],
+    ['name', { acct_name: '另一人' }],
+    ['purpose', { info_order: 'other' }],
+  ])('refuses a repeat with a different %s as a conflict and sends nothing', async (_what, change) => {
+    const deps = makeDeps();
+    const body = request();
+    await createPayout(deps, body);
+    await expect(createPayout(deps, { ...body, ...change })).rejects.toBeInstanceOf(ConflictError);
+    expect(deps.provider.applies).toHaveLength(1);
+  });
+
+  it('sends exactly one apply for 20 concurrent identical requests', async () => {
+    const deps = makeDeps();
+    const body = request();
+    const results = await Promise.all(Array.from({ length: 20 }, () => createPayout(deps, body)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(deps.provider.applies).toHaveLength(1);
+  });
+
+  it.each([
+    [{ money_order: 7.5 }, 'money_order'],
+    [{ money_order: '7.555' }, 'money_order'],
+    [{ money_order: '-1' }, 'money_order'],
+    [{ money_order: '1e3' }, 'money_order'],
+    [{ card_no: '6222 0000' }, 'card_no'],
+    [{ card_no: undefined }, 'card_no'],
+    [{ flag_card: '2' }, 'flag_card'],
+    [{ no_order: 'x'.repeat(33) }, 'no_order'],
+    [{ flag_card: '1' }, 'bank_code'],
+    [{ unexpected: 'x' }, '(body)'],
+  ])('refuses %o naming %s, recording and sending nothing', async (change, field) => {
+    const deps = makeDeps();
+    const body = request(change);
+    const error = await createPayout(deps, body).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).fields.map((f) => f.field)).toContain(field);
+    expect(await deps.store.get(body.no_order as string)).toBeUndefined();
+    expect(deps.provider.applies).toHaveLength(0);
+  });
+
+  it('marks a conclusive refusal REJECTED and an unknown outcome UNKNOWN, never FAILURE', async () => {
+    const deps = makeDeps();
+    deps.provider.applyOutcome = () => ({ kind: 'rejected', retCode: '5502', retMsg: '信用卡不支持' });
+    expect((await createPayout(deps, request())).view.status).toBe('REJECTED');
+    deps.provider.applyOutcome = () => ({ kind: 'unknown', reason: 'code', retCode: '9999' });
+    expect((await createPayout(deps, request())).view.status).toBe('UNKNOWN');
+    deps.provider.applyOutcome = () => ({ kind: 'unknown', reason: 'timeout' });
+    expect((await createPayout(deps, request())).view.status).toBe('UNKNOWN');
+  });
+
+  it('never logs the card number, the name or the seal', async () => {
+    const deps = makeDeps();
+    const body = request();
+    await createPayout(deps, body);
+    await createPayout(deps, body);
+    await createPayout(deps, { ...body, card_no: '6222000000005678' }).catch(() => undefined);
+    const stored = await deps.store.get(body.no_order);
+    const logs = deps.log.text();
+    expect(deps.log.records.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(CARD);
+    expect(logs).not.toContain('6222000000005678');
+    expect(logs).not.toContain(NAME);
+    expect(logs).not.toContain(stored!.payee_sealed);
+  });
+});
+
+describe('receiveNotification', () => {
+  async function accepted() {
+    const deps = makeDeps();
+    const body = request({ money_order: '10' });
+    await createPayout(deps, body);
+    return { deps, noOrder: body.no_order };
+  }
+
+  it('applies a valid notification once and acknowledges repeats with no second effect', async () => {
+    const { deps, noOrder } = await accepted();
+    const raw = notification({ no_order: noOrder, money_order: '10.00', result_pay: 'SUCCESS' });
+    const first = await receiveNotification(deps, keys, raw);
+    expect(first).toEqual({ ack: true, body: { ret_code: '0000', ret_msg: '交易成功' } });
+    const after = await deps.store.get(noOrder);
+    expect(after?.status).toBe('SUCCESS');
+    const second = await receiveNotification(deps, keys, raw);
+    expect(second.ack).toBe(true);
+    const again = await deps.store.get(noOrder);
+    expect(again?.version).toBe(after?.version);
+    expect(again?.history).toHaveLength(after!.history.length);
+  });
+
+  it.each([
+    [
+      'tampered amount',
+      (n: string) => n.replace('"money_order":"10.00"', '"money_order":"11.00"'),
+      '验签失败',
+    ],
+    ['not JSON', () => 'ret_code=0000', '报文格式错误'],
+    [
+      'number value',
+      (n: string) => n.replace('"money_order":"10.00"', '"money_order":10.00'),
+      '报文格式错误',
+    ],
+  ])('refuses a %s and changes nothing', async (_what, mutate, retMsg) => {
+    const { deps, noOrder } = await accepted();
+    const before = await deps.store.get(noOrder);
+    const raw = mutate(notification({ no_order: noOrder, money_order: '10.00', result_pay: 'SUCCESS' }));
+    const answer = await receiveNotification(deps, keys, raw);
+    expect(answer.ack).toBe(false);
+    expect(answer.body.ret_code).not.toBe('0000');
+    expect(answer.body.ret_msg).toBe(retMsg);
+    expect(await deps.store.get(noOrder)).toEqual(before);
+  });
+
+  it('refuses a wrong partner, an unknown order, a different amount, and a forged key', async () => {
+    const { deps, noOrder } = await accepted();
+    const before = await deps.store.get(noOrder);
+    const forger = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    const cases = [
+      notification({
+        no_order: noOrder,
+        money_order: '10.00',
+        result_pay: 'SUCCESS',
+        oid_partner: '201400000000000002',
+      }),
+      notification({ no_order: 'NO_SUCH_ORDER', money_order: '10.00', result_pay: 'SUCCESS' }),
+      notification({ no_order: noOrder, money_order: '10.01', result_pay: 'SUCCESS' }),
+      notification({ no_order: noOrder, money_order: '10.00', result_pay: 'SUCCESS' }, forger),
+    ];
+    for (const raw of cases) {
+      const answer = await receiveNotification(deps, keys, raw);
+      expect(answer.ack).toBe(false);
+      expect(answer.body.ret_code).not.toBe('0000');
+    }
+    expect(await deps.store.get(noOrder)).toEqual(before);
+  });
+
+  it('refuses an MD5-signed notification on a deployment that has no MD5 key (no downgrade)', async () => {
+    const { deps, noOrder } = await accepted();
+    const raw = JSON.stringify(
+      signFields(
+        { oid_partner: TEST_OID_PARTNER, no_order: noOrder, money_order: '10.00', result_pay: 'SUCCESS' },
+        { signType: 'MD5', md5Key: 'guessed-key' },
+      ),
+    );
+    const answer = await receiveNotification(deps, { publicKey: keys.publicKey, md5Key: '' }, raw);
+    expect(answer.ack).toBe(false);
+    expect((await deps.store.get(noOrder))?.status).toBe('ACCEPTED');
+  });
+
+  it('records FAILURE after SUCCESS as an anomaly, acknowledges, and keeps SUCCESS', async () => {
+    const { deps, noOrder } = await accepted();
+    await receiveNotification(
+      deps,
+      keys,
+      notification({ no_order: noOrder, money_order: '10.00', result_pay: 'SUCCESS' }),
+    );
+    const answer = await receiveNotification(
+      deps,
+      keys,
+      notification({ no_order: noOrder, money_order: '10.00', result_pay: 'FAILURE' }),
+    );
+    expect(answer.ack).toBe(true);
+    const order = await deps.store.get(noOrder);
+    expect(order?.status).toBe('SUCCESS');
+    expect(order?.anomalies).toBe(1);
+    expect(order?.history.at(-1)).toMatchObject({
+      anomaly: 'FAILURE after SUCCESS',
+      from: 'SUCCESS',
+      to: 'SUCCESS',
+    });
+    expect(deps.metrics.get('PayoutAnomalies')).toBe(1);
+  });
+});
+
+describe('getPayout', () => {
+  it('answers 404 for an unknown order', async () => {
+    await expect(getPayout(makeDeps(), 'NOPE', false)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('refresh queries the provider with the original dt_order and applies a found result', async () => {
+    const deps = makeDeps();
+    const body = request({ money_order: '10.00' });
+    await createPayout(deps, body);
+    deps.provider.queryOutcome = (noOrder) => ({
+      kind: 'found',
+      result: {
+        ret_code: '0000',
+        oid_partner: TEST_OID_PARTNER,
+        no_order: noOrder,
+        money_order: '10.00',
+        result_pay: 'PROCESSING',
+        sign_type: 'RSA',
+        sign: 'x',
+      },
+    });
+    const view = await getPayout(deps, body.no_order, true);
+    expect(view.status).toBe('PROCESSING');
+    expect(deps.provider.queries).toEqual([{ noOrder: body.no_order, dtOrder: '20261127120000' }]);
+    expect(view.history.at(-1)).toMatchObject({ source: 'query', from: 'ACCEPTED', to: 'PROCESSING' });
+  });
+
+  it('refresh leaves the order alone on 8901 inside the grace period and on an unknown answer', async () => {
+    const deps = makeDeps();
+    deps.provider.applyOutcome = () => ({ kind: 'unknown', reason: 'timeout' });
+    const body = request();
+    await createPayout(deps, body);
+    const before = await deps.store.get(body.no_order);
+    deps.provider.queryOutcome = () => ({ kind: 'not_found', retCode: '8901' });
+    expect((await getPayout(deps, body.no_order, true)).status).toBe('UNKNOWN');
+    deps.provider.queryOutcome = () => ({ kind: 'unknown', reason: 'timeout' });
+    expect((await getPayout(deps, body.no_order, true)).status).toBe('UNKNOWN');
+    expect(await deps.store.get(body.no_order)).toEqual(before);
+  });
+
+  it('refresh closes an UNKNOWN order as REJECTED once 8901 persists past the grace period', async () => {
+    const deps = makeDeps();
+    deps.provider.applyOutcome = () => ({ kind: 'unknown', reason: 'timeout' });
+    const body = request();
+    await createPayout(deps, body);
+    deps.clock.advance(31 * 60_000);
+    const view = await getPayout(deps, body.no_order, true);
+    expect(view.status).toBe('REJECTED');
+    expect(view.history.at(-1)).toMatchObject({ ret_code: '8901', from: 'UNKNOWN', to: 'REJECTED' });
+  });
+});
