@@ -190,7 +190,17 @@ function decideResult(
   };
   const note = `provider result ${resultPay}`;
 
-  if (order.status === target) return { kind: 'none', reason: `already ${target}` };
+  if (order.status === target) {
+    // A repeat adds nothing — unless it carries provider details we lack (a FAILURE learnt by
+    // notification has no reason; a 1.1 query adds memo). Those are recorded without a status change.
+    const details: OrderPatch = stripUndefined({
+      oid_paybill: order.oid_paybill === undefined ? set.oid_paybill : undefined,
+      settle_date: order.settle_date === undefined ? set.settle_date : undefined,
+      memo: order.memo === undefined ? set.memo : undefined,
+    });
+    if (Object.keys(details).length === 0) return { kind: 'none', reason: `already ${target}` };
+    return change(order, ctx, source, target, details, { ...codes, note: 'provider details added' });
+  }
 
   if (order.status === 'REJECTED') {
     // We concluded nothing was paid; the provider says the order exists. Someone must look.

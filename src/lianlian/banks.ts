@@ -35,5 +35,6 @@ export const BANK_CODES: Readonly<Record<string, BankInfo>> = {
  * refused because the provider's list is longer than the one we could rebuild.
  */
 export function lookupBank(code: string): BankInfo | undefined {
-  return BANK_CODES[code];
+  // Own properties only: "toString" is not a bank.
+  return Object.hasOwn(BANK_CODES, code) ? BANK_CODES[code] : undefined;
 }

@@ -41,7 +41,10 @@ export const RET_CODES: Readonly<Record<string, RetCodeInfo>> = {
 };
 
 export function classifyRetCode(code: string): RetCodeInfo {
-  return RET_CODES[code] ?? { conclusion: 'unknown', meaning: 'code not in catalogue', known: false };
+  // Own properties only: a provider-controlled string such as "toString" or "__proto__" must not resolve
+  // to something inherited from Object.prototype.
+  if (Object.hasOwn(RET_CODES, code)) return RET_CODES[code]!;
+  return { conclusion: 'unknown', meaning: 'code not in catalogue', known: false };
 }
 
 export type ResultPay = 'WAITING' | 'PROCESSING' | 'SUCCESS' | 'FAILURE' | 'CANCEL';

@@ -55,7 +55,9 @@ const applyFieldsShape = {
     .string()
     .min(1, 'is required')
     .max(255, 'must be at most 255 characters')
-    .url('must be a URL'),
+    // The provider POSTs the result here: only http(s) makes sense (zod's bare .url() also takes
+    // `javascript:`, `mailto:` and the like).
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
 };
 export const applyFieldsSchema = z.object(applyFieldsShape).strict().superRefine(corporateRules);
 
@@ -187,12 +189,23 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
     const message =
       issue.code === 'unrecognized_keys'
         ? `unknown field(s): ${issue.keys.join(', ')}`
-        : issue.code === 'invalid_type' && issue.input === undefined
+        : isMissingValue(issue)
           ? 'is required'
           : issue.message;
     out.push({ field, message });
   }
   return out;
+}
+
+/**
+ * Zod 4 strips `issue.input` unless the caller parsed with `reportInput: true`, so "input is undefined"
+ * alone would call every wrong-typed value (e.g. `money_order: 12.5`) missing. Without the input, fall back
+ * to the default message, which names the received type.
+ */
+function isMissingValue(issue: z.core.$ZodIssue): boolean {
+  if (issue.code !== 'invalid_type') return false;
+  if ('input' in issue) return issue.input === undefined;
+  return /received undefined$/.test(issue.message);
 }
 
 /** Parses a raw body into a string→string map, or explains why it is not one. */

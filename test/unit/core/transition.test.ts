@@ -176,6 +176,9 @@ function orderIn(status: PayoutStatus, input: InputName, overrides: Partial<Payo
     money_fen: AMOUNT,
     money_order: '10.00',
     applied_at: new Date(NOW.getTime() - minutesAgo * 60_000).toISOString(),
+    // What the provider already told us: a repeat of the same result then carries nothing new.
+    oid_paybill: '2026112700001',
+    settle_date: '20261127',
     ...overrides,
   });
 }
@@ -248,6 +251,17 @@ describe('decide: details', () => {
       status: 'SUCCESS',
       set: { result_pay: 'SUCCESS', oid_paybill: '2026112700001', settle_date: '20261127', ret_code: '0000' },
     });
+  });
+
+  it('records provider details a repeat adds (memo from a query after a notification) without a new status', () => {
+    const order = orderIn('FAILURE', 'R_F');
+    const d = decide(order, { ...result('FAILURE'), source: 'query', memo: '户名与卡号不符' }, ctx);
+    expect(d).toMatchObject({ kind: 'change', status: 'FAILURE', set: { memo: '户名与卡号不符' } });
+    if (d.kind === 'change') expect(Object.keys(d.set)).toEqual(['memo']);
+    // Once recorded, the same answer is a no-op again.
+    expect(
+      decide({ ...order, memo: '户名与卡号不符' }, { ...result('FAILURE'), memo: 'other' }, ctx).kind,
+    ).toBe('none');
   });
 
   it('records the same anomaly only once (valid duplicates have no second effect)', () => {

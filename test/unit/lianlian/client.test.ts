@@ -1,0 +1,559 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  APPLY_PATH,
+  classifyApplyAnswer,
+  classifyQueryAnswer,
+  HttpProviderClient,
+  type HttpProviderClientOptions,
+  QUERY_PATH,
+} from '../../../src/lianlian/client';
+import { applyRequestSchema, queryRequestSchema } from '../../../src/lianlian/messages';
+import { md5Sign, signFields, type VerifyingKeys, verifyFields } from '../../../src/lianlian/sign';
+import { corporateApply, MERCHANT, OTHER_MERCHANT, personalApply, type RsaPair, rsaPair } from './fixtures';
+
+const NO_ORDER = 'PO20260102003000A1';
+const PAYBILL = '2026010200001234';
+const MD5_KEY = 'client-test-md5-key';
+const EXPECT = { oidPartner: MERCHANT, noOrder: NO_ORDER };
+
+let merchant: RsaPair;
+let provider: RsaPair;
+
+beforeAll(() => {
+  merchant = rsaPair(1024);
+  provider = rsaPair(1024);
+});
+
+const providerKeys = (): VerifyingKeys => ({ publicKey: provider.publicKey });
+const providerSigned = (fields: Record<string, string>) =>
+  signFields(fields, { signType: 'RSA', privateKey: provider.privateKey });
+
+const queryAnswer = (overrides: Record<string, string> = {}): Record<string, string> => ({
+  ret_code: '0000',
+  ret_msg: '交易成功',
+  oid_partner: MERCHANT,
+  no_order: NO_ORDER,
+  dt_order: '20260102003000',
+  oid_paybill: PAYBILL,
+  money_order: '1234.50',
+  result_pay: 'SUCCESS',
+  settle_date: '20260102',
+  info_order: '佣金结算',
+  ...overrides,
+});
+
+describe('classifyApplyAnswer', () => {
+  const accepted = () =>
+    providerSigned({
+      ret_code: '0000',
+      ret_msg: '交易成功',
+      oid_partner: MERCHANT,
+      no_order: NO_ORDER,
+      oid_paybill: PAYBILL,
+    });
+
+  it('signed 0000 → accepted with the provider bill number', () => {
+    expect(classifyApplyAnswer(accepted(), providerKeys(), EXPECT)).toEqual({
+      kind: 'accepted',
+      retCode: '0000',
+      retMsg: '交易成功',
+      oidPaybill: PAYBILL,
+    });
+  });
+
+  it('signed 0000 without the optional echo fields is still accepted (they are a guess, spec §3)', () => {
+    const outcome = classifyApplyAnswer(providerSigned({ ret_code: '0000' }), providerKeys(), EXPECT);
+    expect(outcome).toMatchObject({ kind: 'accepted', retCode: '0000' });
+    expect(outcome.kind === 'accepted' && outcome.oidPaybill).toBeFalsy();
+  });
+
+  it('0000 with a bad signature → unknown bad_signature', () => {
+    const tampered = { ...accepted(), oid_paybill: '9999999999999999' };
+    expect(classifyApplyAnswer(tampered, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+      retCode: '0000',
+    });
+    // Signed by someone else's key (here: the merchant's own key).
+    const forged = signFields(
+      { ret_code: '0000', oid_partner: MERCHANT, no_order: NO_ORDER },
+      { signType: 'RSA', privateKey: merchant.privateKey },
+    );
+    expect(classifyApplyAnswer(forged, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+  });
+
+  it('0000 with a signature but no key to check it, or an MD5 downgrade → unknown bad_signature', () => {
+    expect(classifyApplyAnswer(accepted(), {}, EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+    const base = { ret_code: '0000', oid_partner: MERCHANT, no_order: NO_ORDER, sign_type: 'MD5' };
+    const downgraded = { ...base, sign: md5Sign('no_order=x', '') };
+    expect(classifyApplyAnswer(downgraded, { ...providerKeys(), md5Key: '' }, EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+  });
+
+  it('0000 unsigned → unknown unsigned_success', () => {
+    const answers: Record<string, string>[] = [
+      { ret_code: '0000', ret_msg: '交易成功', no_order: NO_ORDER },
+      { ret_code: '0000', sign_type: 'RSA', sign: '' },
+    ];
+    for (const answer of answers) {
+      expect(classifyApplyAnswer(answer, providerKeys(), EXPECT)).toMatchObject({
+        kind: 'unknown',
+        reason: 'unsigned_success',
+        retCode: '0000',
+      });
+    }
+  });
+
+  it('signed 0000 naming another no_order or merchant → unknown mismatch', () => {
+    for (const other of [{ no_order: 'PO-SOMEONE-ELSE' }, { oid_partner: OTHER_MERCHANT }]) {
+      const answer = providerSigned({
+        ret_code: '0000',
+        oid_partner: MERCHANT,
+        no_order: NO_ORDER,
+        ...other,
+      });
+      expect(classifyApplyAnswer(answer, providerKeys(), EXPECT)).toMatchObject({
+        kind: 'unknown',
+        reason: 'mismatch',
+        retCode: '0000',
+      });
+    }
+  });
+
+  it.each([
+    '1001',
+    '1004',
+    '1005',
+    '1008',
+    '1009',
+    '1012',
+    '3001',
+    '5501',
+    '5502',
+    '5503',
+    '5504',
+    '5505',
+    '9104',
+    '9910',
+    '9911',
+    '9912',
+    '9913',
+  ])('unsigned %s → rejected', (code) => {
+    expect(classifyApplyAnswer({ ret_code: code, ret_msg: '失败' }, providerKeys(), EXPECT)).toEqual({
+      kind: 'rejected',
+      retCode: code,
+      retMsg: '失败',
+    });
+  });
+
+  it('the real-traffic unsigned 5503 answer → rejected', () => {
+    expect(
+      classifyApplyAnswer({ ret_code: '5503', ret_msg: '商户提现权限不足' }, providerKeys(), EXPECT),
+    ).toEqual({ kind: 'rejected', retCode: '5503', retMsg: '商户提现权限不足' });
+  });
+
+  it.each(['1002', '2005', '9999', '8901'])('unsigned %s → unknown (query, never failed)', (code) => {
+    expect(classifyApplyAnswer({ ret_code: code }, providerKeys(), EXPECT)).toEqual({
+      kind: 'unknown',
+      reason: 'code',
+      retCode: code,
+      retMsg: undefined,
+      knownCode: true,
+    });
+  });
+
+  it('unsigned unknown code 7777 → unknown with knownCode false', () => {
+    expect(classifyApplyAnswer({ ret_code: '7777', ret_msg: '?' }, providerKeys(), EXPECT)).toEqual({
+      kind: 'unknown',
+      reason: 'code',
+      retCode: '7777',
+      retMsg: '?',
+      knownCode: false,
+    });
+  });
+
+  it('a signed error whose signature fails → unknown bad_signature, not rejected', () => {
+    const signed = providerSigned({ ret_code: '5503', ret_msg: '商户提现权限不足' });
+    const tampered = { ...signed, ret_msg: 'changed' };
+    expect(classifyApplyAnswer(tampered, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+      retCode: '5503',
+    });
+    // The untampered signed error is a plain rejection.
+    expect(classifyApplyAnswer(signed, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'rejected',
+      retCode: '5503',
+    });
+  });
+
+  it('an answer without a well-formed ret_code → unknown unparsable', () => {
+    const answers: Record<string, string>[] = [{}, { ret_msg: 'x' }, { ret_code: '00000' }, { ret_code: '' }];
+    for (const answer of answers) {
+      expect(classifyApplyAnswer(answer, providerKeys(), EXPECT)).toEqual({
+        kind: 'unknown',
+        reason: 'unparsable',
+      });
+    }
+  });
+});
+
+describe('classifyQueryAnswer', () => {
+  it('signed 0000 with a result → found, carrying the fields', () => {
+    const answer = providerSigned(queryAnswer());
+    const outcome = classifyQueryAnswer(answer, providerKeys(), EXPECT);
+    expect(outcome.kind).toBe('found');
+    if (outcome.kind === 'found') {
+      expect(outcome.result).toMatchObject({
+        result_pay: 'SUCCESS',
+        money_order: '1234.50',
+        no_order: NO_ORDER,
+        oid_paybill: PAYBILL,
+      });
+    }
+  });
+
+  it('signed 0000 with bank_name outside the signature → found', () => {
+    const answer = { ...providerSigned(queryAnswer({ memo: '' })), bank_name: '中国工商银行' };
+    expect(classifyQueryAnswer(answer, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'found',
+      result: { bank_name: '中国工商银行' },
+    });
+  });
+
+  it('8901 → not_found, signed or not', () => {
+    expect(classifyQueryAnswer({ ret_code: '8901', ret_msg: '无此订单' }, providerKeys(), EXPECT)).toEqual({
+      kind: 'not_found',
+      retCode: '8901',
+      retMsg: '无此订单',
+    });
+    expect(classifyQueryAnswer(providerSigned({ ret_code: '8901' }), providerKeys(), EXPECT)).toMatchObject({
+      kind: 'not_found',
+    });
+  });
+
+  it('a signed 8901 whose signature fails is not believed', () => {
+    const tampered = { ...providerSigned({ ret_code: '0000', no_order: NO_ORDER }), ret_code: '8901' };
+    expect(classifyQueryAnswer(tampered, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+  });
+
+  it('0000 with missing or malformed money_order → unknown unparsable', () => {
+    const { money_order: _m, ...noMoney } = queryAnswer();
+    expect(classifyQueryAnswer(providerSigned(noMoney), providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'unparsable',
+      retCode: '0000',
+    });
+    for (const money of ['1234.5', '1.0E7']) {
+      expect(
+        classifyQueryAnswer(providerSigned(queryAnswer({ money_order: money })), providerKeys(), EXPECT),
+      ).toMatchObject({ kind: 'unknown', reason: 'unparsable' });
+    }
+  });
+
+  it('0000 unsigned → unknown unsigned_success; tampered → bad_signature', () => {
+    expect(classifyQueryAnswer(queryAnswer(), providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'unsigned_success',
+    });
+    const tampered = { ...providerSigned(queryAnswer({ result_pay: 'FAILURE' })), result_pay: 'SUCCESS' };
+    expect(classifyQueryAnswer(tampered, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+  });
+
+  it('0000 for another order or merchant → unknown mismatch', () => {
+    const others: Record<string, string>[] = [{ no_order: 'PO-OTHER' }, { oid_partner: OTHER_MERCHANT }];
+    for (const other of others) {
+      expect(classifyQueryAnswer(providerSigned(queryAnswer(other)), providerKeys(), EXPECT)).toMatchObject({
+        kind: 'unknown',
+        reason: 'mismatch',
+      });
+    }
+  });
+
+  it('other codes → unknown code, knownCode telling catalogue codes from strangers', () => {
+    expect(classifyQueryAnswer({ ret_code: '9999' }, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'code',
+      knownCode: true,
+    });
+    expect(classifyQueryAnswer({ ret_code: '7777' }, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      reason: 'code',
+      knownCode: false,
+    });
+    expect(classifyQueryAnswer({ ret_code: 'toString' }, providerKeys(), EXPECT)).toMatchObject({
+      kind: 'unknown',
+      knownCode: false,
+    });
+  });
+
+  it('no ret_code → unknown unparsable', () => {
+    expect(classifyQueryAnswer({ ret_msg: 'x' }, providerKeys(), EXPECT)).toEqual({
+      kind: 'unknown',
+      reason: 'unparsable',
+    });
+  });
+});
+
+interface Recorded {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly raw: string;
+  readonly body: Record<string, unknown>;
+}
+
+type Handler = (request: Recorded, res: ServerResponse) => void;
+
+describe('HttpProviderClient against a local HTTP server', () => {
+  let server: Server;
+  let base: string;
+  let closedBase: string;
+  let handler: Handler;
+  let requests: Recorded[];
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json;charset=utf-8' });
+    res.end(JSON.stringify(body));
+  };
+
+  /** A provider that accepts applies and finds queried orders, signing its answers. */
+  const happyProvider: Handler = (request, res) => {
+    const noOrder = String(request.body.no_order);
+    if (request.url.endsWith(APPLY_PATH)) {
+      json(
+        res,
+        200,
+        providerSigned({
+          ret_code: '0000',
+          ret_msg: '交易成功',
+          oid_partner: MERCHANT,
+          no_order: noOrder,
+          oid_paybill: PAYBILL,
+        }),
+      );
+    } else {
+      json(res, 200, providerSigned(queryAnswer({ no_order: noOrder })));
+    }
+  };
+
+  const client = (overrides: Partial<HttpProviderClientOptions> = {}) =>
+    new HttpProviderClient({
+      baseUrl: base,
+      oidPartner: MERCHANT,
+      signing: { signType: 'RSA', privateKey: merchant.privateKey },
+      verifying: providerKeys(),
+      timeoutMs: 2_000,
+      ...overrides,
+    });
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let body: Record<string, unknown> = {};
+        try {
+          body = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          // recorded as-is; the assertions on `raw` will say why
+        }
+        const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw, body };
+        requests.push(recorded);
+        handler(recorded, res);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    // A port that was just free and is now closed: connections to it are refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    closedBase = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+  });
+
+  beforeEach(() => {
+    requests = [];
+    handler = happyProvider;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('apply: POSTs signed all-string JSON to {base}/traderapi/cardandpay.htm and reads the answer', async () => {
+    const apply = personalApply();
+    const outcome = await client().apply(apply);
+    expect(outcome).toEqual({ kind: 'accepted', retCode: '0000', retMsg: '交易成功', oidPaybill: PAYBILL });
+
+    expect(requests).toHaveLength(1);
+    const [request] = requests;
+    expect(request!.method).toBe('POST');
+    expect(request!.url).toBe('/traderapi/cardandpay.htm');
+    expect(request!.headers['content-type']).toBe('application/json;charset=utf-8');
+    const body = request!.body;
+    for (const value of Object.values(body)) expect(typeof value).toBe('string');
+    expect(body).toEqual({ ...apply, sign_type: 'RSA', sign: expect.any(String) });
+    expect(body.acct_name).toBe('张三'); // UTF-8 intact
+    expect(applyRequestSchema.safeParse(body).success).toBe(true);
+    // The request's signature verifies with the merchant public key (and not with the provider's).
+    const fields = body as Record<string, string>;
+    expect(verifyFields(fields, { publicKey: merchant.publicKey })).toEqual({ ok: true, signType: 'RSA' });
+    expect(verifyFields(fields, { publicKey: provider.publicKey }).ok).toBe(false);
+  });
+
+  it('apply: a corporate apply carries its branch fields, all signed', async () => {
+    const apply = corporateApply();
+    await client().apply(apply);
+    const body = requests[0]!.body as Record<string, string>;
+    expect(body).toMatchObject({ flag_card: '1', bank_code: '01020000', brabank_name: '上海分行营业部' });
+    expect(verifyFields(body, { publicKey: merchant.publicKey }).ok).toBe(true);
+  });
+
+  it('query: POSTs to {base}/traderapi/orderquery.htm with type_dc 1, signed', async () => {
+    const outcome = await client().query(NO_ORDER, '20260102003000');
+    expect(outcome).toMatchObject({ kind: 'found', result: { result_pay: 'SUCCESS', no_order: NO_ORDER } });
+
+    const [request] = requests;
+    expect(request!.method).toBe('POST');
+    expect(request!.url).toBe('/traderapi/orderquery.htm');
+    expect(request!.headers['content-type']).toBe('application/json;charset=utf-8');
+    const body = request!.body as Record<string, string>;
+    for (const value of Object.values(body)) expect(typeof value).toBe('string');
+    expect(body).toMatchObject({
+      oid_partner: MERCHANT,
+      no_order: NO_ORDER,
+      type_dc: '1',
+      dt_order: '20260102003000',
+      sign_type: 'RSA',
+    });
+    expect(queryRequestSchema.safeParse(body).success).toBe(true);
+    expect(verifyFields(body, { publicKey: merchant.publicKey }).ok).toBe(true);
+  });
+
+  it('query without dt_order leaves it out of the body', async () => {
+    await client().query(NO_ORDER);
+    const body = requests[0]!.body;
+    expect(body).not.toHaveProperty('dt_order');
+    expect(body.type_dc).toBe('1');
+  });
+
+  it('a base URL with a path prefix and trailing slashes is joined cleanly', async () => {
+    await client({ baseUrl: `${base}/sandbox//` }).apply(personalApply());
+    await client({ baseUrl: `${base}/sandbox/` }).query(NO_ORDER);
+    expect(requests.map((r) => r.url)).toEqual([`/sandbox${APPLY_PATH}`, `/sandbox${QUERY_PATH}`]);
+  });
+
+  it('MD5 deployments sign with the MD5 key', async () => {
+    handler = (_request, res) =>
+      json(res, 200, signFields({ ret_code: '0000' }, { signType: 'MD5', md5Key: MD5_KEY }));
+    const outcome = await client({
+      signing: { signType: 'MD5', md5Key: MD5_KEY },
+      verifying: { md5Key: MD5_KEY },
+    }).apply(personalApply());
+    expect(outcome.kind).toBe('accepted');
+    const body = requests[0]!.body as Record<string, string>;
+    expect(body.sign_type).toBe('MD5');
+    expect(body.sign).toMatch(/^[0-9a-f]{32}$/);
+    expect(verifyFields(body, { md5Key: MD5_KEY }).ok).toBe(true);
+  });
+
+  it('unsigned 0000 from the server → unknown unsigned_success; unsigned 5503 → rejected', async () => {
+    handler = (_request, res) => json(res, 200, { ret_code: '0000', ret_msg: '交易成功' });
+    expect(await client().apply(personalApply())).toMatchObject({
+      kind: 'unknown',
+      reason: 'unsigned_success',
+    });
+    handler = (_request, res) => json(res, 200, { ret_code: '5503', ret_msg: '商户提现权限不足' });
+    expect(await client().apply(personalApply())).toMatchObject({ kind: 'rejected', retCode: '5503' });
+  });
+
+  it('the server answering later than timeoutMs → unknown timeout', async () => {
+    handler = (request, res) => {
+      setTimeout(() => happyProvider(request, res), 1_500).unref();
+    };
+    const started = Date.now();
+    const fast = client({ timeoutMs: 200 });
+    await expect(fast.apply(personalApply())).resolves.toEqual({ kind: 'unknown', reason: 'timeout' });
+    await expect(fast.query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'timeout' });
+    // Had either call waited for the (1.5 s late) answer, the two would take at least 3 s.
+    expect(Date.now() - started).toBeLessThan(2_900);
+  });
+
+  it('headers sent but the body stalls past timeoutMs → unknown timeout', async () => {
+    handler = (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
+      res.write('{"ret_code":"00');
+    };
+    await expect(client({ timeoutMs: 200 }).apply(personalApply())).resolves.toEqual({
+      kind: 'unknown',
+      reason: 'timeout',
+    });
+  });
+
+  it('HTTP 502 → unknown http_status, even with a valid signed 0000 body', async () => {
+    handler = (request, res) => {
+      const noOrder = String(request.body.no_order);
+      json(res, 502, providerSigned({ ret_code: '0000', oid_partner: MERCHANT, no_order: noOrder }));
+    };
+    await expect(client().apply(personalApply())).resolves.toEqual({
+      kind: 'unknown',
+      reason: 'http_status',
+    });
+    await expect(client().query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'http_status' });
+    handler = (_request, res) => json(res, 404, { ret_code: '8901' });
+    await expect(client().query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'http_status' });
+  });
+
+  it('an HTML body → unknown unparsable', async () => {
+    handler = (_request, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    };
+    await expect(client().apply(personalApply())).resolves.toEqual({ kind: 'unknown', reason: 'unparsable' });
+    await expect(client().query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'unparsable' });
+  });
+
+  it('a JSON body with a number value → unknown unparsable', async () => {
+    handler = (_request, res) => json(res, 200, { ret_code: '0000', money_order: 1234.5 });
+    await expect(client().query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'unparsable' });
+  });
+
+  it('connection refused (closed port) → unknown network', async () => {
+    const refused = client({ baseUrl: closedBase });
+    await expect(refused.apply(personalApply())).resolves.toEqual({ kind: 'unknown', reason: 'network' });
+    await expect(refused.query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'network' });
+  });
+
+  it('never throws, even when the fetch implementation itself throws', async () => {
+    const throwing = client({
+      fetchImpl: (() => {
+        throw new TypeError('boom');
+      }) as typeof fetch,
+    });
+    await expect(throwing.apply(personalApply())).resolves.toEqual({ kind: 'unknown', reason: 'network' });
+    const rejecting = client({
+      fetchImpl: (() => Promise.reject(new Error('socket hang up'))) as typeof fetch,
+    });
+    await expect(rejecting.query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'network' });
+  });
+});

@@ -1,0 +1,298 @@
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import {
+  applyFieldsSchema,
+  applyRequestSchema,
+  applyResponseSchema,
+  type FieldError,
+  fieldErrors,
+  notificationSchema,
+  parseWireBody,
+  queryRequestSchema,
+  queryResultSchema,
+} from '../../../src/lianlian/messages';
+import { signFields, verifyFields } from '../../../src/lianlian/sign';
+import { corporateApply, MERCHANT, personalApply } from './fixtures';
+
+const MD5_KEY = 'messages-test-md5-key';
+
+/** Parses and returns the field errors (empty when the input is valid). */
+function errorsOf(schema: z.ZodType, input: unknown): FieldError[] {
+  const result = schema.safeParse(input);
+  return result.success ? [] : fieldErrors(result.error);
+}
+
+function fieldsOf(errors: FieldError[]): string[] {
+  return errors.map((e) => e.field);
+}
+
+describe('applyFieldsSchema', () => {
+  it('accepts a valid personal apply, unchanged', () => {
+    const apply = personalApply();
+    const result = applyFieldsSchema.safeParse(apply);
+    expect(result.success).toBe(true);
+    expect(result.data).toEqual(apply);
+  });
+
+  it('accepts boundary values: 32-char no_order, 255-char info_order, platform, 0.01, http notify_url', () => {
+    expect(
+      errorsOf(
+        applyFieldsSchema,
+        personalApply({
+          no_order: `${'A'.repeat(30)}_-`,
+          info_order: '款'.repeat(255),
+          platform: 'p'.repeat(32),
+          money_order: '0.01',
+          notify_url: 'http://127.0.0.1:3000/notify',
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it.each([
+    ['no_order', { no_order: 'A'.repeat(33) }],
+    ['no_order', { no_order: '' }],
+    ['no_order', { no_order: 'PO/1' }],
+    ['no_order', { no_order: '订单1' }],
+    ['dt_order', { dt_order: '2026-01-02 00:30:00' }],
+    ['dt_order', { dt_order: '2026/01/02 00:30:00' }],
+    ['dt_order', { dt_order: '20260231120000' }],
+    ['money_order', { money_order: '12.5' }],
+    ['money_order', { money_order: '1.0E7' }],
+    ['money_order', { money_order: '100' }],
+    ['money_order', { money_order: '0.00' }],
+    ['money_order', { money_order: '-1.00' }],
+    ['flag_card', { flag_card: '2' }],
+    ['flag_card', { flag_card: '' }],
+    ['card_no', { card_no: '6222ABCD00000000' }],
+    ['card_no', { card_no: '6222 0000 0000 0000' }],
+    ['card_no', { card_no: '6'.repeat(33) }],
+    ['card_no', { card_no: '' }],
+    ['acct_name', { acct_name: '' }],
+    ['info_order', { info_order: '' }],
+    ['info_order', { info_order: 'x'.repeat(256) }],
+    ['oid_partner', { oid_partner: '20180000000000001' }],
+    ['api_version', { api_version: '1.1' }],
+    ['platform', { platform: 'p'.repeat(33) }],
+    ['bank_code', { bank_code: '0102000' }],
+    ['notify_url', { notify_url: 'not a url' }],
+    ['notify_url', { notify_url: 'javascript:alert(1)' }],
+    ['notify_url', { notify_url: `https://merchant.example.com/${'n'.repeat(250)}` }],
+  ] as const)('refuses a bad %s (%j) and names the field', (field, overrides) => {
+    const errors = errorsOf(applyFieldsSchema, personalApply(overrides));
+    expect(fieldsOf(errors)).toEqual([field]);
+    expect(errors[0]!.message.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a missing info_order with "is required"', () => {
+    const { info_order: _dropped, ...apply } = personalApply();
+    expect(errorsOf(applyFieldsSchema, apply)).toEqual([{ field: 'info_order', message: 'is required' }]);
+  });
+
+  it('says "is required" only when a value is missing, not when it has the wrong type', () => {
+    const errors = errorsOf(applyFieldsSchema, { ...personalApply(), money_order: 12.5, card_no: null });
+    expect(fieldsOf(errors).sort()).toEqual(['card_no', 'money_order']);
+    for (const error of errors) expect(error.message).not.toBe('is required');
+    const missing = errorsOf(applyFieldsSchema, { ...personalApply(), money_order: undefined });
+    expect(missing).toEqual([{ field: 'money_order', message: 'is required' }]);
+  });
+
+  it('refuses an unknown extra field and names it', () => {
+    const errors = errorsOf(applyFieldsSchema, { ...personalApply(), extra_field: 'x' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toContain('extra_field');
+  });
+
+  it('refuses the signature fields: they are added by signing, not by the caller', () => {
+    const errors = errorsOf(applyFieldsSchema, { ...personalApply(), sign_type: 'RSA' });
+    expect(errors[0]?.message).toContain('sign_type');
+  });
+
+  it('reports each field once, several fields at a time', () => {
+    const errors = errorsOf(
+      applyFieldsSchema,
+      personalApply({ no_order: '', money_order: '1e3', flag_card: '9' }),
+    );
+    expect(fieldsOf(errors).sort()).toEqual(['flag_card', 'money_order', 'no_order']);
+  });
+
+  describe('corporate (flag_card 1)', () => {
+    it('accepts bank_code + province/city/branch', () => {
+      expect(errorsOf(applyFieldsSchema, corporateApply())).toEqual([]);
+    });
+
+    it('accepts bank_code + prcptcd without branch data (prcptcd wins)', () => {
+      const apply = corporateApply({ prcptcd: '102290000001' });
+      const { province_code: _p, city_code: _c, brabank_name: _b, ...withPrcptcd } = apply;
+      expect(errorsOf(applyFieldsSchema, withPrcptcd)).toEqual([]);
+    });
+
+    it('refuses a missing bank_code, naming bank_code', () => {
+      const { bank_code: _dropped, ...apply } = corporateApply();
+      expect(fieldsOf(errorsOf(applyFieldsSchema, apply))).toEqual(['bank_code']);
+      const withPrcptcd = { ...apply, prcptcd: '102290000001' };
+      expect(fieldsOf(errorsOf(applyFieldsSchema, withPrcptcd))).toEqual(['bank_code']);
+    });
+
+    it('refuses bank_code with only city_code, naming province_code and brabank_name', () => {
+      const { province_code: _p, brabank_name: _b, ...apply } = corporateApply();
+      expect(fieldsOf(errorsOf(applyFieldsSchema, apply)).sort()).toEqual(['brabank_name', 'province_code']);
+    });
+
+    it('refuses bank_code with no branch data at all, naming all three', () => {
+      const { province_code: _p, city_code: _c, brabank_name: _b, ...apply } = corporateApply();
+      expect(fieldsOf(errorsOf(applyFieldsSchema, apply)).sort()).toEqual([
+        'brabank_name',
+        'city_code',
+        'province_code',
+      ]);
+    });
+
+    it('refuses a malformed prcptcd', () => {
+      expect(fieldsOf(errorsOf(applyFieldsSchema, corporateApply({ prcptcd: '1'.repeat(13) })))).toEqual([
+        'prcptcd',
+      ]);
+      expect(fieldsOf(errorsOf(applyFieldsSchema, corporateApply({ prcptcd: 'ABC' })))).toEqual(['prcptcd']);
+    });
+
+    it('does not require branch data for a personal payout', () => {
+      expect(errorsOf(applyFieldsSchema, personalApply({ bank_code: '01020000' }))).toEqual([]);
+    });
+  });
+});
+
+describe('applyRequestSchema', () => {
+  it('accepts a signed apply and refuses an unsigned one', () => {
+    const signed = signFields({ ...personalApply() }, { signType: 'MD5', md5Key: MD5_KEY });
+    expect(errorsOf(applyRequestSchema, signed)).toEqual([]);
+    const { sign: _s, ...unsigned } = signed;
+    expect(fieldsOf(errorsOf(applyRequestSchema, unsigned))).toEqual(['sign']);
+    expect(fieldsOf(errorsOf(applyRequestSchema, { ...signed, sign_type: 'SHA256' }))).toEqual(['sign_type']);
+  });
+
+  it('applies the corporate rules too', () => {
+    const { bank_code: _b, ...apply } = corporateApply();
+    const signed = signFields(apply, { signType: 'MD5', md5Key: MD5_KEY });
+    expect(fieldsOf(errorsOf(applyRequestSchema, signed))).toEqual(['bank_code']);
+  });
+});
+
+describe('queryRequestSchema', () => {
+  const query = (extra: Record<string, string> = {}) =>
+    signFields(
+      { oid_partner: MERCHANT, no_order: 'PO1', type_dc: '1', query_version: '1.1', ...extra },
+      { signType: 'MD5', md5Key: MD5_KEY },
+    );
+
+  it('accepts a payout query with type_dc 1', () => {
+    expect(errorsOf(queryRequestSchema, query())).toEqual([]);
+    expect(errorsOf(queryRequestSchema, query({ dt_order: '20260102003000' }))).toEqual([]);
+  });
+
+  it('requires type_dc "1" (trap §10.1)', () => {
+    expect(errorsOf(queryRequestSchema, query({ type_dc: '0' }))).toEqual([
+      { field: 'type_dc', message: 'must be "1" (merchant payout)' },
+    ]);
+    const { type_dc: _t, ...withoutTypeDc } = query();
+    expect(fieldsOf(errorsOf(queryRequestSchema, withoutTypeDc))).toEqual(['type_dc']);
+  });
+
+  it('refuses a malformed dt_order and unknown fields', () => {
+    expect(fieldsOf(errorsOf(queryRequestSchema, query({ dt_order: '2026-01-02' })))).toEqual(['dt_order']);
+    expect(errorsOf(queryRequestSchema, { ...query(), extra: 'x' })[0]?.message).toContain('extra');
+  });
+});
+
+describe('response and notification schemas', () => {
+  const notification = () => ({
+    oid_partner: MERCHANT,
+    no_order: 'PO1',
+    dt_order: '20260102003000',
+    money_order: '100.00',
+    oid_paybill: '2026010200001234',
+    result_pay: 'SUCCESS',
+    settle_date: '20260102',
+    info_order: '佣金结算',
+  });
+
+  it('notificationSchema keeps unknown string fields, so the signature over them still verifies', () => {
+    const signed = signFields(
+      { ...notification(), new_field: 'added by the provider', 'sign_type ': 'odd key' },
+      { signType: 'MD5', md5Key: MD5_KEY },
+    );
+    const parsed = notificationSchema.safeParse(signed);
+    expect(parsed.success).toBe(true);
+    expect(parsed.data).toEqual(signed);
+    expect(parsed.data?.new_field).toBe('added by the provider');
+    expect(verifyFields(parsed.data!, { md5Key: MD5_KEY }).ok).toBe(true);
+  });
+
+  it('notificationSchema refuses non-string extras, a bad amount and a missing signature', () => {
+    const signed = signFields(notification(), { signType: 'MD5', md5Key: MD5_KEY });
+    expect(fieldsOf(errorsOf(notificationSchema, { ...signed, extra: 1 }))).toEqual(['extra']);
+    expect(fieldsOf(errorsOf(notificationSchema, { ...signed, money_order: '100' }))).toEqual([
+      'money_order',
+    ]);
+    const { sign: _s, ...unsigned } = signed;
+    expect(fieldsOf(errorsOf(notificationSchema, unsigned))).toEqual(['sign']);
+  });
+
+  it('applyResponseSchema accepts an unsigned error answer and keeps unknown fields', () => {
+    const answer = { ret_code: '5503', ret_msg: '商户提现权限不足', extra: 'x' };
+    const parsed = applyResponseSchema.safeParse(answer);
+    expect(parsed.success).toBe(true);
+    expect(parsed.data).toEqual(answer);
+    expect(fieldsOf(errorsOf(applyResponseSchema, { ret_msg: 'no code' }))).toEqual(['ret_code']);
+    expect(fieldsOf(errorsOf(applyResponseSchema, { ret_code: '00000' }))).toEqual(['ret_code']);
+  });
+
+  it('queryResultSchema needs a well-formed money_order and the merchant number', () => {
+    const answer = signFields({ ret_code: '0000', ...notification() }, { signType: 'MD5', md5Key: MD5_KEY });
+    expect(errorsOf(queryResultSchema, answer)).toEqual([]);
+    const { money_order: _m, ...noMoney } = answer;
+    expect(fieldsOf(errorsOf(queryResultSchema, noMoney))).toEqual(['money_order']);
+    expect(fieldsOf(errorsOf(queryResultSchema, { ...answer, money_order: '1.0E7' }))).toEqual([
+      'money_order',
+    ]);
+    expect(fieldsOf(errorsOf(queryResultSchema, { ...answer, ret_code: '8901' }))).toEqual(['ret_code']);
+  });
+});
+
+describe('parseWireBody', () => {
+  it('accepts a JSON object of strings, keeping keys exactly as received', () => {
+    const raw = '{"ret_code":"0000","ret_msg":"交易成功","sign_type ":"RSA","empty":""}';
+    expect(parseWireBody(raw)).toEqual({
+      ok: true,
+      fields: { ret_code: '0000', ret_msg: '交易成功', 'sign_type ': 'RSA', empty: '' },
+    });
+    expect(parseWireBody('{}')).toEqual({ ok: true, fields: {} });
+  });
+
+  it.each([
+    '',
+    '<html><body>502 Bad Gateway</body></html>',
+    'ret_code=0000&ret_msg=ok',
+    '{"a":"b"',
+    "{'a':'b'}",
+  ])('rejects non-JSON %j', (raw) => {
+    expect(parseWireBody(raw)).toEqual({ ok: false, reason: 'body is not JSON' });
+  });
+
+  it.each(['[]', '[{"ret_code":"0000"}]', 'null', '"0000"', '0', 'true'])(
+    'rejects the non-object %j',
+    (raw) => {
+      expect(parseWireBody(raw)).toEqual({ ok: false, reason: 'body is not a JSON object' });
+    },
+  );
+
+  it.each([
+    '{"ret_code":"0000","money_order":100.5}',
+    '{"ret_code":0}',
+    '{"a":null}',
+    '{"a":true}',
+    '{"a":{"b":"c"}}',
+    '{"a":["b"]}',
+  ])('rejects an object with a non-string value %j', (raw) => {
+    expect(parseWireBody(raw)).toEqual({ ok: false, reason: 'every value must be a string' });
+  });
+});
