@@ -208,6 +208,13 @@ describe('parsePrivateKey / parsePublicKey', () => {
     expectRefusedWithoutLeak(() => parsePrivateKey(encrypted), encrypted);
   });
 
+  it('refuses a private key where the public key is expected (a secret must not sit in a public setting)', () => {
+    for (const type of ['pkcs8', 'pkcs1'] as const) {
+      const pem = k1024.privateKey.export({ format: 'pem', type }) as string;
+      expectRefusedWithoutLeak(() => parsePublicKey(pem), pem);
+    }
+  });
+
   it('names the configured label in the error, never the key', () => {
     const text = Buffer.from('still not a key, but long enough to be a secret').toString('base64');
     const error = expectRefusedWithoutLeak(() => parsePrivateKey(text, 'LIANLIAN_MERCHANT_KEY'), text);
