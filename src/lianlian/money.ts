@@ -8,7 +8,7 @@ export const MAX_FEN = 10_000_000_000; // 100,000,000.00 yuan
 export type AmountResult = { ok: true; fen: number } | { ok: false; reason: string };
 
 // Up to 9 integer digits covers the maximum; no sign, no exponent, no leading zeros, at most 2 decimals.
-const CALLER_AMOUNT = /^(0|[1-9][0-9]{0,8})(?:\.([0-9]{1,2}))?$/;
+export const CALLER_AMOUNT = /^(0|[1-9][0-9]{0,8})(?:\.([0-9]{1,2}))?$/;
 const WIRE_AMOUNT = /^(0|[1-9][0-9]{0,8})\.([0-9]{2})$/;
 
 /** A merchant's amount: `"7.5"`, `"7.50"`, `"100"`. JSON numbers are refused: they arrive as floats. */

@@ -1,0 +1,219 @@
+/**
+ * Builds the OpenAPI description of the merchant API from the same schemas and constants the code
+ * validates with, so the document cannot drift: `npm run openapi` writes docs/openapi.json, and a test
+ * fails when the committed file differs from what this produces.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { payoutRequestSchema } from '../src/core/request';
+import { PAYOUT_STATUSES } from '../src/core/status';
+import { PAYOUT_VIEW_FIELDS } from '../src/core/view';
+import { CALLER_AMOUNT } from '../src/lianlian/money';
+
+type Json = Record<string, unknown>;
+
+function requestSchema(): Json {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(payoutRequestSchema, {
+    unrepresentable: 'any',
+  }) as Json;
+  const properties = schema.properties as Json;
+  // A string, never a JSON number: floats are how amounts go wrong (spec trap §10.2).
+  properties.money_order = {
+    type: 'string',
+    pattern: CALLER_AMOUNT.source,
+    description: 'Yuan, up to 2 decimals, > 0 and ≤ 100000000.00 ("7.5", "7.50", "100").',
+    examples: ['0.01', '1234.50'],
+  };
+  properties.flag_card = {
+    ...(properties.flag_card as Json),
+    description: '0 = personal (对私), 1 = corporate (对公)',
+  };
+  return {
+    ...schema,
+    description:
+      'Corporate payouts (flag_card "1") also need bank_code and either prcptcd or province_code + city_code + brabank_name.',
+  };
+}
+
+const nullableString = { type: ['string', 'null'] };
+
+function viewSchema(): Json {
+  const props: Record<(typeof PAYOUT_VIEW_FIELDS)[number], Json> = {
+    no_order: { type: 'string' },
+    status: { type: 'string', enum: [...PAYOUT_STATUSES] },
+    money_order: { type: 'string', pattern: '^[0-9]+\\.[0-9]{2}$' },
+    flag_card: { type: 'string', enum: ['0', '1'] },
+    card_no_masked: { type: 'string', description: 'At most the first 6 and last 4 digits.' },
+    acct_name_masked: { type: 'string' },
+    oid_paybill: nullableString,
+    result_pay: nullableString,
+    settle_date: nullableString,
+    ret_code: nullableString,
+    ret_msg: nullableString,
+    memo: nullableString,
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+    history: { type: 'array', items: { $ref: '#/components/schemas/HistoryEntry' } },
+  };
+  return {
+    type: 'object',
+    required: [...PAYOUT_VIEW_FIELDS],
+    properties: props,
+    additionalProperties: false,
+  };
+}
+
+const errorSchema: Json = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        fields: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['field', 'message'],
+            properties: { field: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+};
+
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+const err = (description: string) => ({ description, content: json('Error') });
+
+export function buildOpenApi(): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'lianlian-payout merchant API',
+      version: '1.0.0',
+      description:
+        'Bank-card payouts through LianLian Pay. The merchant routes are signed with AWS SigV4 (IAM) when deployed; the notification route is for the provider.',
+    },
+    paths: {
+      '/payouts': {
+        post: {
+          operationId: 'createPayout',
+          security: [{ sigv4: [] }],
+          requestBody: { required: true, content: json('PayoutRequest') },
+          responses: {
+            '202': {
+              description: 'New payout recorded and sent to the provider.',
+              content: json('PayoutView'),
+            },
+            '200': {
+              description: 'Same no_order with identical fields: the current view; nothing sent again.',
+              content: json('PayoutView'),
+            },
+            '400': err('Invalid input; `fields` names each bad field. Nothing was recorded or sent.'),
+            '409': err('Same no_order with different fields; nothing sent.'),
+            '413': err('Body too large.'),
+          },
+        },
+      },
+      '/payouts/{no_order}': {
+        get: {
+          operationId: 'getPayout',
+          security: [{ sigv4: [] }],
+          parameters: [
+            {
+              name: 'no_order',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
+            },
+            {
+              name: 'refresh',
+              in: 'query',
+              required: false,
+              description: 'true: query the provider first and apply its answer.',
+              schema: { type: 'string', enum: ['true', 'false'] },
+            },
+          ],
+          responses: {
+            '200': { description: 'The payout.', content: json('PayoutView') },
+            '400': err('Malformed no_order or refresh.'),
+            '404': err('No such payout.'),
+          },
+        },
+      },
+      '/lianlian/notify': {
+        post: {
+          operationId: 'receiveNotification',
+          description:
+            "The provider's result notification (raw JSON body, every value a string, signed over all fields). Not for merchants.",
+          requestBody: {
+            required: true,
+            content: {
+              'text/json': { schema: { type: 'object', additionalProperties: { type: 'string' } } },
+            },
+          },
+          responses: {
+            '200': {
+              description:
+                'ret_code 0000 = accepted (also for valid repeats); any other ret_code = refused, nothing changed.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/NotifyAnswer' } } },
+            },
+            '503': {
+              description: 'Temporarily unable to record it; the provider retries.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/NotifyAnswer' } } },
+            },
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS Signature Version 4 (IAM).',
+        },
+      },
+      schemas: {
+        PayoutRequest: requestSchema(),
+        PayoutView: viewSchema(),
+        HistoryEntry: {
+          type: 'object',
+          required: ['at', 'source', 'from', 'to'],
+          properties: {
+            at: { type: 'string', format: 'date-time' },
+            source: { type: 'string', enum: ['apply', 'query', 'notify', 'reconcile'] },
+            from: { type: 'string', enum: [...PAYOUT_STATUSES] },
+            to: { type: 'string', enum: [...PAYOUT_STATUSES] },
+            ret_code: { type: 'string' },
+            result_pay: { type: 'string' },
+            note: { type: 'string' },
+            anomaly: {
+              type: 'string',
+              description: 'Set when the entry records a contradiction that was not applied.',
+            },
+          },
+        },
+        NotifyAnswer: {
+          type: 'object',
+          required: ['ret_code', 'ret_msg'],
+          properties: { ret_code: { type: 'string' }, ret_msg: { type: 'string' } },
+        },
+        Error: errorSchema,
+      },
+    },
+  };
+}
+
+export const OPENAPI_PATH = fileURLToPath(new URL('../docs/openapi.json', import.meta.url));
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  writeFileSync(OPENAPI_PATH, `${JSON.stringify(buildOpenApi(), null, 2)}\n`);
+  console.log(`wrote ${OPENAPI_PATH}`);
+}
