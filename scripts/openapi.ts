@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { payoutRequestSchema } from '../src/core/request';
 import { PAYOUT_STATUSES } from '../src/core/status';
 import { PAYOUT_VIEW_FIELDS } from '../src/core/view';

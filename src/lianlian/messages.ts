@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWireAmount } from './money';
 import { isValidSettleDate, parseDtOrder } from './time';
 
