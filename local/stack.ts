@@ -1,22 +1,26 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyHandler, notifyHandler, queryHandler } from '../functions/shared/handlers';
+import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/shared/reconcile-handler';
 import { buildRuntime, type Runtime, type RuntimeOverrides } from '../functions/shared/runtime';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
 import { ENV } from '../src/config/contract';
+import type { PayoutEvent } from '../src/core/events';
+import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
-import {
-  type DynamoLocal,
-  ensurePayoutsTable,
-  LOCAL_AWS,
-  localDynamoClient,
-  startDynamoLocal,
-} from './dynamodb';
+import { type DynamoLocal, ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
+import { type LocalEventSink, type LocalEvents, startLocalEvents } from './events';
 import { type LocalFront, type Routes, startLocalFront } from './front';
 
 /** A test merchant number (18 digits) for local mode; clearly not a real merchant. */
 export const LOCAL_OID_PARTNER = '201400000000000001';
+
+/** Local-mode-only variables (the deployed schedule is infrastructure, not environment). */
+export const LOCAL_ENV = {
+  /** Seconds between reconciliation runs of `npm start`; default 60. */
+  reconcileIntervalSeconds: 'RECONCILE_INTERVAL_SECONDS',
+} as const;
 
 export interface LocalStackOptions {
   /** User configuration (process.env for `npm start`); variables set here win over local defaults. */
@@ -33,6 +37,18 @@ export interface LocalStackOptions {
   /** Replace ports, e.g. a fault-injecting store (benchmarks, reliability runs). */
   readonly overrides?: (base: { env: Record<string, string> }) => RuntimeOverrides;
   readonly log?: (line: string) => void;
+  /**
+   * Run reconciliation on a timer, as the deployed schedule does (`npm start` turns it on). Default off:
+   * tests call `reconcileOnce()` when they mean to. Interval default: RECONCILE_INTERVAL_SECONDS or 60 s.
+   */
+  readonly reconcile?: { readonly timer?: boolean; readonly intervalMs?: number };
+  /**
+   * Publish payout events from the table's stream to a local sink (log + memory), as the deployed publish
+   * function does to EventBridge. Default off.
+   */
+  readonly events?:
+    | boolean
+    | { readonly pollMs?: number; readonly retryMs?: number; readonly sink?: LocalEventSink };
 }
 
 export interface LocalStack {
@@ -43,6 +59,17 @@ export interface LocalStack {
   readonly sandbox?: Sandbox;
   readonly dynamoEndpoint: string;
   readonly tableName: string;
+  /**
+   * One reconciliation pass with the stack's runtime and configuration; `options` override them (tests
+   * pass a future `now`, a rate, a remaining-time stub…).
+   */
+  reconcileOnce(options?: Partial<ReconcileOptions>): Promise<ReconcileSummary>;
+  /** Payout events delivered so far (requires `events`). */
+  events(): readonly PayoutEvent[];
+  /** The local event sink (requires `events`); tests make it fail. */
+  readonly eventSink?: LocalEventSink;
+  /** Resolves once every change written so far has had its events delivered (requires `events`). */
+  eventsCaughtUp(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -97,9 +124,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // DynamoDB
     let dynamoEndpoint = options.dynamoEndpoint;
     if (!dynamoEndpoint) {
-      const dynamo: DynamoLocal = await startDynamoLocal(
-        options.dataDir ? { dbPath: join(options.dataDir, 'dynamodb') } : {},
-      );
+      const dbPath = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
+      // DynamoDB Local exits at start-up when its -dbPath does not exist (a fresh data dir).
+      if (dbPath) mkdirSync(dbPath, { recursive: true });
+      const dynamo: DynamoLocal = await startDynamoLocal(dbPath ? { dbPath } : {});
       cleanups.push(() => dynamo.stop());
       dynamoEndpoint = dynamo.endpoint;
     }
@@ -117,7 +145,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sandbox = await startSandbox({
         ...options.sandbox,
         oidPartner,
-        merchantPublicKey: signType === 'RSA' ? merchantKey : undefined,
+        // The sandbox verifies with the public half; it refuses a private key passed as a public one.
+        merchantPublicKey: signType === 'RSA' ? createPublicKey(merchantKey) : undefined,
         md5Key: user[ENV.md5Key] || undefined,
         providerPrivateKey,
         log: options.sandbox?.log ?? log,
@@ -168,6 +197,67 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       query: queryHandler(() => runtime),
       notify: notifyHandler(() => runtime),
     };
+
+    // Events: the table stream → the same publish step as the deployed function → a local sink.
+    let localEvents: LocalEvents | undefined;
+    if (options.events) {
+      const tuning = typeof options.events === 'object' ? options.events : {};
+      localEvents = startLocalEvents({
+        dynamo: ddb,
+        endpoint: dynamoEndpoint,
+        tableName,
+        log,
+        ...(tuning.sink ? { sink: tuning.sink } : {}),
+        ...(tuning.pollMs !== undefined ? { pollMs: tuning.pollMs } : {}),
+        ...(tuning.retryMs !== undefined ? { retryMs: tuning.retryMs } : {}),
+        ...(options.dataDir
+          ? { checkpointPath: join(options.dataDir, `stream-checkpoint-${tableName}.json`) }
+          : {}),
+      });
+      const running = localEvents;
+      cleanups.push(() => running.close());
+    }
+    const requireEvents = (): LocalEvents => {
+      if (!localEvents) throw new Error('payout events are off: start the stack with `events: true`');
+      return localEvents;
+    };
+
+    const reconcileOnce = async (overrides: Partial<ReconcileOptions> = {}): Promise<ReconcileSummary> => {
+      // No Lambda deadline locally; the timer below never starts a run while one is still going.
+      const base = reconcileOptionsFor(runtime.config, { kind: 'reconcile' }, () => Number.POSITIVE_INFINITY);
+      try {
+        return await reconcileWithRuntime(runtime, { ...base, ...overrides });
+      } finally {
+        // What logMetrics does after each invocation in AWS.
+        runtime.metrics?.publishStoredMetrics();
+      }
+    };
+
+    if (options.reconcile?.timer) {
+      const intervalMs =
+        options.reconcile.intervalMs ?? parseSeconds(user[LOCAL_ENV.reconcileIntervalSeconds], 60) * 1000;
+      let inFlight: Promise<unknown> | undefined;
+      const timer = setInterval(() => {
+        if (inFlight) return;
+        inFlight = reconcileOnce()
+          .then((summary) => {
+            if (summary.examined > 0 || summary.stoppedEarly) {
+              log(
+                `[reconcile] examined ${summary.examined}, changed ${summary.changed}, resent ${summary.resent}, unknown ${summary.unknown}, stuck ${summary.stuck}`,
+              );
+            }
+          })
+          .catch((error: unknown) => log(`[reconcile] run failed: ${(error as Error)?.message ?? error}`))
+          .finally(() => {
+            inFlight = undefined;
+          });
+      }, intervalMs);
+      cleanups.push(async () => {
+        clearInterval(timer);
+        await inFlight;
+      });
+    }
+
     return {
       url: front.url,
       notifyUrl,
@@ -176,12 +266,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sandbox,
       dynamoEndpoint,
       tableName,
+      reconcileOnce,
+      events: () => requireEvents().sink.events(),
+      eventSink: localEvents?.sink,
+      eventsCaughtUp: (timeoutMs) => requireEvents().caughtUp(timeoutMs),
       close,
     };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+function parseSeconds(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1) {
+    throw new Error(`${LOCAL_ENV.reconcileIntervalSeconds} must be a whole number of seconds, at least 1`);
+  }
+  return Number(value);
 }
 
 function parsePort(value: string | undefined): number {

@@ -1,9 +1,11 @@
 /**
  * `npm start`: the whole service on one machine, no AWS account. DynamoDB Local (data under .local/),
  * the provider sandbox (unless LLP_API_BASE points elsewhere) and the same handlers behind a local HTTP
- * front. Ctrl-C stops everything.
+ * front; reconciliation on a timer and payout events from the table stream to the log. Ctrl-C stops
+ * everything.
  */
-import { startLocalStack } from './stack';
+import { removeStackState, writeStackState } from './reconciler';
+import { LOCAL_ENV, startLocalStack } from './stack';
 
 const dataDir = process.env.LOCAL_DATA_DIR || '.local';
 
@@ -17,7 +19,14 @@ async function main(): Promise<void> {
       notifyIntervalMs: Number(process.env.SANDBOX_NOTIFY_INTERVAL_MS || 10_000),
       log: (line) => console.log(`[sandbox] ${line}`),
     },
+    // Reconciliation every RECONCILE_INTERVAL_SECONDS (default 60) for orders older than
+    // RECONCILE_MIN_AGE_SECONDS (default 120), and payout events printed as they are published.
+    reconcile: { timer: true },
+    events: true,
+    log: (line) => console.log(line),
   });
+  // `npm run reconcile` finds this stack's DynamoDB and provider through this file.
+  writeStackState(dataDir, stack);
   const example = {
     no_order: `demo${Date.now()}`,
     money_order: '0.01',
@@ -32,6 +41,8 @@ lianlian-payout local mode is up
   notify URL        ${stack.notifyUrl}
   provider          ${stack.env.LLP_API_BASE}${stack.sandbox ? '   (embedded sandbox)' : ''}
   DynamoDB Local    ${stack.dynamoEndpoint}   table ${stack.tableName}, data in ${dataDir}/
+  reconciliation    every ${process.env[LOCAL_ENV.reconcileIntervalSeconds] || 60} s (orders older than ${stack.env.RECONCILE_MIN_AGE_SECONDS} s); one pass now: npm run reconcile
+  payout events     printed as [event] lines (table stream → local sink)
 
 Try a payout (the sandbox pays it, then notifies):
   curl -s -X POST ${stack.url}/payouts -H 'content-type: application/json' \\
@@ -45,6 +56,7 @@ Ctrl-C to stop.
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping…`);
+    removeStackState(dataDir);
     await stack.close();
     process.exit(0);
   };

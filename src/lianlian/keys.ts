@@ -30,7 +30,8 @@ export function parsePrivateKey(input: string, label = 'private key'): KeyObject
 export function parsePublicKey(input: string, label = 'public key'): KeyObject {
   const text = input.trim();
   // Node derives a public key from a private PEM; refusing it keeps a secret out of a public setting.
-  if (text.includes('PRIVATE KEY')) throw new KeyFormatError(`${label} is a private key; give the public key`);
+  if (text.includes('PRIVATE KEY'))
+    throw new KeyFormatError(`${label} is a private key; give the public key`);
   let key: KeyObject | undefined;
   if (text.includes('-----BEGIN')) {
     key = attempt(() => createPublicKey({ key: text, format: 'pem' }));

@@ -337,6 +337,35 @@ describe('runReconciliation: failures, time and reporting', () => {
     expect(h.logs.some((l) => l.level === 'error' && l.attributes?.no_order === bad.no_order)).toBe(true);
   });
 
+  it('counts a failed read and a failed bookkeeping write without losing the order', async () => {
+    const inner = new MemoryOrderStore();
+    const unreadable = makeOrder({ status: 'ACCEPTED' });
+    const store: OrderStore = {
+      create: (o) => inner.create(o),
+      listDue: (q) => inner.listDue(q),
+      get: async (n) => {
+        if (n === unreadable.no_order) throw new Error('InternalServerError');
+        return inner.get(n);
+      },
+      update: async (expected, change) => {
+        if (change.set.check_count !== undefined) throw new Error('ThrottlingException');
+        return inner.update(expected, change);
+      },
+    };
+    const h = harness({ store, defaultAnswer: unknownAnswer });
+    await store.create(unreadable);
+    const open = await seed(store, { status: 'WAITING' });
+
+    const summary = await h.run();
+
+    expect(summary).toMatchObject({ examined: 2, errors: 1, unknown: 1 });
+    const { examined, changed, resent, unchanged, unknown, errors } = summary;
+    expect(changed + resent + unchanged + unknown + errors).toBe(examined);
+    // Still due: the next run looks again.
+    expect((await store.get(open.no_order))?.next_check_at).toBe(open.next_check_at);
+    expect(h.logs.some((l) => l.level === 'warn' && l.attributes?.no_order === open.no_order)).toBe(true);
+  });
+
   it('stops taking orders when the remaining time drops under the margin and leaves the rest due', async () => {
     const h = harness({ defaultAnswer: unknownAnswer });
     for (let i = 0; i < 8; i++) await seed(h.store, { status: 'UNKNOWN' });

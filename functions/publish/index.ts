@@ -1,0 +1,4 @@
+import { processPublishRuntime, publishHandler } from '../shared/publish-handler';
+
+/** DynamoDB stream of the payouts table → payout events on EventBridge (EVENT_BUS_NAME). */
+export const handler = publishHandler(processPublishRuntime);

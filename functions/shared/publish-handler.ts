@@ -1,0 +1,103 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import middy from '@middy/core';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { EventBridgePublisher } from '../../src/adapters/eventbridge/publisher';
+import { publishStreamRecords } from '../../src/adapters/eventbridge/stream-publish';
+import { ENV } from '../../src/config/contract';
+import { ConfigError } from '../../src/config/env';
+import type { PayoutEventSink } from '../../src/core/events';
+import type { Log, MetricsPort } from '../../src/core/ports';
+import { asLog, createLogger, createMetrics } from './observability';
+
+/**
+ * The table stream → payout events → EventBridge. Delivery survives a crash between a state write and
+ * its event because the stream, not the writer, drives publishing; a failed PutEvents entry reports its
+ * record as a batch item failure, so Lambda retries from that record (ReportBatchItemFailures must be
+ * enabled on the event source mapping) and nothing is lost. Retried records can publish an event again:
+ * consumers deduplicate on detail.id.
+ */
+
+/** Names alarms and dashboards may watch; candidates for config/contract.ts METRICS. */
+export const PUBLISH_METRICS = {
+  published: 'PayoutEventsPublished',
+  failedRecords: 'PayoutEventRecordsRetried',
+  malformed: 'PayoutEventRecordsMalformed',
+} as const;
+
+export interface PublishRuntime {
+  readonly sink: PayoutEventSink;
+  readonly logger: Logger;
+  readonly log: Log;
+  readonly metricsPort: MetricsPort;
+  /** Powertools Metrics to flush per invocation. */
+  readonly metrics?: Metrics;
+}
+
+/**
+ * Built once per container. Only EVENT_BUS_NAME is needed: the publisher neither signs nor reads the
+ * table, so it does not require (or get) the payout function's configuration and keys.
+ */
+export function buildPublishRuntime(
+  env: Record<string, string | undefined>,
+  overrides: { client?: EventBridgeClient; logger?: Logger; metrics?: MetricsPort } = {},
+): PublishRuntime {
+  const eventBusName = env[ENV.eventBusName];
+  if (!eventBusName) throw new ConfigError(`invalid configuration: ${ENV.eventBusName} is required`);
+  const logger = overrides.logger ?? createLogger();
+  const powertools = overrides.metrics ? undefined : createMetrics();
+  const log = asLog(logger);
+  return {
+    sink: new EventBridgePublisher({
+      client: overrides.client ?? new EventBridgeClient({}),
+      eventBusName,
+      log,
+    }),
+    logger,
+    log,
+    metricsPort: overrides.metrics ?? powertools!.port,
+    metrics: powertools?.metrics,
+  };
+}
+
+export type PublishHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+
+export function publishHandler(rt: () => PublishRuntime): PublishHandler {
+  const runtime = rt();
+  const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().use(
+    injectLambdaContext(runtime.logger, { resetKeys: true }),
+  );
+  if (runtime.metrics) handler.use(logMetrics(runtime.metrics));
+  return handler.handler(async (event) => {
+    const records = event.Records ?? [];
+    const outcome = await publishStreamRecords(records, runtime.sink, runtime.log);
+    runtime.metricsPort.count(PUBLISH_METRICS.published, outcome.published);
+    if (outcome.malformed > 0) runtime.metricsPort.count(PUBLISH_METRICS.malformed, outcome.malformed);
+    if (outcome.firstFailed === undefined) return { batchItemFailures: [] };
+    const failed = records[outcome.firstFailed];
+    const sequenceNumber = failed?.dynamodb?.SequenceNumber;
+    runtime.metricsPort.count(PUBLISH_METRICS.failedRecords, records.length - outcome.firstFailed);
+    runtime.logger.warn('events not delivered; the stream retries from the first failed record', {
+      sequenceNumber,
+      retried: records.length - outcome.firstFailed,
+    });
+    // Without a sequence number the record cannot be named: fail the whole batch instead of losing it.
+    if (!sequenceNumber) throw new Error('undelivered events for a record without a sequence number');
+    // Lambda checkpoints before the lowest reported sequence number and retries from there.
+    return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
+  }) as unknown as PublishHandler;
+}
+
+function cachedOnceSync<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= make();
+    return value;
+  };
+}
+
+/** The container-wide publish runtime of the deployed function, built on first use from process.env. */
+export const processPublishRuntime = cachedOnceSync(() => buildPublishRuntime(process.env));

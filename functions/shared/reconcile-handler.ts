@@ -1,0 +1,90 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { ReconcileSchedulePayload } from '../../src/config/contract';
+import type { RuntimeConfig } from '../../src/config/env';
+import { type ReconcileOptions, type ReconcileSummary, runReconciliation } from '../../src/core/reconcile';
+import type { Runtime } from './runtime';
+
+/**
+ * The scheduled reconciliation as a factory over a Runtime, like the HTTP handlers: the deployed
+ * function, local mode's timer and the tests run the same code.
+ */
+
+export class SchedulePayloadError extends Error {
+  override readonly name = 'SchedulePayloadError';
+}
+
+/**
+ * The schedule's payload, checked: a misconfigured schedule must fail loudly (and alarm on errors),
+ * not reconcile with made-up settings.
+ */
+export function parseSchedulePayload(event: unknown): ReconcileSchedulePayload {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+    throw new SchedulePayloadError('the schedule payload must be an object');
+  }
+  const { kind, minAgeSeconds } = event as Record<string, unknown>;
+  if (kind !== 'reconcile') throw new SchedulePayloadError('the schedule payload kind must be "reconcile"');
+  if (minAgeSeconds === undefined) return { kind };
+  if (typeof minAgeSeconds !== 'number' || !Number.isInteger(minAgeSeconds) || minAgeSeconds < 1) {
+    throw new SchedulePayloadError('minAgeSeconds must be a whole number of seconds, at least 1');
+  }
+  return { kind, minAgeSeconds };
+}
+
+/**
+ * Run options from the configuration. The safety margin covers the slowest order: a query and a resend,
+ * each up to the provider timeout, plus a few store writes.
+ */
+export function reconcileOptionsFor(
+  config: RuntimeConfig,
+  payload: ReconcileSchedulePayload,
+  remainingTimeMs: () => number,
+): ReconcileOptions {
+  return {
+    minAgeMs: payload.minAgeSeconds !== undefined ? payload.minAgeSeconds * 1000 : config.reconcile.minAgeMs,
+    ratePerSecond: config.reconcile.ratePerSecond,
+    concurrency: config.reconcile.concurrency,
+    stuckAfterMs: config.reconcile.stuckAfterMs,
+    remainingTimeMs,
+    safetyMarginMs: 2 * config.timeoutMs + 5_000,
+  };
+}
+
+/** One reconciliation pass with a runtime (keys loaded first: every query is signed). */
+export async function reconcileWithRuntime(
+  runtime: Runtime,
+  options: ReconcileOptions,
+): Promise<ReconcileSummary> {
+  await runtime.merchantKeys();
+  const summary = await runReconciliation(runtime.deps, options);
+  // Counts only: no order data, let alone card data.
+  const attrs = { ...summary, pendingByAgeBucket: { ...summary.pendingByAgeBucket } };
+  if (summary.stoppedEarly)
+    runtime.logger.warn('reconciliation stopped for time; the rest is next run', attrs);
+  else runtime.logger.info('reconciliation finished', attrs);
+  return summary;
+}
+
+export type ReconcileHandler = (
+  event: ReconcileSchedulePayload,
+  context: Context,
+) => Promise<ReconcileSummary>;
+
+/** The EventBridge-scheduled handler. */
+export function reconcileHandler(rt: () => Runtime): ReconcileHandler {
+  const runtime = rt();
+  const handler = middy<ReconcileSchedulePayload, ReconcileSummary, Error, Context>().use(
+    injectLambdaContext(runtime.logger, { resetKeys: true }),
+  );
+  // Flushes the run's metrics (EMF) at the end of every invocation, also when it fails.
+  if (runtime.metrics) handler.use(logMetrics(runtime.metrics));
+  return handler.handler(async (event, context) => {
+    const payload = parseSchedulePayload(event);
+    return reconcileWithRuntime(
+      runtime,
+      reconcileOptionsFor(runtime.config, payload, () => context.getRemainingTimeInMillis()),
+    );
+  }) as unknown as ReconcileHandler;
+}

@@ -1,0 +1,154 @@
+import { isIP } from 'node:net';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import * as z from 'zod';
+import { parsePublicKey } from '../../src/lianlian/keys';
+
+/**
+ * The deployment configuration: one typed, validated object per environment. Values come from
+ * `infra/config/environments.ts` (defaults per environment) overlaid with CDK context (`-c key=value`,
+ * cdk.json, cdk.context.json or ~/.cdk.json). Validation happens at synth, so a typo fails `cdk synth`
+ * instead of every cold start in production.
+ */
+
+export const DEPLOYMENT_ENVS = ['dev', 'prod'] as const;
+export type DeploymentEnv = (typeof DEPLOYMENT_ENVS)[number];
+
+const RETENTION_VALUES = new Set<number>(
+  Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'),
+);
+
+// Context given on the command line arrives as strings; context from JSON files keeps its JSON type.
+// Both must work, so numbers and lists accept either form.
+const wholeNumber = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^[0-9]+$/.test(v.trim()) ? Number(v.trim()) : v),
+    z
+      .number({ message: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    const text = v.trim();
+    if (text.startsWith('[')) {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return v;
+      }
+    }
+    return text === '' ? [] : text.split(',').map((s) => s.trim());
+  }, z.array(item));
+
+export function isCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split('/');
+  if (rest.length > 0 || address === undefined || prefix === undefined || !/^[0-9]{1,3}$/.test(prefix)) {
+    return false;
+  }
+  const family = isIP(address);
+  const bits = Number(prefix);
+  return (family === 4 && bits <= 32) || (family === 6 && bits <= 128);
+}
+
+const cidr = z.string().refine(isCidr, 'must be an IPv4 or IPv6 CIDR such as 203.0.113.7/32');
+
+// SSM's own rules for hierarchical names, plus a leading slash so the IAM ARN is unambiguous.
+const parameterName = z
+  .string()
+  .regex(/^\/[A-Za-z0-9_.\-/]+$/, 'must be an SSM parameter path such as /lianlian-payout/prod/merchant-key')
+  .refine((v) => !/^\/(aws|ssm)/i.test(v), 'must not start with /aws or /ssm (reserved by AWS)')
+  .refine((v) => v.length <= 1011, 'is too long for an SSM parameter name');
+
+const httpsUrl = z
+  .string()
+  .url('must be a URL')
+  .refine((v) => v.startsWith('https://'), 'must be an https:// URL');
+
+const logLevel = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']);
+
+export const payoutConfigSchema = z
+  .object({
+    env: z.enum(DEPLOYMENT_ENVS),
+    /** Provider base URL; the client appends /traderapi/… (spec §1). */
+    apiBase: httpsUrl,
+    // A string only: 18 digits exceed a JSON number's exact range, so a number would already be corrupted.
+    oidPartner: z
+      .string({ message: 'must be given as a string of 18 digits (quote it in JSON)' })
+      .regex(/^[0-9]{18}$/, 'must be 18 digits'),
+    signType: z.enum(['RSA', 'MD5']),
+    /** The provider's RSA public key (base64 SPKI or PEM). Public, so it travels as plain configuration. */
+    providerPublicKey: z
+      .string()
+      .optional()
+      .refine(
+        (v) => v === undefined || isRsaPublicKey(v),
+        'must be a base64 X.509 (SPKI) or PEM RSA public key',
+      ),
+    /** SSM parameter (String) holding the base64 KMS ciphertext of the merchant RSA private key. */
+    merchantKeyParam: parameterName,
+    /** SSM parameter (String) holding the base64 KMS ciphertext of the MD5 key (MD5 sign type only). */
+    md5KeyParam: parameterName,
+    /** Overrides the API's own notify URL (e.g. behind a custom domain). */
+    notifyUrl: httpsUrl.refine((v) => v.length <= 255, 'must be at most 255 characters (spec §2)').optional(),
+    /** Source CIDRs allowed to reach POST /lianlian/notify. Empty: open (the signature still guards it). */
+    notifyAllowCidrs: list(cidr),
+    reconcileRateMinutes: wholeNumber(1, 60),
+    logRetentionDays: wholeNumber(1, 3653).refine(
+      (v) => RETENTION_VALUES.has(v),
+      'must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, …)',
+    ),
+    logLevel,
+    /** Provider HTTP timeout. The API functions' own timeout is derived from it. */
+    providerTimeoutMs: wholeNumber(1_000, 15_000),
+    notFoundGraceSeconds: wholeNumber(60, 7 * 24 * 3600),
+    reconcileMinAgeSeconds: wholeNumber(10, 24 * 3600),
+    reconcileRatePerSecond: wholeNumber(1, 100),
+    reconcileConcurrency: wholeNumber(1, 32),
+    stuckAfterSeconds: wholeNumber(300, 30 * 24 * 3600),
+    apiRateLimit: wholeNumber(1, 10_000),
+    apiBurstLimit: wholeNumber(1, 5_000),
+    /** Optional e-mail subscribed to the alarm topic (confirm the subscription mail once). */
+    alarmEmail: z.string().email('must be an e-mail address').optional(),
+    /**
+     * Elastic IP allocation ids for a fixed egress address (one NAT gateway per id). Empty: the functions
+     * run outside a VPC and their source address is not fixed. At most two: an environment-agnostic stack
+     * spans two availability zones (Fn::GetAZs), one NAT gateway in each.
+     */
+    egressEipAllocationIds: list(
+      z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'must be an eipalloc-… id'),
+    ).refine((ids) => ids.length <= 2, 'at most 2 (one NAT gateway per availability zone)'),
+  })
+  .strict()
+  .superRefine(
+    (c, ctx) => {
+      // Without the provider key every RSA answer would be "unknown" and the functions refuse to start.
+      if (c.signType === 'RSA' && !c.providerPublicKey) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providerPublicKey'],
+          message: 'is required when signType is RSA',
+        });
+      }
+      if (typeof c.apiBurstLimit === 'number' && c.apiBurstLimit < c.apiRateLimit) {
+        ctx.addIssue({ code: 'custom', path: ['apiBurstLimit'], message: 'must be at least apiRateLimit' });
+      }
+    },
+    // Also when other fields failed: the operator gets every problem from one synth.
+    { when: () => true },
+  );
+
+export type PayoutConfig = z.infer<typeof payoutConfigSchema>;
+export type PayoutConfigInput = z.input<typeof payoutConfigSchema>;
+export const CONFIG_KEYS = Object.keys(payoutConfigSchema.shape) as (keyof PayoutConfig)[];
+
+function isRsaPublicKey(value: string): boolean {
+  try {
+    parsePublicKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,216 @@
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  JsonSchemaType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  type Model,
+  type RequestValidator,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+
+/** A literal, so URLs can be built without referencing the Stage resource (see `notifyUrl`). */
+export const API_STAGE = 'v1';
+export const NOTIFY_PATH = '/lianlian/notify';
+const NOTIFY_INVOKE_RESOURCE = `execute-api:/*/POST${NOTIFY_PATH}`;
+
+export interface PayoutApiProps {
+  /** Source CIDRs allowed on the notify route; empty leaves it open to any address. */
+  readonly notifyAllowCidrs: readonly string[];
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  readonly logRetention: RetentionDays;
+  readonly production: boolean;
+}
+
+/**
+ * The REST API: two merchant routes behind IAM (SigV4) authorization and the provider's notification
+ * route, which cannot carry SigV4 and is authenticated by the message signature the notify function
+ * verifies — plus, when configured, a source-IP allow-list in the API's resource policy.
+ *
+ * Created before the functions (they need the notify URL in their environment); the routes are added
+ * once the functions exist, with `addMerchantRoutes` and `addNotifyRoute`.
+ */
+export class PayoutApi extends Construct {
+  readonly api: RestApi;
+  readonly accessLogs: LogGroup;
+  private readonly validator: RequestValidator;
+  private readonly objectBody: Model;
+
+  constructor(scope: Construct, id: string, props: PayoutApiProps) {
+    super(scope, id);
+    const removalPolicy = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy });
+
+    this.api = new RestApi(this, 'Api', {
+      description: 'lianlian-payout: bank-card payouts through LianLian Pay',
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      policy: notifyPolicy(props.notifyAllowCidrs),
+      // Execution and access logging need the account-level API Gateway CloudWatch role; creating it here
+      // makes a fresh account work. It is account-wide, so it is kept when the stack goes.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: API_STAGE,
+        throttlingRateLimit: props.rateLimit,
+        throttlingBurstLimit: props.burstLimit,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        // Never: full request logging would write card numbers and payee names to CloudWatch.
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+    });
+    // Replaced by the stack's ApiUrl output, which documents what the URL is for.
+    this.api.node.tryRemoveChild('Endpoint');
+    // The resource policy is not part of what CDK hashes into the deployment; without this a changed
+    // allow-list would be saved but not deployed to the stage.
+    this.api.latestDeployment?.addToLogicalId({ notifyAllowCidrs: [...props.notifyAllowCidrs] });
+
+    this.validator = this.api.addRequestValidator('Validator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    // Field-level validation stays in the apply function (one schema, one set of error messages); the
+    // gateway only turns away bodies that are not JSON objects at all, before they cost an invocation.
+    this.objectBody = this.api.addModel('PayoutRequestBody', {
+      contentType: 'application/json',
+      schema: { type: JsonSchemaType.OBJECT },
+    });
+
+    NagSuppressions.addResourceSuppressions(this.api.deploymentStage, [
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No WAF web ACL by default: merchant routes require SigV4 (IAM), the notify route verifies the provider signature and can be IP allow-listed in the resource policy, and the stage is throttled. Attach a web ACL outside the stack if the account mandates one.',
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(
+      this.api,
+      [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason:
+            'The account-level API Gateway logging role uses the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, the documented policy for that service role.',
+          appliesTo: [
+            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+          ],
+        },
+      ],
+      true,
+    );
+  }
+
+  /** The stage's base URL, e.g. https://abc.execute-api.cn-north-1.amazonaws.com.cn/v1/ */
+  get url(): string {
+    return this.api.url;
+  }
+
+  /**
+   * The notify URL built from the API id and the literal stage name. `api.url` would reference the Stage,
+   * which depends on the deployment, which depends on the methods, which reference the functions — and the
+   * functions carry this URL in their environment: a CloudFormation cycle.
+   */
+  get notifyUrl(): string {
+    return `https://${this.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${API_STAGE}${NOTIFY_PATH}`;
+  }
+
+  /** POST /payouts and GET /payouts/{no_order}, both requiring a SigV4 caller allowed by IAM. */
+  addMerchantRoutes(routes: { apply: IFunction; query: IFunction }): void {
+    const payouts = this.api.root.addResource('payouts');
+    const post = payouts.addMethod('POST', new LambdaIntegration(routes.apply), {
+      authorizationType: AuthorizationType.IAM,
+      requestValidator: this.validator,
+      requestModels: { 'application/json': this.objectBody },
+    });
+    const get = payouts.addResource('{no_order}').addMethod('GET', new LambdaIntegration(routes.query), {
+      authorizationType: AuthorizationType.IAM,
+      requestValidator: this.validator,
+      requestParameters: {
+        'method.request.path.no_order': true,
+        'method.request.querystring.refresh': false,
+      },
+    });
+    NagSuppressions.addResourceSuppressions(
+      [post, get],
+      [
+        {
+          id: 'AwsSolutions-COG4',
+          reason:
+            'Merchant routes use IAM (SigV4) authorization: the callers are back-end services holding AWS credentials, not users of a Cognito user pool.',
+        },
+      ],
+    );
+  }
+
+  /** POST /lianlian/notify: no gateway authorization (the provider cannot sign for AWS), raw body kept. */
+  addNotifyRoute(notify: IFunction): void {
+    const [, first, second] = NOTIFY_PATH.split('/');
+    if (!first || !second) throw new Error(`NOTIFY_PATH must have two segments: ${NOTIFY_PATH}`);
+    const method = this.api.root
+      .addResource(first)
+      .addResource(second)
+      .addMethod('POST', new LambdaIntegration(notify), { authorizationType: AuthorizationType.NONE });
+    NagSuppressions.addResourceSuppressions(method, [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The payment provider posts notifications without AWS credentials; authenticity comes from the message signature the notify function verifies (spec §5), optionally narrowed by the source-IP allow-list in the resource policy.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'No Cognito: the caller is the payment provider, authenticated by its message signature, not a user pool identity.',
+      },
+    ]);
+  }
+}
+
+/**
+ * Only the notify route is mentioned: an Allow for "*" on the whole API would let any AWS account's signed
+ * request through the IAM routes too (same-account callers need either policy to allow, cross-account
+ * callers both). With an allow-list, the explicit Deny wins over everything for other source addresses.
+ */
+function notifyPolicy(cidrs: readonly string[]): PolicyDocument | undefined {
+  if (cidrs.length === 0) return undefined;
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'ProviderNotifications',
+        effect: Effect.ALLOW,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: [NOTIFY_INVOKE_RESOURCE],
+      }),
+      new PolicyStatement({
+        sid: 'NotifyOnlyFromAllowList',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: [NOTIFY_INVOKE_RESOURCE],
+        conditions: { NotIpAddress: { 'aws:SourceIp': [...cidrs] } },
+      }),
+    ],
+  });
+}

@@ -1,0 +1,167 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { ENV, type FunctionName, METRICS } from '../../src/config/contract';
+import type { PayoutConfig } from '../config/schema';
+import type { PayoutEvents } from './events';
+import type { MerchantKeyKind, PayoutKeys } from './keys';
+import {
+  type FunctionDefaults,
+  type FunctionNetwork,
+  PayoutFunction,
+  type PayoutFunctionProps,
+} from './payout-function';
+import type { PayoutStorage } from './storage';
+
+export interface PayoutFunctionsProps {
+  readonly config: PayoutConfig;
+  /** Repository root: holds functions/<name>/index.ts and package-lock.json. */
+  readonly sourceRoot: string;
+  readonly storage: PayoutStorage;
+  readonly keys: PayoutKeys;
+  readonly events: PayoutEvents;
+  /** Where the provider sends results (the API's own notify URL unless overridden). */
+  readonly notifyUrl: string;
+  /** Fixed-egress network for the functions that call the provider, when configured. */
+  readonly network?: FunctionNetwork;
+}
+
+/** Powertools service name; the functions' metrics carry it as their `service` dimension. */
+export const SERVICE_NAME = 'lianlian-payout';
+
+/**
+ * The five functions and, in one place, what each may touch. Least privilege is by function:
+ *
+ * | function  | table (+ its KMS key via DynamoDB) | merchant key (SSM + Decrypt) | field key               | other            |
+ * |-----------|------------------------------------|------------------------------|-------------------------|------------------|
+ * | apply     | Put, Get, Update                   | yes                          | GenerateDataKey+Decrypt | —                |
+ * | query     | Get, Update                        | yes                          | —                       | —                |
+ * | notify    | Get, Update                        | MD5 sign type only (verify)  | —                       | —                |
+ * | reconcile | Get, Update, Query on open-by-due  | yes                          | Decrypt                 | —                |
+ * | publish   | stream read                        | —                            | —                       | PutEvents on bus |
+ */
+export class PayoutFunctions extends Construct {
+  readonly apply: PayoutFunction;
+  readonly query: PayoutFunction;
+  readonly notify: PayoutFunction;
+  readonly reconcile: PayoutFunction;
+  readonly publish: PayoutFunction;
+  private readonly keys: PayoutKeys;
+
+  constructor(scope: Construct, id: string, props: PayoutFunctionsProps) {
+    super(scope, id);
+    const { config, storage, keys, events, network } = props;
+    this.keys = keys;
+    const signingKind: MerchantKeyKind = config.signType === 'RSA' ? 'rsa' : 'md5';
+    // The API functions answer within API Gateway's 29 s: the provider call's own timeout plus room for a
+    // cold start (SSM + KMS) and the table writes.
+    const apiTimeout = Duration.millis(Math.min(config.providerTimeoutMs + 10_000, 28_000));
+
+    const defaults: FunctionDefaults = {
+      sourceRoot: props.sourceRoot,
+      logRetention: config.logRetentionDays,
+      removalPolicy: config.env === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      environment: {
+        [ENV.serviceName]: SERVICE_NAME,
+        [ENV.metricsNamespace]: METRICS.namespace,
+        [ENV.logLevel]: config.logLevel,
+      },
+    };
+    // The four payout functions load the same validated runtime configuration (src/config/env.ts), so
+    // each gets the full set. None of it is secret: keys arrive only as ciphertext, read through the
+    // permissions granted below. publish needs none of it (only its bus).
+    const payoutEnvironment: Record<string, string> = {
+      [ENV.keySource]: 'kms',
+      [ENV.tableName]: storage.table.tableName,
+      [ENV.apiBase]: config.apiBase,
+      [ENV.oidPartner]: config.oidPartner,
+      [ENV.signType]: config.signType,
+      ...(config.providerPublicKey ? { [ENV.providerPublicKey]: compactKey(config.providerPublicKey) } : {}),
+      [ENV.timeoutMs]: String(config.providerTimeoutMs),
+      [ENV.notifyUrl]: props.notifyUrl,
+      [ENV.merchantKeyKmsKeyId]: keys.merchantKey.keyArn,
+      [ENV.fieldKeyKmsKeyId]: keys.fieldKey.keyArn,
+      [ENV.notFoundGraceSeconds]: String(config.notFoundGraceSeconds),
+      // apply schedules an order's first reconciliation with it, reconcile selects by it: one value.
+      [ENV.reconcileMinAgeSeconds]: String(config.reconcileMinAgeSeconds),
+    };
+    const make = (
+      name: FunctionName,
+      environment: Record<string, string>,
+      props: Omit<PayoutFunctionProps, 'name' | 'defaults' | 'environment'>,
+    ) => new PayoutFunction(this, capitalize(name), { name, defaults, environment, ...props });
+
+    this.apply = make('apply', payoutEnvironment, {
+      description: 'POST /payouts: record and submit a payout',
+      timeout: apiTimeout,
+      network,
+    });
+    this.query = make('query', payoutEnvironment, {
+      description: 'GET /payouts/{no_order}: read a payout, optionally asking the provider',
+      timeout: apiTimeout,
+      network,
+    });
+    this.notify = make('notify', payoutEnvironment, {
+      description: 'POST /lianlian/notify: verify and apply a provider result notification',
+      // The provider waits 5 s for the answer; a longer run would only answer a caller that has gone.
+      timeout: Duration.seconds(10),
+    });
+    const reconcileEnvironment = {
+      ...payoutEnvironment,
+      [ENV.reconcileRatePerSecond]: String(config.reconcileRatePerSecond),
+      [ENV.reconcileConcurrency]: String(config.reconcileConcurrency),
+      [ENV.stuckAfterSeconds]: String(config.stuckAfterSeconds),
+    };
+    this.reconcile = make('reconcile', reconcileEnvironment, {
+      description: 'Scheduled: query the provider for payouts without a final result',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      network,
+      // The next scheduled run is the retry; a Lambda retry would only overlap it.
+      retryAttempts: 0,
+    });
+    this.publish = make(
+      'publish',
+      { [ENV.eventBusName]: events.bus.eventBusName },
+      {
+        description: 'Table stream: publish payout state changes to the event bus',
+        timeout: Duration.minutes(1),
+      },
+    );
+
+    // Only apply records new orders; only reconcile lists the backlog.
+    storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
+    storage.grantOrderStore(this.query, ['get', 'update']);
+    storage.grantOrderStore(this.notify, ['get', 'update']);
+    storage.grantOrderStore(this.reconcile, ['get', 'update', 'listDue']);
+
+    for (const fn of [this.apply, this.query, this.reconcile]) this.useMerchantKey(fn, signingKind);
+    // notify never signs; it needs the merchant's secret only to verify MD5-signed notifications.
+    if (signingKind === 'md5') this.useMerchantKey(this.notify, 'md5');
+
+    keys.grantFieldKey(this.apply, 'seal-and-open');
+    // reconcile reopens a sealed payee when it must resend an apply; it never seals new ones.
+    keys.grantFieldKey(this.reconcile, 'open');
+
+    events.grantPutEvents(this.publish);
+    events.addStreamPublisher(storage.table, this.publish);
+  }
+
+  get all(): readonly PayoutFunction[] {
+    return [this.apply, this.query, this.notify, this.reconcile, this.publish];
+  }
+
+  /** Names the parameter in the environment and grants reading it: what a function is told, it may read. */
+  private useMerchantKey(fn: PayoutFunction, kind: MerchantKeyKind): void {
+    fn.addEnvironment(kind === 'rsa' ? ENV.merchantKeyParam : ENV.md5KeyParam, this.keys.parameterName(kind));
+    this.keys.grantMerchantKey(fn, kind);
+  }
+}
+
+function capitalize(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** Base64 DER without whitespace; PEM kept as is (the runtime parser accepts both). */
+function compactKey(key: string): string {
+  return key.includes('-----BEGIN') ? key.trim() : key.replace(/\s+/g, '');
+}

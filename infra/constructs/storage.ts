@@ -1,0 +1,121 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import type { OrderStore } from '../../src/core/ports';
+
+export type OrderStoreOperation = keyof OrderStore;
+
+/**
+ * What each OrderStore method (src/adapters/dynamodb/order-store.ts) sends. Keyed by the port itself, so
+ * a new store method does not compile here until its permission is decided.
+ */
+const STORE_ACTIONS: Readonly<Record<OrderStoreOperation, { actions: string[]; on: 'table' | 'index' }>> = {
+  create: { actions: ['dynamodb:PutItem'], on: 'table' },
+  get: { actions: ['dynamodb:GetItem'], on: 'table' },
+  update: { actions: ['dynamodb:UpdateItem'], on: 'table' },
+  listDue: { actions: ['dynamodb:Query'], on: 'index' },
+};
+
+export interface PayoutStorageProps {
+  /** Production keeps the data: RETAIN, deletion protection. */
+  readonly production: boolean;
+}
+
+/**
+ * The payouts table and the KMS key that encrypts it at rest. Stateful: in production both survive a
+ * stack deletion and the table refuses DeleteTable. The layout comes from PAYOUTS_TABLE, the same constant
+ * the store adapter and local mode use.
+ */
+export class PayoutStorage extends Construct {
+  readonly table: Table;
+  readonly key: Key;
+
+  constructor(scope: Construct, id: string, props: PayoutStorageProps) {
+    super(scope, id);
+    const removalPolicy = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const { partitionKey, openIndex } = PAYOUTS_TABLE;
+
+    this.key = new Key(this, 'TableKey', {
+      description: 'lianlian-payout: DynamoDB payouts table encryption at rest',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.table = new Table(this, 'Payouts', {
+      partitionKey: { name: partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      // PITR in every environment: it costs little, and a dev table is where a bad migration is tried first.
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.production,
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: openIndex.name,
+      partitionKey: { name: openIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: openIndex.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+  }
+
+  /**
+   * The DynamoDB actions behind the given OrderStore operations, and nothing else: no Scan, no Delete, no
+   * other index. The table key's use through DynamoDB comes with it.
+   */
+  grantOrderStore(grantee: IGrantable, operations: readonly OrderStoreOperation[]): void {
+    const onTable = operations
+      .filter((o) => STORE_ACTIONS[o].on === 'table')
+      .flatMap((o) => STORE_ACTIONS[o].actions);
+    const onIndex = operations
+      .filter((o) => STORE_ACTIONS[o].on === 'index')
+      .flatMap((o) => STORE_ACTIONS[o].actions);
+    if (onTable.length > 0) {
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({ actions: onTable, resources: [this.table.tableArn] }),
+      );
+    }
+    if (onIndex.length > 0) {
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: onIndex,
+          resources: [`${this.table.tableArn}/index/${PAYOUTS_TABLE.openIndex.name}`],
+        }),
+      );
+    }
+    // The same key actions CDK's own table grants use for a customer-managed table key.
+    this.key.grant(
+      grantee,
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:ReEncrypt*',
+      'kms:GenerateDataKey*',
+    );
+    if (!Construct.isConstruct(grantee.grantPrincipal)) return;
+    NagSuppressions.addResourceSuppressions(
+      grantee.grantPrincipal,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "kms:GenerateDataKey* and kms:ReEncrypt* are scoped to the table's own KMS key: the action set DynamoDB needs on a customer-managed table key (the same one Table.grantReadWriteData uses).",
+          appliesTo: ['Action::kms:GenerateDataKey*', 'Action::kms:ReEncrypt*'],
+        },
+      ],
+      true,
+    );
+  }
+}

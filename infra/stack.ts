@@ -1,0 +1,134 @@
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { PayoutConfig } from './config/schema';
+import { PayoutApi } from './constructs/api';
+import { FixedEgress } from './constructs/egress';
+import { PayoutEvents } from './constructs/events';
+import { PayoutFunctions } from './constructs/functions';
+import { PayoutKeys } from './constructs/keys';
+import { PayoutMonitoring } from './constructs/monitoring';
+import { ReconcileSchedule } from './constructs/schedule';
+import { PayoutStorage } from './constructs/storage';
+
+/** The repository root: functions/<name>/index.ts and package-lock.json live there. */
+export const REPOSITORY_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface PayoutStackProps extends StackProps {
+  readonly config: PayoutConfig;
+  /** Where the function sources and lock file are; the repository root unless a test says otherwise. */
+  readonly sourceRoot?: string;
+}
+
+/**
+ * The whole service. The stack only composes: each concern is a construct, wired here by the grants
+ * and names they expose. Stateful resources (table and keys) come first and are retained in production.
+ */
+export class PayoutStack extends Stack {
+  readonly storage: PayoutStorage;
+  readonly keys: PayoutKeys;
+  readonly api: PayoutApi;
+  readonly functions: PayoutFunctions;
+  readonly events: PayoutEvents;
+  readonly schedule: ReconcileSchedule;
+  readonly monitoring: PayoutMonitoring;
+  readonly egress?: FixedEgress;
+
+  constructor(scope: Construct, id: string, props: PayoutStackProps) {
+    super(scope, id, {
+      description: `lianlian-payout (${props.config.env}): bank-card payouts through LianLian Pay`,
+      ...props,
+    });
+    const { config } = props;
+    const production = config.env === 'prod';
+
+    // --- stateful -----------------------------------------------------------------------------------
+    this.storage = new PayoutStorage(this, 'Storage', { production });
+    this.keys = new PayoutKeys(this, 'Keys', {
+      production,
+      oidPartner: config.oidPartner,
+      parameters: { rsa: config.merchantKeyParam, md5: config.md5KeyParam },
+    });
+
+    // --- stateless ----------------------------------------------------------------------------------
+    this.api = new PayoutApi(this, 'Api', {
+      notifyAllowCidrs: config.notifyAllowCidrs,
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+      logRetention: config.logRetentionDays,
+      production,
+    });
+    this.events = new PayoutEvents(this, 'Events', { production });
+    if (config.egressEipAllocationIds.length > 0) {
+      this.egress = new FixedEgress(this, 'Egress', {
+        eipAllocationIds: config.egressEipAllocationIds,
+        egressPorts: [providerPort(config.apiBase)],
+        logRetention: config.logRetentionDays,
+        production,
+      });
+    }
+    const notifyUrl = config.notifyUrl ?? this.api.notifyUrl;
+    this.functions = new PayoutFunctions(this, 'Functions', {
+      config,
+      sourceRoot: props.sourceRoot ?? REPOSITORY_ROOT,
+      storage: this.storage,
+      keys: this.keys,
+      events: this.events,
+      notifyUrl,
+      network: this.egress?.network,
+    });
+    const fns = this.functions;
+    this.api.addMerchantRoutes({ apply: fns.apply.function, query: fns.query.function });
+    this.api.addNotifyRoute(fns.notify.function);
+
+    const rate = Duration.minutes(config.reconcileRateMinutes);
+    this.schedule = new ReconcileSchedule(this, 'Reconcile', { target: fns.reconcile.function, rate });
+
+    // --- monitoring ---------------------------------------------------------------------------------
+    this.monitoring = new PayoutMonitoring(this, 'Monitoring', { production, alarmEmail: config.alarmEmail });
+    this.monitoring.addApi(this.api.api);
+    for (const [label, fn] of Object.entries({
+      Apply: fns.apply,
+      Query: fns.query,
+      Notify: fns.notify,
+      Reconcile: fns.reconcile,
+      Publish: fns.publish,
+    })) {
+      this.monitoring.addFunction(label, fn);
+    }
+    this.monitoring.addHeartbeat(
+      'Reconcile',
+      fns.reconcile,
+      Duration.minutes(config.reconcileRateMinutes * 3),
+    );
+    this.monitoring.addDeadLetterQueue('PublishDlq', this.events.deadLetterQueue);
+    this.monitoring.addStreamLag('Publish', fns.publish, Duration.minutes(10));
+
+    // --- outputs ------------------------------------------------------------------------------------
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      description: 'Base URL of the payout API (IAM auth)',
+    });
+    new CfnOutput(this, 'NotifyUrl', {
+      value: notifyUrl,
+      description: 'Register with the provider: the notify_url sent with every apply',
+    });
+    new CfnOutput(this, 'MerchantKeyKmsKeyArn', {
+      value: this.keys.merchantKey.keyArn,
+      description: 'Pass to `npm run ops -- encrypt-key --kms-key`',
+    });
+    new CfnOutput(this, 'MerchantKeyParameter', {
+      value: this.keys.parameterName(config.signType === 'RSA' ? 'rsa' : 'md5'),
+      description: 'SSM parameter encrypt-key writes (created outside the stack)',
+    });
+    new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+  }
+}
+
+function providerPort(apiBase: string): number {
+  const url = new URL(apiBase);
+  return url.port ? Number(url.port) : 443;
+}

@@ -1,0 +1,135 @@
+import type { PayoutOrder } from './model';
+import { isFinal, type PayoutStatus } from './status';
+
+/**
+ * The events downstream systems receive (EventBridge in AWS, a log sink locally). Shared with the
+ * infrastructure, whose rules match on `source` and `detail-type`, so a rename cannot drift.
+ *
+ * Delivery is at least once: the same change can be published again after a retry. `detail.id` is
+ * stable across redeliveries (`${no_order}:${version}`: one write, one version), so consumers
+ * deduplicate on it.
+ *
+ * Events never carry card numbers or payee names, not even masked: a consumer that needs them asks the
+ * payout API, which applies its own access control.
+ */
+export const PAYOUT_EVENT_SOURCE = 'lianlian-payout';
+
+/** Detail type per final status, plus anomalies. */
+export const PAYOUT_DETAIL_TYPES = {
+  SUCCESS: 'Payout Succeeded',
+  FAILURE: 'Payout Failed',
+  CANCEL: 'Payout Returned',
+  REJECTED: 'Payout Rejected',
+  anomaly: 'Payout Anomaly',
+} as const;
+
+export type PayoutDetailType = (typeof PAYOUT_DETAIL_TYPES)[keyof typeof PAYOUT_DETAIL_TYPES];
+
+export const ALL_PAYOUT_DETAIL_TYPES: readonly PayoutDetailType[] = Object.values(PAYOUT_DETAIL_TYPES);
+
+export interface PayoutEventDetail {
+  /** `${no_order}:${version}` — the same for every redelivery of this change; deduplicate on it. */
+  readonly id: string;
+  readonly no_order: string;
+  readonly status: PayoutStatus;
+  readonly previous_status: PayoutStatus;
+  /** Yuan with exactly two decimals, as sent to the provider (a string, never a float). */
+  readonly money_order: string;
+  /** The order's codes; for Payout Anomaly, the codes of the report that contradicted the order. */
+  readonly ret_code?: string;
+  readonly result_pay?: string;
+  readonly oid_paybill?: string;
+  readonly settle_date?: string;
+  /** The provider's failure or return reason, e.g. 户名与卡号不符. */
+  readonly memo?: string;
+  /** Payout Anomaly only: what contradicted what. */
+  readonly anomaly?: string;
+  /** When the change was written (ISO-8601 UTC). */
+  readonly occurred_at: string;
+}
+
+export interface PayoutEvent {
+  readonly source: typeof PAYOUT_EVENT_SOURCE;
+  readonly detailType: PayoutDetailType;
+  readonly detail: PayoutEventDetail;
+}
+
+/**
+ * Where events go. `failed` lists the indexes (into `events`) that were not delivered; the caller
+ * retries them. A sink may also throw, which means none was delivered.
+ */
+export interface PayoutEventSink {
+  publish(events: readonly PayoutEvent[]): Promise<{ readonly failed: readonly number[] }>;
+}
+
+const FINAL_DETAIL_TYPE: Partial<Record<PayoutStatus, PayoutDetailType>> = {
+  SUCCESS: PAYOUT_DETAIL_TYPES.SUCCESS,
+  FAILURE: PAYOUT_DETAIL_TYPES.FAILURE,
+  CANCEL: PAYOUT_DETAIL_TYPES.CANCEL,
+  REJECTED: PAYOUT_DETAIL_TYPES.REJECTED,
+};
+
+/**
+ * The events one stored change produces: one for a transition INTO a final status, one for each anomaly
+ * recorded. Nothing for creation, non-final transitions or bookkeeping (reconciliation back-off).
+ * Pure: the same images always give the same events, so a redelivered stream record publishes the
+ * very same events again.
+ */
+export function eventsFromChange(oldImage: PayoutOrder | undefined, newImage: PayoutOrder): PayoutEvent[] {
+  // A new order is PENDING; creation is not news for downstream systems.
+  if (!oldImage) return [];
+  const events: PayoutEvent[] = [];
+  const base = (): Omit<PayoutEventDetail, 'id'> =>
+    withoutUndefined({
+      no_order: newImage.no_order,
+      status: newImage.status,
+      previous_status: oldImage.status,
+      money_order: newImage.money_order,
+      ret_code: newImage.ret_code,
+      result_pay: newImage.result_pay,
+      oid_paybill: newImage.oid_paybill,
+      settle_date: newImage.settle_date,
+      memo: newImage.memo,
+      occurred_at: newImage.updated_at,
+    });
+  const nextId = () => {
+    // One write is one version. The transition function never changes the status and records an anomaly
+    // in the same write, but should it ever, the second event still needs an id of its own.
+    const id = `${newImage.no_order}:${newImage.version}`;
+    return events.length === 0 ? id : `${id}:${events.length + 1}`;
+  };
+
+  const finalType = FINAL_DETAIL_TYPE[newImage.status];
+  if (finalType && oldImage.status !== newImage.status && isFinal(newImage.status)) {
+    events.push({
+      source: PAYOUT_EVENT_SOURCE,
+      detailType: finalType,
+      detail: { id: nextId(), ...base() },
+    });
+  }
+
+  const recorded = (newImage.anomalies ?? 0) - (oldImage.anomalies ?? 0);
+  if (recorded > 0) {
+    // The history entries appended by this write say what the anomaly was; the counter says how many.
+    const appended = newImage.history.slice(oldImage.history.length).filter((h) => h.anomaly);
+    for (let i = 0; i < recorded; i++) {
+      const entry = appended[i];
+      events.push({
+        source: PAYOUT_EVENT_SOURCE,
+        detailType: PAYOUT_DETAIL_TYPES.anomaly,
+        detail: withoutUndefined({
+          id: nextId(),
+          ...base(),
+          // What the provider reported that contradicted the order, rather than the order's own codes.
+          ...(entry ? { ret_code: entry.ret_code, result_pay: entry.result_pay } : {}),
+          anomaly: entry?.anomaly ?? 'anomaly recorded',
+        }),
+      });
+    }
+  }
+  return events;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

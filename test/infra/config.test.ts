@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { EXAMPLE_OID_PARTNER, EXAMPLE_PROVIDER_PUBLIC_KEY } from '../../infra/config/example';
+import { ConfigError, type ContextSource, loadConfig } from '../../infra/config/load';
+import { isCidr } from '../../infra/config/schema';
+import { OID_PARTNER, PROVIDER_PUBLIC_KEY } from './support';
+
+/** CDK context as the App sees it: `-c key=value` gives strings, cdk.json/cdk.context.json keep JSON types. */
+const context = (values: Record<string, unknown>): ContextSource => ({ tryGetContext: (key) => values[key] });
+const minimal = { oidPartner: OID_PARTNER, providerPublicKey: PROVIDER_PUBLIC_KEY };
+
+describe('deployment configuration', () => {
+  it('defaults to dev, the environment cdk.json names', () => {
+    expect(loadConfig(context(minimal)).env).toBe('dev');
+    expect(loadConfig(context({ ...minimal, 'lianlian-payout:env': 'prod' })).env).toBe('prod');
+    // -c env=… wins over cdk.json's default.
+    expect(loadConfig(context({ ...minimal, 'lianlian-payout:env': 'prod', env: 'dev' })).env).toBe('dev');
+  });
+
+  it('takes the environment’s defaults and overlays context values', () => {
+    const config = loadConfig(
+      context({ ...minimal, env: 'prod', reconcileRateMinutes: '10', logLevel: 'WARN' }),
+    );
+
+    expect(config.logRetentionDays).toBe(400);
+    expect(config.merchantKeyParam).toBe('/lianlian-payout/prod/merchant-rsa-key');
+    expect(config.reconcileRateMinutes).toBe(10);
+    expect(config.logLevel).toBe('WARN');
+  });
+
+  it('reads lists from the command line (comma-separated or JSON) and from JSON context', () => {
+    const fromCli = loadConfig(context({ ...minimal, notifyAllowCidrs: '203.0.113.0/24, 198.51.100.7/32' }));
+    const fromJsonText = loadConfig(context({ ...minimal, notifyAllowCidrs: '["203.0.113.0/24"]' }));
+    const fromFile = loadConfig(context({ ...minimal, notifyAllowCidrs: ['2001:db8::/32'] }));
+
+    expect(fromCli.notifyAllowCidrs).toEqual(['203.0.113.0/24', '198.51.100.7/32']);
+    expect(fromJsonText.notifyAllowCidrs).toEqual(['203.0.113.0/24']);
+    expect(fromFile.notifyAllowCidrs).toEqual(['2001:db8::/32']);
+    expect(loadConfig(context(minimal)).notifyAllowCidrs).toEqual([]);
+  });
+
+  it('lets a bare dev synth through with the marked example merchant and key, never prod', () => {
+    const dev = loadConfig(context({}));
+    expect(dev.oidPartner).toBe(EXAMPLE_OID_PARTNER);
+    expect(dev.providerPublicKey).toBe(EXAMPLE_PROVIDER_PUBLIC_KEY);
+    expect(() => loadConfig(context({ env: 'prod' }))).toThrow(/oidPartner is required/);
+  });
+
+  it('fails the synth with every problem named, and says how to set a missing value', () => {
+    const attempt = () =>
+      loadConfig(
+        context({
+          env: 'prod',
+          notifyAllowCidrs: '203.0.113.0',
+          apiBase: 'http://yintong.com.cn',
+          logRetentionDays: 10,
+        }),
+      );
+
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/oidPartner is required \(pass -c oidPartner=/);
+    expect(attempt).toThrow(/providerPublicKey is required when signType is RSA/);
+    expect(attempt).toThrow(/notifyAllowCidrs\.0 must be an IPv4 or IPv6 CIDR/);
+    expect(attempt).toThrow(/apiBase must be an https:\/\/ URL/);
+    expect(attempt).toThrow(/logRetentionDays must be a CloudWatch Logs retention/);
+  });
+
+  it('refuses a merchant number given as a JSON number (18 digits lose precision)', () => {
+    expect(() => loadConfig(context({ ...minimal, oidPartner: JSON.parse('201408071000001543') }))).toThrow(
+      /quote it/,
+    );
+  });
+
+  it('checks the provider key is an RSA public key, and lets MD5 deployments go without one', () => {
+    expect(() => loadConfig(context({ ...minimal, providerPublicKey: 'MIGfnot-a-key' }))).toThrow(
+      /providerPublicKey/,
+    );
+    expect(loadConfig(context({ oidPartner: OID_PARTNER, signType: 'MD5' })).signType).toBe('MD5');
+  });
+
+  it('rejects unknown environments and reserved or relative parameter names', () => {
+    expect(() => loadConfig(context({ ...minimal, env: 'staging' }))).toThrow(/env must be one of dev, prod/);
+    expect(() => loadConfig(context({ ...minimal, merchantKeyParam: 'merchant-key' }))).toThrow(
+      /merchantKeyParam/,
+    );
+    expect(() => loadConfig(context({ ...minimal, merchantKeyParam: '/aws/x' }))).toThrow(/reserved/);
+  });
+
+  it('takes one or two Elastic IP allocation ids for the fixed egress, no more', () => {
+    const ids = 'eipalloc-0123456789abcdef0,eipalloc-0fedcba9876543210';
+    expect(
+      loadConfig(context({ ...minimal, egressEipAllocationIds: ids })).egressEipAllocationIds,
+    ).toHaveLength(2);
+    expect(() =>
+      loadConfig(context({ ...minimal, egressEipAllocationIds: `${ids},eipalloc-0aaaaaaaaaaaaaaa0` })),
+    ).toThrow(/at most 2/);
+    expect(() => loadConfig(context({ ...minimal, egressEipAllocationIds: '198.51.100.23' }))).toThrow(
+      /eipalloc/,
+    );
+  });
+
+  it('recognises CIDRs and nothing else', () => {
+    for (const ok of ['203.0.113.7/32', '0.0.0.0/0', '2001:db8::/32']) expect(isCidr(ok), ok).toBe(true);
+    for (const bad of [
+      '203.0.113.7',
+      '203.0.113.7/33',
+      '300.1.1.1/8',
+      'example.com/24',
+      '1.2.3.4/8/8',
+      '::/129',
+    ]) {
+      expect(isCidr(bad), bad).toBe(false);
+    }
+  });
+});

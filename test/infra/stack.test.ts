@@ -1,0 +1,525 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import { ENV, METRICS, merchantKeyContext, type ReconcileSchedulePayload } from '../../src/config/contract';
+import {
+  actionsOf,
+  FUNCTION_KEYS,
+  type FunctionKey,
+  findCycle,
+  functionId,
+  identityStatements,
+  nagErrors,
+  nagWarnings,
+  OID_PARTNER,
+  ofType,
+  resources,
+  roleOfFunction,
+  type Statement,
+  type Synthesized,
+  statementsIn,
+  synthesizeAll,
+  testConfig,
+} from './support';
+
+const ALLOW_LIST = ['203.0.113.0/24', '198.51.100.7/32'];
+const EIPS = ['eipalloc-0123456789abcdef0', 'eipalloc-0fedcba9876543210'];
+const CUSTOM_NOTIFY = 'https://pay.example.com/lianlian/notify';
+
+let s: Record<'dev' | 'prod' | 'md5' | 'egress', Synthesized>;
+
+beforeAll(() => {
+  s = synthesizeAll({
+    dev: testConfig('dev'),
+    prod: testConfig('prod', { notifyAllowCidrs: ALLOW_LIST, alarmEmail: 'ops@example.com' }),
+    md5: testConfig('dev', { signType: 'MD5', providerPublicKey: undefined }),
+    egress: testConfig('prod', { egressEipAllocationIds: EIPS, notifyUrl: CUSTOM_NOTIFY }),
+  });
+}, 120_000);
+
+const all = () => Object.values(s);
+
+function lambda(synth: Synthesized, name: FunctionKey) {
+  const fn = resources(synth.json)[functionId(synth, name)];
+  if (!fn?.Properties) throw new Error(`function ${name} missing`);
+  return fn.Properties as {
+    Runtime: string;
+    Architectures: string[];
+    Handler: string;
+    Timeout: number;
+    TracingConfig?: { Mode: string };
+    Environment: { Variables: Record<string, unknown> };
+    VpcConfig?: unknown;
+    LoggingConfig?: { LogGroup: unknown };
+  };
+}
+
+function statementsOfFunction(synth: Synthesized, name: FunctionKey): Statement[] {
+  const role = roleOfFunction(synth.json, functionId(synth, name));
+  return identityStatements(synth.json)
+    .filter((p) => p.roles.includes(role))
+    .map((p) => p.statement);
+}
+
+/** Allow statements for kms:Decrypt on the merchant-key KMS key. */
+function merchantKeyDecrypts(synth: Synthesized, name: FunctionKey): Statement[] {
+  const keyId = synth.stack.getLogicalId(synth.stack.keys.merchantKey.node.defaultChild as never);
+  return statementsOfFunction(synth, name).filter(
+    (st) =>
+      st.Effect === 'Allow' &&
+      actionsOf(st).some((a) => a === 'kms:Decrypt' || a === 'kms:*') &&
+      JSON.stringify(st.Resource).includes(keyId),
+  );
+}
+
+function methodsByPath(synth: Synthesized) {
+  const res = resources(synth.json);
+  const pathOf = (ref: unknown): string => {
+    const id = (ref as { Ref?: string }).Ref;
+    if (!id) return '';
+    const r = res[id];
+    if (r?.Type !== 'AWS::ApiGateway::Resource') return '';
+    return `${pathOf(r.Properties?.ParentId)}/${String(r.Properties?.PathPart)}`;
+  };
+  return ofType(synth.json, 'AWS::ApiGateway::Method').map(([, m]) => ({
+    method: String(m.Properties?.HttpMethod),
+    path: pathOf(m.Properties?.ResourceId),
+    authorization: String(m.Properties?.AuthorizationType),
+  }));
+}
+
+describe('functions', () => {
+  it('every function runs nodejs22.x on arm64 with active tracing and an ESM bundle', () => {
+    for (const synth of all()) {
+      for (const name of FUNCTION_KEYS) {
+        const fn = lambda(synth, name);
+        expect(fn.Runtime, name).toBe('nodejs22.x');
+        expect(fn.Architectures, name).toEqual(['arm64']);
+        expect(fn.TracingConfig?.Mode, name).toBe('Active');
+        expect(fn.Handler, name).toBe('index.handler');
+        expect(fn.LoggingConfig?.LogGroup, name).toBeDefined();
+      }
+      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length);
+    }
+  });
+
+  it('log groups carry the configured retention', () => {
+    for (const group of ofType(s.prod.json, 'AWS::Logs::LogGroup')) {
+      expect(group[1].Properties?.RetentionInDays).toBe(400);
+    }
+    for (const group of ofType(s.dev.json, 'AWS::Logs::LogGroup')) {
+      expect(group[1].Properties?.RetentionInDays).toBe(14);
+    }
+  });
+
+  it('reconcile runs longer than the API functions, which fit inside API Gateway’s 29 s', () => {
+    expect(lambda(s.dev, 'reconcile').Timeout).toBe(300);
+    for (const name of ['apply', 'query', 'notify'] as const) {
+      expect(lambda(s.dev, name).Timeout).toBeLessThan(29);
+    }
+  });
+
+  it('environment carries names and ids only, in the shared contract’s variable names', () => {
+    const apply = lambda(s.dev, 'apply').Environment.Variables;
+    expect(apply[ENV.keySource]).toBe('kms');
+    expect(apply[ENV.oidPartner]).toBe(OID_PARTNER);
+    expect(apply[ENV.signType]).toBe('RSA');
+    expect(apply[ENV.merchantKeyParam]).toBe('/lianlian-payout/dev/merchant-rsa-key');
+    expect(apply[ENV.md5KeyParam]).toBeUndefined();
+    expect(apply[ENV.providerPublicKey]).toMatch(/^MIGf/);
+    expect(apply[ENV.merchantKeyKmsKeyId]).toBeDefined();
+    expect(apply[ENV.fieldKeyKmsKeyId]).toBeDefined();
+    for (const secret of [ENV.merchantPrivateKey, ENV.md5Key, ENV.localFieldKey]) {
+      for (const name of FUNCTION_KEYS)
+        expect(lambda(s.dev, name).Environment.Variables[secret]).toBeUndefined();
+    }
+    // RSA notify verifies with the provider's public key and is not even told where the merchant key is.
+    expect(lambda(s.dev, 'notify').Environment.Variables[ENV.merchantKeyParam]).toBeUndefined();
+    const reconcile = lambda(s.dev, 'reconcile').Environment.Variables;
+    for (const name of [ENV.reconcileRatePerSecond, ENV.reconcileConcurrency, ENV.stuckAfterSeconds]) {
+      expect(reconcile[name], name).toMatch(/^[0-9]+$/);
+    }
+    // publish neither signs nor reads the table: its bus, and nothing of the payout configuration.
+    const publish = lambda(s.dev, 'publish').Environment.Variables;
+    expect(publish[ENV.eventBusName]).toBeDefined();
+    for (const name of [ENV.oidPartner, ENV.tableName, ENV.merchantKeyKmsKeyId, ENV.fieldKeyKmsKeyId]) {
+      expect(publish[name], name).toBeUndefined();
+    }
+  });
+
+  it('NOTIFY_URL is the API’s own notify route, or the configured override', () => {
+    const own = s.dev.stack.resolve(s.dev.stack.api.notifyUrl);
+    expect(lambda(s.dev, 'apply').Environment.Variables[ENV.notifyUrl]).toEqual(own);
+    expect(JSON.stringify(own)).toContain('/v1/lianlian/notify');
+    expect((s.dev.json.Outputs as Record<string, { Value: unknown }>).NotifyUrl?.Value).toEqual(own);
+    expect(lambda(s.egress, 'apply').Environment.Variables[ENV.notifyUrl]).toBe(CUSTOM_NOTIFY);
+  });
+
+  it('the template has no dependency cycle (functions reference the API id, not its stage)', () => {
+    for (const synth of all()) expect(findCycle(synth.json)).toBeUndefined();
+  });
+});
+
+describe('API', () => {
+  it('IAM authorization on the merchant routes, none on the provider notification route', () => {
+    const methods = methodsByPath(s.dev);
+    expect(methods).toEqual(
+      expect.arrayContaining([
+        { method: 'POST', path: '/payouts', authorization: 'AWS_IAM' },
+        { method: 'GET', path: '/payouts/{no_order}', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/lianlian/notify', authorization: 'NONE' },
+      ]),
+    );
+    expect(methods).toHaveLength(3);
+  });
+
+  it('with an allow-list, the resource policy denies the notify route to every other source IP', () => {
+    const [[, api] = []] = ofType(s.prod.json, 'AWS::ApiGateway::RestApi');
+    const statements = statementsIn(api?.Properties?.Policy);
+    const deny = statements.find((st) => st.Effect === 'Deny');
+    expect(deny).toMatchObject({
+      Action: 'execute-api:Invoke',
+      Resource: 'execute-api:/*/POST/lianlian/notify',
+      Condition: { NotIpAddress: { 'aws:SourceIp': ALLOW_LIST } },
+    });
+    // An Allow for "*" anywhere else would open the IAM routes to every AWS account.
+    for (const st of statements.filter((x) => x.Effect === 'Allow')) {
+      expect(st.Resource).toBe('execute-api:/*/POST/lianlian/notify');
+    }
+  });
+
+  it('without an allow-list there is no resource policy (notify open, signature-checked)', () => {
+    const [[, api] = []] = ofType(s.dev.json, 'AWS::ApiGateway::RestApi');
+    expect(api?.Properties?.Policy).toBeUndefined();
+  });
+
+  it('the stage is throttled, access-logged, traced, and never logs request bodies', () => {
+    s.prod.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          DataTraceEnabled: false,
+          LoggingLevel: 'ERROR',
+        }),
+      ]),
+    });
+  });
+
+  it('validates the merchant requests before invoking a function', () => {
+    s.dev.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+    s.dev.template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      RequestParameters: {
+        'method.request.path.no_order': true,
+        'method.request.querystring.refresh': false,
+      },
+      RequestValidatorId: Match.anyValue(),
+    });
+  });
+});
+
+describe('storage and keys', () => {
+  it('the table: on-demand, PITR, customer-managed KMS, the shared layout, a NEW_AND_OLD_IMAGES stream', () => {
+    const { partitionKey, openIndex } = PAYOUTS_TABLE;
+    const keyId = s.prod.stack.getLogicalId(s.prod.stack.storage.key.node.defaultChild as never);
+    s.prod.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: openIndex.name,
+          KeySchema: [
+            { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
+  it('prod retains the table and keys and protects the table from deletion; dev does not', () => {
+    s.prod.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
+    for (const [id, key] of ofType(s.prod.json, 'AWS::KMS::Key')) {
+      expect(key.DeletionPolicy, id).toBe('Retain');
+      expect(key.Properties?.EnableKeyRotation, id).toBe(true);
+    }
+    s.dev.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+  });
+
+  it('one KMS key per purpose: table, merchant key, payee fields (and the alarm topic)', () => {
+    const descriptions = ofType(s.dev.json, 'AWS::KMS::Key').map(([, k]) =>
+      String(k.Properties?.Description),
+    );
+    expect(descriptions).toHaveLength(4);
+    expect(new Set(descriptions).size).toBe(4);
+  });
+
+  it('the merchant and field keys refuse use without their purpose context, even to administrators', () => {
+    const policyOf = (key: 'merchantKey' | 'fieldKey') => {
+      const id = s.dev.stack.getLogicalId(s.dev.stack.keys[key].node.defaultChild as never);
+      return statementsIn(resources(s.dev.json)[id]?.Properties?.KeyPolicy);
+    };
+    expect(policyOf('merchantKey')).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { StringNotEquals: { 'kms:EncryptionContext:purpose': 'lianlian-payout/merchant-key' } },
+      }),
+    );
+    expect(policyOf('fieldKey')).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Condition: { StringNotEquals: { 'kms:EncryptionContext:purpose': 'lianlian-payout/payee-fields' } },
+      }),
+    );
+  });
+});
+
+describe('IAM', () => {
+  it('no identity policy grants kms:Decrypt (or kms:*) on Resource "*"', () => {
+    for (const synth of all()) {
+      for (const { policy, statement } of identityStatements(synth.json)) {
+        if (statement.Effect !== 'Allow') continue;
+        const decrypts = actionsOf(statement).some((a) => ['kms:Decrypt', 'kms:*', '*'].includes(a));
+        const resourcesOf = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        if (decrypts) expect(resourcesOf, policy).not.toContain('*');
+      }
+    }
+  });
+
+  it('no key policy lets an arbitrary principal decrypt', () => {
+    for (const synth of all()) {
+      for (const [id, key] of ofType(synth.json, 'AWS::KMS::Key')) {
+        for (const st of statementsIn(key.Properties?.KeyPolicy)) {
+          if (st.Effect !== 'Allow') continue;
+          expect(JSON.stringify(st.Principal), id).not.toMatch(/"AWS":"\*"|^"\*"$/);
+        }
+      }
+    }
+  });
+
+  it('RSA: merchant-key decrypt only in apply, query and reconcile, bound to purpose, merchant and kind', () => {
+    const context = merchantKeyContext(OID_PARTNER, 'rsa');
+    for (const name of ['apply', 'query', 'reconcile'] as const) {
+      const grants = merchantKeyDecrypts(s.dev, name);
+      expect(grants, name).toHaveLength(1);
+      expect(grants[0]?.Condition, name).toEqual({
+        StringEquals: {
+          'kms:EncryptionContext:purpose': context.purpose,
+          'kms:EncryptionContext:oid_partner': OID_PARTNER,
+          'kms:EncryptionContext:kind': 'rsa',
+        },
+      });
+    }
+    expect(merchantKeyDecrypts(s.dev, 'notify')).toEqual([]);
+    expect(merchantKeyDecrypts(s.dev, 'publish')).toEqual([]);
+  });
+
+  it('MD5: notify may decrypt the MD5 key (to verify) and nothing else of the merchant’s', () => {
+    const grants = merchantKeyDecrypts(s.md5, 'notify');
+    expect(grants).toHaveLength(1);
+    expect(grants[0]?.Condition?.StringEquals?.['kms:EncryptionContext:kind']).toBe('md5');
+    expect(lambda(s.md5, 'notify').Environment.Variables[ENV.md5KeyParam]).toBe(
+      '/lianlian-payout/dev/merchant-md5-key',
+    );
+    expect(merchantKeyDecrypts(s.md5, 'publish')).toEqual([]);
+  });
+
+  it('ssm:GetParameter only on the configured merchant key parameter, only where the key is used', () => {
+    for (const name of FUNCTION_KEYS) {
+      const gets = statementsOfFunction(s.dev, name).filter((st) =>
+        actionsOf(st).some((a) => a.startsWith('ssm:')),
+      );
+      if (name === 'notify' || name === 'publish') {
+        expect(gets, name).toEqual([]);
+        continue;
+      }
+      expect(gets, name).toHaveLength(1);
+      expect(actionsOf(gets[0] as Statement)).toEqual(['ssm:GetParameter']);
+      expect(JSON.stringify(gets[0]?.Resource)).toContain(':parameter/lianlian-payout/dev/merchant-rsa-key');
+    }
+  });
+
+  it('field key: GenerateDataKey only for apply, Decrypt for apply and reconcile, both context-bound', () => {
+    const fieldKeyId = s.dev.stack.getLogicalId(s.dev.stack.keys.fieldKey.node.defaultChild as never);
+    const fieldActions = (name: FunctionKey) =>
+      statementsOfFunction(s.dev, name)
+        .filter((st) => JSON.stringify(st.Resource).includes(fieldKeyId))
+        .flatMap((st) => {
+          expect(st.Condition).toEqual({
+            StringEquals: { 'kms:EncryptionContext:purpose': 'lianlian-payout/payee-fields' },
+          });
+          return actionsOf(st);
+        })
+        .sort();
+    expect(fieldActions('apply')).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(fieldActions('reconcile')).toEqual(['kms:Decrypt']);
+    expect(fieldActions('query')).toEqual([]);
+    expect(fieldActions('notify')).toEqual([]);
+    expect(fieldActions('publish')).toEqual([]);
+  });
+
+  it('table access follows each function’s store operations: only apply creates, only reconcile lists', () => {
+    const dynamo = (name: FunctionKey) =>
+      statementsOfFunction(s.dev, name)
+        .flatMap((st) => actionsOf(st).map((a) => ({ action: a, resource: JSON.stringify(st.Resource) })))
+        .filter((x) => x.action.startsWith('dynamodb:'));
+    const actions = (name: FunctionKey) =>
+      dynamo(name)
+        .map((x) => x.action)
+        .sort();
+
+    expect(actions('apply')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(actions('query')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actions('notify')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actions('reconcile')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    const query = dynamo('reconcile').find((x) => x.action === 'dynamodb:Query');
+    expect(query?.resource).toContain(`/index/${PAYOUTS_TABLE.openIndex.name}`);
+    expect(query?.resource).not.toContain('*');
+  });
+
+  it('publish: events:PutEvents on the payout bus only, and no table item access', () => {
+    const statements = statementsOfFunction(s.dev, 'publish');
+    const busId = s.dev.stack.getLogicalId(s.dev.stack.events.bus.node.defaultChild as never);
+    const puts = statements.filter((st) => actionsOf(st).includes('events:PutEvents'));
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
+    const itemActions = statements
+      .flatMap(actionsOf)
+      .filter((a) => /dynamodb:(Get|Put|Update|Delete)Item/.test(a));
+    expect(itemActions).toEqual([]);
+  });
+});
+
+describe('schedule and events', () => {
+  it('the schedule invokes reconcile every configured period with the typed payload', () => {
+    const payload: ReconcileSchedulePayload = { kind: 'reconcile' };
+    s.dev.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionId(s.dev, 'reconcile'), 'Arn'] },
+          Input: JSON.stringify(payload),
+        }),
+      ],
+    });
+  });
+
+  it('the stream feeds publish with retries, bisection and an SQS on-failure destination', () => {
+    const dlq = s.dev.stack.getLogicalId(s.dev.stack.events.deadLetterQueue.node.defaultChild as never);
+    s.dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId(s.dev, 'publish') },
+      EventSourceArn: Match.anyValue(),
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: Match.anyValue(),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
+    });
+  });
+});
+
+describe('monitoring', () => {
+  const alarmJson = (synth: Synthesized) =>
+    ofType(synth.json, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+
+  it('alarms on stuck payouts, anomalies and unknown codes in the shared metric namespace', () => {
+    const expressions = alarmJson(s.dev)
+      .flatMap((p) => (p?.Metrics as { Expression?: string }[] | undefined) ?? [])
+      .map((m) => m.Expression ?? '');
+    for (const metric of [METRICS.stuck, METRICS.anomalies, METRICS.unknownCodes]) {
+      expect(expressions).toContain(`SELECT SUM(${metric}) FROM ${METRICS.namespace}`);
+    }
+  });
+
+  it('alarms on errors and throttles of every function, the DLQ, the API and a silent schedule', () => {
+    const metrics = alarmJson(s.dev).map((p) => `${String(p?.Namespace)}/${String(p?.MetricName)}`);
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(FUNCTION_KEYS.length);
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(FUNCTION_KEYS.length);
+    expect(metrics).toContain('AWS/SQS/ApproximateNumberOfMessagesVisible');
+    expect(metrics).toContain('AWS/ApiGateway/5XXError');
+    s.dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Invocations',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    for (const p of alarmJson(s.dev)) expect(p?.AlarmActions).toHaveLength(1);
+  });
+
+  it('a dashboard, and the outputs an operator needs', () => {
+    expect(ofType(s.dev.json, 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    expect(Object.keys(s.dev.json.Outputs as object)).toEqual(
+      expect.arrayContaining(['ApiUrl', 'NotifyUrl', 'MerchantKeyKmsKeyArn', 'MerchantKeyParameter']),
+    );
+  });
+});
+
+describe('fixed egress (optional VPC)', () => {
+  it('only the functions that call the provider join the VPC behind NAT gateways on the given EIPs', () => {
+    for (const name of ['apply', 'query', 'reconcile'] as const)
+      expect(lambda(s.egress, name).VpcConfig).toBeDefined();
+    for (const name of ['notify', 'publish'] as const)
+      expect(lambda(s.egress, name).VpcConfig).toBeUndefined();
+    const allocations = ofType(s.egress.json, 'AWS::EC2::NatGateway').map(
+      ([, n]) => n.Properties?.AllocationId,
+    );
+    expect(allocations.sort()).toEqual([...EIPS].sort());
+    expect(ofType(s.dev.json, 'AWS::EC2::VPC')).toEqual([]);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unsuppressed error (nor warning) in any variant', () => {
+    for (const synth of all()) {
+      expect(nagErrors(synth.stack)).toEqual([]);
+      expect(nagWarnings(synth.stack)).toEqual([]);
+    }
+  });
+
+  it('every suppression carries a written reason', () => {
+    let count = 0;
+    for (const synth of all()) {
+      for (const [id, r] of Object.entries(resources(synth.json))) {
+        const rules = (r.Metadata as { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } })
+          ?.cdk_nag?.rules_to_suppress;
+        for (const rule of rules ?? []) {
+          count++;
+          expect(rule.reason.length, `${id} ${rule.id}`).toBeGreaterThanOrEqual(60);
+          expect(rule.reason, `${id} ${rule.id}`).toMatch(/\s/);
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(0);
+  });
+
+  it('no account id or region is hard-coded', () => {
+    for (const synth of all()) {
+      const text = JSON.stringify(synth.json);
+      expect(text).not.toMatch(/arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:/);
+      expect(text).not.toMatch(/"(us|eu|ap|cn|sa|ca|me|af)-[a-z]+-[0-9]"/);
+    }
+  });
+});
