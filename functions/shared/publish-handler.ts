@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { EventBridgePublisher } from '../../src/adapters/eventbridge/publisher';
 import { publishStreamRecords } from '../../src/adapters/eventbridge/stream-publish';
-import { ENV } from '../../src/config/contract';
+import { ENV, METRICS } from '../../src/config/contract';
 import { ConfigError } from '../../src/config/env';
 import type { PayoutEventSink } from '../../src/core/events';
 import type { Log, MetricsPort } from '../../src/core/ports';
@@ -21,11 +21,11 @@ import { asLog, createLogger, createMetrics } from './observability';
  * consumers deduplicate on detail.id.
  */
 
-/** Names alarms and dashboards may watch; candidates for config/contract.ts METRICS. */
+/** Names alarms and dashboards watch (from the shared contract). */
 export const PUBLISH_METRICS = {
-  published: 'PayoutEventsPublished',
-  failedRecords: 'PayoutEventRecordsRetried',
-  malformed: 'PayoutEventRecordsMalformed',
+  published: METRICS.eventsPublished,
+  failedRecords: METRICS.eventRecordsRetried,
+  malformed: METRICS.eventRecordsMalformed,
 } as const;
 
 export interface PublishRuntime {

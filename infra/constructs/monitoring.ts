@@ -91,6 +91,16 @@ export class PayoutMonitoring extends Construct {
         METRICS.unknownCodes,
         'The provider answered a ret_code outside the catalogue (spec §7); the outcome was treated as unknown.',
       ),
+      this.insightsAlarm(
+        'ReconcileOrderErrors',
+        METRICS.reconcileErrors,
+        'Reconciliation could not process some orders (store or provider failures); they stay due for the next run.',
+      ),
+      this.insightsAlarm(
+        'PayoutEventRecordsMalformed',
+        METRICS.eventRecordsMalformed,
+        'Stream records the publisher could not read as payout orders: events for them were not published.',
+      ),
     ];
     this.dashboard.addWidgets(
       new GraphWidget({

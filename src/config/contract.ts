@@ -61,6 +61,16 @@ export const METRICS = {
   unknownCodes: 'ProviderUnknownCodes',
   reconcileExamined: 'ReconcileExamined',
   reconcileChanged: 'ReconcileChanged',
+  reconcileResent: 'ReconcileResent',
+  reconcileErrors: 'ReconcileErrors',
+  /** Open orders examined by a run, by age since creation: one metric per bucket (one EMF record a run). */
+  reconcileOpenUnder1h: 'ReconcileOpenUnder1h',
+  reconcileOpen1to6h: 'ReconcileOpen1to6h',
+  reconcileOpen6to24h: 'ReconcileOpen6to24h',
+  reconcileOpenOver24h: 'ReconcileOpenOver24h',
+  eventsPublished: 'PayoutEventsPublished',
+  eventRecordsRetried: 'PayoutEventRecordsRetried',
+  eventRecordsMalformed: 'PayoutEventRecordsMalformed',
 } as const;
 
 /** The payload the EventBridge schedule sends to the reconciliation function. */

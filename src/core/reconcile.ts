@@ -26,23 +26,16 @@ import { decide } from './transition';
 export const AGE_BUCKETS = ['lt1h', '1to6h', '6to24h', 'gt24h'] as const;
 export type AgeBucket = (typeof AGE_BUCKETS)[number];
 
-/**
- * Metric names this module emits besides the shared METRICS. Candidates for config/contract.ts METRICS
- * (the infrastructure's dashboards need them); kept here until that move.
- */
+/** Metric names this module emits, from the contract the infrastructure's alarms and dashboard share. */
 export const RECONCILE_METRICS = {
-  /**
-   * Open orders examined this run, by age since creation. One metric per bucket rather than a dimension:
-   * all of a run's metrics then share one EMF record.
-   */
   openByAge: {
-    lt1h: 'ReconcileOpenUnder1h',
-    '1to6h': 'ReconcileOpen1to6h',
-    '6to24h': 'ReconcileOpen6to24h',
-    gt24h: 'ReconcileOpenOver24h',
+    lt1h: METRICS.reconcileOpenUnder1h,
+    '1to6h': METRICS.reconcileOpen1to6h,
+    '6to24h': METRICS.reconcileOpen6to24h,
+    gt24h: METRICS.reconcileOpenOver24h,
   } satisfies Record<AgeBucket, string>,
-  reconcileResent: 'ReconcileResent',
-  reconcileErrors: 'ReconcileErrors',
+  reconcileResent: METRICS.reconcileResent,
+  reconcileErrors: METRICS.reconcileErrors,
 } as const;
 
 export interface BackoffPolicy {

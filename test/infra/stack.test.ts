@@ -446,11 +446,17 @@ describe('monitoring', () => {
   const alarmJson = (synth: Synthesized) =>
     ofType(synth.json, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
 
-  it('alarms on stuck payouts, anomalies and unknown codes in the shared metric namespace', () => {
+  it('alarms on stuck payouts, anomalies, unknown codes, reconcile errors and unreadable stream records', () => {
     const expressions = alarmJson(s.dev)
       .flatMap((p) => (p?.Metrics as { Expression?: string }[] | undefined) ?? [])
       .map((m) => m.Expression ?? '');
-    for (const metric of [METRICS.stuck, METRICS.anomalies, METRICS.unknownCodes]) {
+    for (const metric of [
+      METRICS.stuck,
+      METRICS.anomalies,
+      METRICS.unknownCodes,
+      METRICS.reconcileErrors,
+      METRICS.eventRecordsMalformed,
+    ]) {
       expect(expressions).toContain(`SELECT SUM(${metric}) FROM ${METRICS.namespace}`);
     }
   });
