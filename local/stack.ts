@@ -2,6 +2,7 @@ import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyHandler, notifyHandler, queryHandler } from '../functions/shared/handlers';
+import { MemoryMetrics } from '../functions/shared/observability';
 import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/shared/reconcile-handler';
 import { buildRuntime, type Runtime, type RuntimeOverrides } from '../functions/shared/runtime';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
@@ -190,6 +191,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const runtime = buildRuntime(env, {
       dynamo: ddb,
+      // No CloudWatch here: EMF records would only be noise on the console; counts stay in memory.
+      metrics: new MemoryMetrics(),
       ...options.overrides?.({ env }),
     });
     routes = {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { MemoryMetrics } from '../../functions/shared/observability';
 import { EnvelopeFieldCipher, LocalDataKeySource } from '../../src/adapters/crypto/field-cipher';
 import type { PayoutConfig, PayoutDeps } from '../../src/core/payouts';
-import type { Clock, Log, MetricsPort, OrderStore } from '../../src/core/ports';
+import type { Clock, Log, OrderStore } from '../../src/core/ports';
 import type { ApplyOutcome, ProviderClient, QueryOutcome } from '../../src/lianlian/client';
 import type { ApplyFields } from '../../src/lianlian/messages';
 import { MemoryOrderStore } from './memory-order-store';
@@ -64,22 +65,12 @@ export class CapturingLog implements Log {
   }
 }
 
-export class CountingMetrics implements MetricsPort {
-  readonly counts = new Map<string, number>();
-  count(name: string, value = 1): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
-  }
-  get(name: string): number {
-    return this.counts.get(name) ?? 0;
-  }
-}
-
 export interface TestDeps extends PayoutDeps {
   readonly store: OrderStore;
   readonly provider: FakeProvider;
   readonly clock: FixedClock;
   readonly log: CapturingLog;
-  readonly metrics: CountingMetrics;
+  readonly metrics: MemoryMetrics;
 }
 
 /** In-memory ports around the real payout rules and the real field encryption (local data keys). */
@@ -92,7 +83,7 @@ export function makeDeps(
     cipher: new EnvelopeFieldCipher(new LocalDataKeySource(randomBytes(32))),
     clock: new FixedClock(overrides.now ?? new Date('2026-11-27T04:00:00.000Z')),
     log: new CapturingLog(),
-    metrics: new CountingMetrics(),
+    metrics: new MemoryMetrics(),
     config: {
       oidPartner: TEST_OID_PARTNER,
       notifyUrl: 'http://127.0.0.1:3000/lianlian/notify',
