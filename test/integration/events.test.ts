@@ -1,43 +1,35 @@
-import { randomUUID } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { MemoryMetrics } from '../../functions/shared/observability';
-import { localDynamoClient } from '../../local/dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalEventSink } from '../../local/events';
-import { type LocalStack, startLocalStack } from '../../local/stack';
 import { amountFor, type ScenarioName } from '../../sandbox/scenarios';
 import type { Sandbox } from '../../sandbox/server';
 import { PAYOUT_DETAIL_TYPES, type PayoutDetailType } from '../../src/core/events';
 import type { PayoutOrder } from '../../src/core/model';
 import { isFinal } from '../../src/core/status';
-import { testNoOrder } from '../support/order-fixtures';
+import {
+  payoutBody,
+  postPayout,
+  startTestStack,
+  TEST_CARD,
+  TEST_NAME,
+  type TestStack,
+} from '../support/local-stack';
 
 /**
  * Payout events end to end in local mode: state writes in DynamoDB Local → its table stream → the
  * stream poller → the same publish step as the deployed function → the local sink.
  */
 
-const CARD = '6222020000000000987';
-const NAME = '事件测试人';
 const MIN = 60_000;
 
-let stack: LocalStack;
+let stack: TestStack;
 let sandbox: Sandbox;
 const sink = new LocalEventSink();
 
 beforeAll(async () => {
-  stack = await startLocalStack({
+  stack = await startTestStack('events', {
     env: { RECONCILE_MIN_AGE_SECONDS: '1' },
-    port: 0,
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `events-${randomUUID()}`,
     sandbox: { stepMs: 150, notifyIntervalMs: 50, notFoundForMs: 60_000 },
     events: { pollMs: 25, retryMs: 50, sink },
-    overrides: () => ({
-      metrics: new MemoryMetrics(),
-      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    }),
   });
   sandbox = stack.sandbox!;
 });
@@ -47,28 +39,13 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  const client = localDynamoClient(stack.dynamoEndpoint);
-  await stack.close();
-  await client.send(new DeleteTableCommand({ TableName: stack.tableName })).catch(() => undefined);
-  client.destroy();
+  await stack?.dispose();
 });
 
 async function payout(scenario: ScenarioName): Promise<string> {
-  const no_order = testNoOrder('E');
-  const response = await fetch(`${stack.url}/payouts`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      no_order,
-      money_order: amountFor(scenario),
-      card_no: CARD,
-      acct_name: NAME,
-      flag_card: '0',
-      info_order: `events test ${scenario}`,
-    }),
-  });
-  expect(response.status).toBe(202);
-  return no_order;
+  const body = payoutBody(scenario);
+  expect((await postPayout(stack, body)).status).toBe(202);
+  return body.no_order;
 }
 
 const stored = async (noOrder: string): Promise<PayoutOrder> => {
@@ -150,7 +127,15 @@ describe('payout events from the table stream', () => {
     expect(new Set(all.map((e) => e.detail.id)).size).toBe(all.length);
     const text = JSON.stringify(all);
     const masked = (await stored(success)).card_no_masked;
-    for (const secret of [CARD, NAME, masked, NAME.slice(0, 1), 'card_no', 'acct_name', 'payee']) {
+    for (const secret of [
+      TEST_CARD,
+      TEST_NAME,
+      masked,
+      TEST_NAME.slice(0, 1),
+      'card_no',
+      'acct_name',
+      'payee',
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

@@ -1,14 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MemoryMetrics } from '../../functions/shared/observability';
-import { localDynamoClient } from '../../local/dynamodb';
-import { type LocalStack, startLocalStack } from '../../local/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amountFor } from '../../sandbox/scenarios';
 import type { Sandbox } from '../../sandbox/server';
 import { QUERY_PATH } from '../../src/lianlian/client';
-import { testNoOrder } from '../support/order-fixtures';
+import { payoutBody, postPayout, startTestStack, type TestStack } from '../support/local-stack';
 
 /**
  * Rate limit, back-off and the time budget, measured at the provider sandbox: its recorded request
@@ -22,41 +16,19 @@ const MIN = 60_000;
 /** RECONCILE_MIN_AGE_SECONDS is the default 120 s: the first pass runs three minutes "ahead". */
 const FIRST_PASS = 3 * MIN;
 
-let stack: LocalStack;
+let stack: TestStack;
 let sandbox: Sandbox;
 const noOrders: string[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    env: {},
-    port: 0,
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `reconcile-rate-${randomUUID()}`,
-    sandbox: { stepMs: 60_000, notifyIntervalMs: 50 },
-    overrides: () => ({
-      metrics: new MemoryMetrics(),
-      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    }),
-  });
+  stack = await startTestStack('reconcile-rate', { sandbox: { stepMs: 60_000, notifyIntervalMs: 50 } });
   sandbox = stack.sandbox!;
   for (let batch = 0; batch < ORDERS; batch += 10) {
     const created = await Promise.all(
       Array.from({ length: Math.min(10, ORDERS - batch) }, async () => {
-        const no_order = testNoOrder('Q');
-        const response = await fetch(`${stack.url}/payouts`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            no_order,
-            money_order: amountFor('success', 2),
-            card_no: '6222020000000000123',
-            acct_name: '测试收款人',
-            flag_card: '0',
-            info_order: 'rate test',
-          }),
-        });
-        expect(response.status).toBe(202);
-        return no_order;
+        const body = payoutBody('success', { money_order: amountFor('success', 2) });
+        expect((await postPayout(stack, body)).status).toBe(202);
+        return body.no_order;
       }),
     );
     noOrders.push(...created);
@@ -64,10 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const client = localDynamoClient(stack.dynamoEndpoint);
-  await stack.close();
-  await client.send(new DeleteTableCommand({ TableName: stack.tableName })).catch(() => undefined);
-  client.destroy();
+  await stack?.dispose();
 });
 
 const queriesSince = (since: number) =>

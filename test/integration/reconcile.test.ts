@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryMetrics } from '../../functions/shared/observability';
-import { localDynamoClient } from '../../local/dynamodb';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { amountFor, type ScenarioName } from '../../sandbox/scenarios';
+import type { ScenarioName } from '../../sandbox/scenarios';
 import type { Sandbox } from '../../sandbox/server';
 import type { PayoutOrder } from '../../src/core/model';
 import { createPayout, type PayoutDeps } from '../../src/core/payouts';
 import type { ProviderClient } from '../../src/core/ports';
 import { APPLY_PATH } from '../../src/lianlian/client';
-import { testNoOrder } from '../support/order-fixtures';
+import { payoutBody, postPayout, startTestStack, type TestStack } from '../support/local-stack';
 
 /**
  * Reconciliation against the real DynamoDB Local and the provider sandbox over HTTP. Time is scaled
@@ -20,28 +15,25 @@ import { testNoOrder } from '../support/order-fixtures';
  */
 
 const MIN = 60_000;
-const CARD = '6222020000000000123';
-const NAME = '测试收款人';
+const _CARD = '6222020000000000123';
+const _NAME = '测试收款人';
 /** The sandbox answers 8901 for this long after taking a notFoundAtFirst order. */
 const NOT_FOUND_FOR_MS = 2_500;
 
-let stack: LocalStack;
+let stack: TestStack;
 let sandbox: Sandbox;
 const metrics = new MemoryMetrics();
 
 beforeAll(async () => {
-  stack = await startLocalStack({
+  stack = await startTestStack('reconcile', {
     env: {
       // The applyTimeout scenario holds its answer for 1.5 s; the client gives up after 0.5 s.
       LLP_TIMEOUT_MS: '500',
       RECONCILE_MIN_AGE_SECONDS: '1',
       NOT_FOUND_GRACE_SECONDS: '1800',
     },
-    port: 0,
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `reconcile-${randomUUID()}`,
     sandbox: { stepMs: 20, notifyIntervalMs: 50, applyDelayMs: 1_500, notFoundForMs: NOT_FOUND_FOR_MS },
-    overrides: () => ({ metrics, logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }) }),
+    ports: { metrics },
   });
   sandbox = stack.sandbox!;
 });
@@ -51,31 +43,13 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  const client = localDynamoClient(stack.dynamoEndpoint);
-  await stack.close();
-  await client.send(new DeleteTableCommand({ TableName: stack.tableName })).catch(() => undefined);
-  client.destroy();
+  await stack?.dispose();
 });
 
-function body(scenario: ScenarioName, noOrder = testNoOrder('R')) {
-  return {
-    no_order: noOrder,
-    money_order: amountFor(scenario),
-    card_no: CARD,
-    acct_name: NAME,
-    flag_card: '0',
-    info_order: `reconcile test ${scenario}`,
-  };
-}
-
 async function payout(scenario: ScenarioName): Promise<{ no_order: string; status: string }> {
-  const response = await fetch(`${stack.url}/payouts`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body(scenario)),
-  });
-  expect(response.status).toBe(202);
-  return (await response.json()) as { no_order: string; status: string };
+  const answer = await postPayout(stack, payoutBody(scenario));
+  expect(answer.status).toBe(202);
+  return answer.body as { no_order: string; status: string };
 }
 
 const stored = async (noOrder: string): Promise<PayoutOrder> => {
@@ -160,7 +134,7 @@ describe('a crash between recording and sending leaves a PENDING order, reconcil
     when: 'before-send' | 'after-send',
   ): Promise<string> {
     const deps: PayoutDeps = { ...stack.runtime.deps, provider: crashing(stack.runtime.deps.provider, when) };
-    const request = body(scenario);
+    const request = payoutBody(scenario);
     await expect(createPayout(deps, request)).rejects.toThrow('process died');
     expect((await stored(request.no_order)).status).toBe('PENDING');
     return request.no_order;
