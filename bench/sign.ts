@@ -78,7 +78,11 @@ export async function opensslSpeed(): Promise<OpensslSpeed> {
  * Reads the `rsa 1024 bits` row of `openssl speed` under its header. Columns are matched from the right
  * because OpenSSL 3.2+ inserts encrypt/decrypt columns before sign/s and verify/s.
  */
-export function parseOpensslSpeed(output: string): { signPerSecond: number; verifyPerSecond: number; line: string } {
+export function parseOpensslSpeed(output: string): {
+  signPerSecond: number;
+  verifyPerSecond: number;
+  line: string;
+} {
   const lines = output.split(/\r?\n/);
   const rowIndex = lines.findIndex((l) => /^rsa\s+1024\s+bits\s/.test(l.trim()));
   if (rowIndex < 0) throw new Error('openssl speed printed no "rsa 1024 bits" row');
@@ -94,7 +98,11 @@ export function parseOpensslSpeed(output: string): { signPerSecond: number; veri
     if (!Number.isFinite(value) || value <= 0) throw new Error(`openssl speed ${name} is not a number`);
     return value;
   };
-  return { signPerSecond: column('sign/s'), verifyPerSecond: column('verify/s'), line: lines[rowIndex]!.trim() };
+  return {
+    signPerSecond: column('sign/s'),
+    verifyPerSecond: column('verify/s'),
+    line: lines[rowIndex]!.trim(),
+  };
 }
 
 /**
@@ -102,7 +110,9 @@ export function parseOpensslSpeed(output: string): { signPerSecond: number; veri
  * RESULTS.md): for keys that are all ASCII — every key the provider uses — the default code-unit sort
  * equals UTF-8 byte order, so the per-comparison Buffer allocations of compareBytes can be skipped.
  */
-export function candidateBuildSignString(fields: Readonly<Record<string, string | undefined | null>>): string {
+export function candidateBuildSignString(
+  fields: Readonly<Record<string, string | undefined | null>>,
+): string {
   const keys = Object.keys(fields);
   let ascii = true;
   for (const key of keys) {
