@@ -70,6 +70,8 @@ export function notifyHandler(rt: () => Runtime): ApiHandler {
     } catch {
       return json(413, { ret_code: '9999', ret_msg: '报文过大' });
     }
+    const noOrder = noOrderOf(body);
+    if (noOrder) runtime.logger.appendKeys({ no_order: noOrder });
     const answer = await receiveNotification(runtime.deps, await runtime.verifyingKeys(), body).catch(
       (error) => {
         runtime.logger.error('notification not processed; the provider will retry', {
@@ -82,4 +84,14 @@ export function notifyHandler(rt: () => Runtime): ApiHandler {
     if (!answer.ack) runtime.logger.warn('notification refused', { reason: answer.reason });
     return json(200, answer.body);
   });
+}
+
+/** The notification's no_order for log correlation only (nothing is believed before verification). */
+function noOrderOf(body: string): string | undefined {
+  try {
+    const value = (JSON.parse(body) as { no_order?: unknown }).no_order;
+    return typeof value === 'string' && noOrderSchema.safeParse(value).success ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
