@@ -1,5 +1,7 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { notifyHandler } from '../../functions/shared/handlers';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { amountFor } from '../../sandbox/scenarios';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
@@ -264,7 +266,7 @@ describe('POST /lianlian/notify', () => {
     return { body, notification: delivered.body };
   }
 
-  it('acknowledges a duplicate (also base64-encoded, as API Gateway may pass it) with no second effect', async () => {
+  it('acknowledges a duplicate with no second effect', async () => {
     const { body, notification } = await paid();
     const before = (await get(body.no_order)).body;
     const raw = JSON.stringify(notification);
@@ -278,6 +280,38 @@ describe('POST /lianlian/notify', () => {
     const after = (await get(body.no_order)).body;
     expect(after.updated_at).toBe(before.updated_at);
     expect(after.history).toHaveLength(before.history.length);
+  });
+
+  it('accepts the body base64-encoded, as API Gateway hands over some payloads', async () => {
+    const body = payout({ money_order: amountFor('silent') });
+    await post('/payouts', body);
+    const deadline = Date.now() + 5_000;
+    while (sandbox.order(body.no_order)?.result_pay !== 'SUCCESS') {
+      if (Date.now() > deadline) throw new Error('sandbox never paid');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const raw = notifyBody({
+      no_order: body.no_order,
+      money_order: body.money_order,
+      result_pay: 'SUCCESS',
+      oid_paybill: sandbox.order(body.no_order)!.oid_paybill,
+    });
+    const handler = notifyHandler(() => stack.runtime);
+    const event = {
+      httpMethod: 'POST',
+      path: '/lianlian/notify',
+      resource: '/lianlian/notify',
+      headers: { 'content-type': 'text/json;charset=utf-8' },
+      body: Buffer.from(raw, 'utf8').toString('base64'),
+      isBase64Encoded: true,
+    } as unknown as APIGatewayProxyEvent;
+    const result = await handler(event, {
+      awsRequestId: 'test',
+      getRemainingTimeInMillis: () => 10_000,
+    } as Context);
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ ret_code: '0000', ret_msg: '交易成功' });
+    expect((await get(body.no_order)).body.status).toBe('SUCCESS');
   });
 
   it('ignores an out-of-order SUCCESS after CANCEL, and acknowledges it', async () => {
