@@ -231,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       try {
         return await reconcileWithRuntime(runtime, { ...base, ...overrides });
       } finally {
-        // What logMetrics does after each invocation in AWS.
+        // What flushMetrics does after each invocation in AWS.
         runtime.metrics?.publishStoredMetrics();
       }
     };

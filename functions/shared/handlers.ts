@@ -1,10 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createPayout, getPayout, receiveNotification } from '../../src/core/payouts';
 import { noOrder as noOrderSchema } from '../../src/lianlian/messages';
 import { HttpError, httpErrors, json, jsonBody, rawBody } from './http';
+import { flushMetrics } from './observability';
 import type { Runtime } from './runtime';
 
 /**
@@ -22,7 +22,7 @@ function wrap(
   const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
     .use(injectLambdaContext(runtime.logger, { resetKeys: true }))
     .use(httpErrors(runtime.logger));
-  if (runtime.metrics) handler.use(logMetrics(runtime.metrics));
+  if (runtime.metrics) handler.use(flushMetrics(runtime.metrics));
   return handler.handler((event) => fn(runtime, event)) as unknown as ApiHandler;
 }
 

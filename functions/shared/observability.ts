@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj } from '@middy/core';
 import { METRICS } from '../../src/config/contract';
 import type { Log, MetricsPort } from '../../src/core/ports';
 
@@ -24,7 +25,19 @@ export function createLogger(serviceName = 'lianlian-payout'): Logger {
   return new Logger({ serviceName, jsonReplacerFn: redact });
 }
 
-/** Powertools Metrics (EMF) behind the core's MetricsPort; flushed by the logMetrics middleware. */
+/**
+ * Flushes what an invocation counted, after it and on error. Unlike Powertools' logMetrics it stays silent
+ * when nothing was counted (the happy path emits no business metric), instead of logging a warning line
+ * on every invocation.
+ */
+export function flushMetrics(metrics: Metrics): MiddlewareObj {
+  const flush = async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
+}
+
+/** Powertools Metrics (EMF) behind the core's MetricsPort; flushed by `flushMetrics`. */
 export function createMetrics(serviceName = 'lianlian-payout'): { port: MetricsPort; metrics: Metrics } {
   const metrics = new Metrics({ namespace: METRICS.namespace, serviceName });
   return {

@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
@@ -11,7 +10,7 @@ import { ENV, METRICS } from '../../src/config/contract';
 import { ConfigError } from '../../src/config/env';
 import type { PayoutEventSink } from '../../src/core/events';
 import type { Log, MetricsPort } from '../../src/core/ports';
-import { asLog, createLogger, createMetrics } from './observability';
+import { asLog, createLogger, createMetrics, flushMetrics } from './observability';
 
 /**
  * The table stream → payout events → EventBridge. Delivery survives a crash between a state write and
@@ -70,7 +69,7 @@ export function publishHandler(rt: () => PublishRuntime): PublishHandler {
   const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().use(
     injectLambdaContext(runtime.logger, { resetKeys: true }),
   );
-  if (runtime.metrics) handler.use(logMetrics(runtime.metrics));
+  if (runtime.metrics) handler.use(flushMetrics(runtime.metrics));
   return handler.handler(async (event) => {
     const records = event.Records ?? [];
     const outcome = await publishStreamRecords(records, runtime.sink, runtime.log);

@@ -1,10 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { ReconcileSchedulePayload } from '../../src/config/contract';
 import type { RuntimeConfig } from '../../src/config/env';
 import { type ReconcileOptions, type ReconcileSummary, runReconciliation } from '../../src/core/reconcile';
+import { flushMetrics } from './observability';
 import type { Runtime } from './runtime';
 
 /**
@@ -79,7 +79,7 @@ export function reconcileHandler(rt: () => Runtime): ReconcileHandler {
     injectLambdaContext(runtime.logger, { resetKeys: true }),
   );
   // Flushes the run's metrics (EMF) at the end of every invocation, also when it fails.
-  if (runtime.metrics) handler.use(logMetrics(runtime.metrics));
+  if (runtime.metrics) handler.use(flushMetrics(runtime.metrics));
   return handler.handler(async (event, context) => {
     const payload = parseSchedulePayload(event);
     return reconcileWithRuntime(

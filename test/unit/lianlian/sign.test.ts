@@ -105,6 +105,11 @@ describe('buildSignString', () => {
     expect(buildSignString({ 'sign_type ': 'RSA', a: '1' })).toBe('a=1&sign_type =RSA');
   });
 
+  it('orders keys by UTF-8 bytes, also where that differs from UTF-16 code-unit order', () => {
+    // U+FF01 is EF BC 81 in UTF-8 but sorts after U+1F600 (surrogate D83D) in code units.
+    expect(buildSignString({ '\u{1F600}': 'b', '\uFF01': 'a', a: 'c' })).toBe('a=c&\uFF01=a&\u{1F600}=b');
+  });
+
   it('property: ignores the order in which keys were inserted', () => {
     fc.assert(
       fc.property(
