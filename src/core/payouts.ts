@@ -57,7 +57,9 @@ export async function createPayout(deps: PayoutDeps, body: unknown): Promise<Cre
     await assertSameRequest(deps, created.existing, request);
     return { created: false, view: toView(created.existing) };
   }
-  deps.log.info('payout recorded', { no_order: order.no_order, money_order: order.money_order });
+  // Debug, not info: the status change below is the one line per transition operators need, and log
+  // volume is a real share of the cost per payout.
+  deps.log.debug('payout recorded', { no_order: order.no_order, money_order: order.money_order });
 
   const outcome = await deps.provider.apply(applyFields(deps.config, order, request.payee));
   logApplyOutcome(deps, order.no_order, outcome);
@@ -134,7 +136,7 @@ function logApplyOutcome(deps: PayoutDeps, noOrder: string, outcome: ApplyOutcom
     deps.log.warn('apply outcome unknown; the order will be queried', { ...attrs, reason: outcome.reason });
     if (outcome.knownCode === false) deps.metrics.count(METRICS.unknownCodes, 1, { api: 'apply' });
   } else {
-    deps.log.info('apply answered', attrs);
+    deps.log.debug('apply answered', attrs);
   }
 }
 

@@ -20,7 +20,7 @@ export function buildSignString(fields: Readonly<Record<string, string | undefin
   const keys = Object.keys(fields);
   // For ASCII keys (all the provider uses) code-unit order IS byte order, and the default sort avoids
   // allocating two Buffers per comparison — the bulk of this function's cost on the signing hot path.
-  keys.sort(ASCII.test(keys.join('')) ? undefined : compareBytes);
+  keys.sort(NON_ASCII.test(keys.join('')) ? compareBytes : undefined);
   for (const key of keys) {
     if (key === 'sign') continue;
     const value = fields[key];
@@ -30,7 +30,7 @@ export function buildSignString(fields: Readonly<Record<string, string | undefin
   return parts.join('&');
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 // Byte order of the UTF-8 keys; equal to code-unit order for the ASCII keys the provider uses, and still
 // well defined (and deterministic) for anything else a sender might add.

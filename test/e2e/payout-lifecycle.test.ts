@@ -355,13 +355,13 @@ describe('POST /lianlian/notify', () => {
 describe('logs', () => {
   it('never contain the card number, the payee name or a signature', () => {
     const text = stdout.join('');
-    expect(text).toContain('payout recorded'); // the capture works
+    expect(text).toContain('payout status changed'); // the capture works
     expect(text).not.toContain(CARD);
     expect(text).not.toContain(NAME);
     const signatures = sandbox.notifications().map((n) => n.body.sign);
     for (const sig of signatures) if (sig) expect(text).not.toContain(sig);
     // Correlation id: every payout log line carries its no_order.
-    const recorded = text.split('\n').filter((line) => line.includes('"payout recorded"'));
+    const recorded = text.split('\n').filter((line) => line.includes('"payout status changed"'));
     expect(recorded.length).toBeGreaterThan(0);
     for (const line of recorded) expect(JSON.parse(line).no_order).toMatch(/^E/);
   });

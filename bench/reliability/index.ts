@@ -1,0 +1,88 @@
+import { startBenchDynamo } from '../dynamo';
+import { FUZZ_SEED, type NotifyFuzzResult, notifyFuzz } from './fuzz';
+import {
+  type CrashResult,
+  crashBetweenWrites,
+  type DuplicateStormResult,
+  duplicateStorm,
+  type LostNotificationsResult,
+  lostNotifications,
+  type StoreFaultsResult,
+  storeFaults,
+} from './scenarios';
+
+export const STORE_FAULT_SEED = 20261127;
+
+export interface ReliabilitySizes {
+  readonly stormOrders: number;
+  readonly stormConcurrency: number;
+  readonly lostOrders: number;
+  readonly crashPerPoint: number;
+  readonly faultPayouts: number;
+  readonly fuzzCases: number;
+}
+
+export const FULL_SIZES: ReliabilitySizes = {
+  stormOrders: 20,
+  stormConcurrency: 100,
+  lostOrders: 200,
+  crashPerPoint: 50,
+  faultPayouts: 500,
+  fuzzCases: 10_000,
+};
+
+export const QUICK_SIZES: ReliabilitySizes = {
+  stormOrders: 3,
+  stormConcurrency: 30,
+  lostOrders: 20,
+  crashPerPoint: 5,
+  faultPayouts: 50,
+  fuzzCases: 500,
+};
+
+export interface ReliabilityResults {
+  readonly duplicate_storm: DuplicateStormResult;
+  readonly lost_notifications: LostNotificationsResult;
+  readonly crash_between_writes: CrashResult;
+  readonly store_faults: StoreFaultsResult;
+  readonly notify_fuzz: NotifyFuzzResult;
+  readonly seconds: Record<string, number>;
+}
+
+/** Runs every scenario against one DynamoDB Local (each scenario has its own table and sandbox). */
+export async function runReliability(
+  sizes: ReliabilitySizes,
+  progress: (line: string) => void,
+): Promise<ReliabilityResults> {
+  const dynamo = await startBenchDynamo();
+  const seconds: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    progress(`${name}: starting`);
+    try {
+      return await fn();
+    } finally {
+      seconds[name] = Math.round((Date.now() - t0) / 100) / 10;
+    }
+  };
+  try {
+    const duplicate_storm = await timed('duplicate_storm', () =>
+      duplicateStorm(dynamo.endpoint, progress, sizes.stormOrders, sizes.stormConcurrency),
+    );
+    const lost_notifications = await timed('lost_notifications', () =>
+      lostNotifications(dynamo.endpoint, progress, sizes.lostOrders),
+    );
+    const crash_between_writes = await timed('crash_between_writes', () =>
+      crashBetweenWrites(dynamo.endpoint, progress, sizes.crashPerPoint),
+    );
+    const store_faults = await timed('store_faults', () =>
+      storeFaults(dynamo.endpoint, progress, sizes.faultPayouts, 0.1, STORE_FAULT_SEED),
+    );
+    const notify_fuzz = await timed('notify_fuzz', () =>
+      notifyFuzz(dynamo.endpoint, progress, sizes.fuzzCases, FUZZ_SEED),
+    );
+    return { duplicate_storm, lost_notifications, crash_between_writes, store_faults, notify_fuzz, seconds };
+  } finally {
+    await dynamo.stop();
+  }
+}
