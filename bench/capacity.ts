@@ -1,10 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { type ConsumedCapacity, DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { MemoryMetrics } from '../functions/shared/observability';
 import { localDynamoClient } from '../local/dynamodb';
-import { startLocalStack } from '../local/stack';
-import { DynamoOrderStore, type OrderStoreOperation } from '../src/adapters/dynamodb/order-store';
+import type { OrderStoreOperation } from '../src/adapters/dynamodb/order-store';
 import { PAYOUTS_TABLE } from '../src/adapters/dynamodb/table';
+import { startMeteredStack } from './dynamo';
+
 import { itemSizeBytes, strongReadUnitsFor, writeUnitsFor } from './item-size';
 import { percentile, round } from './stats';
 
@@ -17,8 +16,6 @@ import { percentile, round } from './stats';
  *
  * The same run times the round trips that the cost model needs (local I/O on loopback).
  */
-
-export const quietLogger = () => new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
 
 interface Tally {
   calls: number;
@@ -61,21 +58,11 @@ export async function capacityBench(
     tallies.set(operation, t);
   };
   const tableName = `bench-capacity-${Date.now()}`;
-  const stack = await startLocalStack({
-    port: 0,
+  const stack = await startMeteredStack({
     dynamoEndpoint,
     tableName,
-    env: {},
     sandbox: { stepMs: 20, notifyIntervalMs: 300 },
-    overrides: ({ env }) => ({
-      store: new DynamoOrderStore({
-        client: localDynamoClient(env.DYNAMODB_ENDPOINT!),
-        tableName: env.TABLE_NAME!,
-        onConsumedCapacity,
-      }),
-      metrics: new MemoryMetrics(),
-      logger: quietLogger(),
-    }),
+    onConsumedCapacity,
   });
   const sandbox = stack.sandbox!;
   const raw = localDynamoClient(dynamoEndpoint);

@@ -1,4 +1,9 @@
-import { type DynamoLocal, startDynamoLocal } from '../local/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import { MemoryMetrics } from '../functions/shared/observability';
+import { type DynamoLocal, localDynamoClient, startDynamoLocal } from '../local/dynamodb';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../local/stack';
+import { DynamoOrderStore, type OrderStoreOperation } from '../src/adapters/dynamodb/order-store';
 
 /**
  * DynamoDB Local for the bench, stopped on every way out: normal completion and errors (the callers'
@@ -29,4 +34,35 @@ export async function startBenchDynamo(): Promise<DynamoLocal> {
       await dynamo.stop();
     },
   };
+}
+
+export const quietLogger = () => new Logger({ serviceName: 'bench', logLevel: 'SILENT' });
+
+/**
+ * The local stack on a bench DynamoDB, its order store reporting every request's consumed capacity
+ * (what `wru_per_payout`, `rru_per_payout` and the reconcile capacity are computed from), quiet logs and
+ * in-memory metrics.
+ */
+export async function startMeteredStack(options: {
+  readonly dynamoEndpoint: string;
+  readonly tableName: string;
+  readonly sandbox: NonNullable<LocalStackOptions['sandbox']>;
+  readonly onConsumedCapacity: (operation: OrderStoreOperation, capacity: ConsumedCapacity[]) => void;
+}): Promise<LocalStack> {
+  return startLocalStack({
+    port: 0,
+    dynamoEndpoint: options.dynamoEndpoint,
+    tableName: options.tableName,
+    env: {},
+    sandbox: options.sandbox,
+    overrides: ({ env }) => ({
+      store: new DynamoOrderStore({
+        client: localDynamoClient(env.DYNAMODB_ENDPOINT!),
+        tableName: env.TABLE_NAME!,
+        onConsumedCapacity: options.onConsumedCapacity,
+      }),
+      metrics: new MemoryMetrics(),
+      logger: quietLogger(),
+    }),
+  });
 }

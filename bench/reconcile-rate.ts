@@ -1,13 +1,11 @@
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { MemoryMetrics } from '../functions/shared/observability';
 import { localDynamoClient } from '../local/dynamodb';
-import { startLocalStack } from '../local/stack';
-import { DynamoOrderStore, type OrderStoreOperation } from '../src/adapters/dynamodb/order-store';
+import type { OrderStoreOperation } from '../src/adapters/dynamodb/order-store';
 import { createPayout } from '../src/core/payouts';
 import type { ReconcileSummary } from '../src/core/reconcile';
 import { QUERY_PATH } from '../src/lianlian/client';
-import { quietLogger } from './capacity';
+import { startMeteredStack } from './dynamo';
 import { maxInWindow, rateOverSpan, round } from './stats';
 
 /**
@@ -53,23 +51,13 @@ export async function reconcileRateBench(
     else capacity.writes += total;
   };
   const tableName = `bench-reconcile-${Date.now()}`;
-  const stack = await startLocalStack({
-    port: 0,
+  // Paid 100 ms after the apply; every notification is lost (one attempt, dropped), so only
+  // reconciliation can finish the orders.
+  const stack = await startMeteredStack({
     dynamoEndpoint,
     tableName,
-    env: {},
-    // Paid 100 ms after the apply; every notification is lost (one attempt, dropped), so only
-    // reconciliation can finish the orders.
     sandbox: { stepMs: 50, dropNotifications: true, notifyMaxAttempts: 1 },
-    overrides: ({ env }) => ({
-      store: new DynamoOrderStore({
-        client: localDynamoClient(env.DYNAMODB_ENDPOINT!),
-        tableName: env.TABLE_NAME!,
-        onConsumedCapacity,
-      }),
-      metrics: new MemoryMetrics(),
-      logger: quietLogger(),
-    }),
+    onConsumedCapacity,
   });
   const sandbox = stack.sandbox!;
   const raw = localDynamoClient(dynamoEndpoint);

@@ -9,7 +9,7 @@ import { ENV } from '../../src/config/contract';
 import type { PayoutOrder } from '../../src/core/model';
 import { isFinal } from '../../src/core/status';
 import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../../src/lianlian/keys';
-import { quietLogger } from '../capacity';
+import { quietLogger } from '../dynamo';
 import { CrashingProvider, FaultyStore } from './faults';
 
 /**
