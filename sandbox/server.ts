@@ -535,17 +535,29 @@ class LianLianSandbox implements Sandbox {
     sendJson(res, 404, { error: `no such endpoint: ${path}` });
   }
 
+  /** What both endpoints check first, as the provider does: a readable body, the signature, the merchant. */
+  private authenticate(
+    body: Body,
+  ): { ok: true; fields: Fields; verified: { signType: SignType } } | { ok: false; answer: Answer } {
+    if (!body.ok) return { ok: false, answer: refuse({}, '1012', MSG.unreadable, body.reason) };
+    const parsed = parseWireBody(body.text);
+    if (!parsed.ok) return { ok: false, answer: refuse({}, '1012', MSG.unreadable, parsed.reason) };
+    const fields = parsed.fields;
+    const verified = verifyFields(fields, this.verifyingKeys());
+    if (!verified.ok) return { ok: false, answer: refuse(fields, '1001', MSG.badSign, verified.reason) };
+    if (fields.oid_partner !== this.oidPartner) {
+      return { ok: false, answer: refuse(fields, '3001', MSG.badMerchant, 'oid_partner') };
+    }
+    return { ok: true, fields, verified };
+  }
+
   private apply(body: Body, now: number): Answer {
     this.counters.applies += 1;
     this.applyRate.hit(now);
-    if (!body.ok) return refuse({}, '1012', MSG.unreadable, body.reason);
-    const parsed = parseWireBody(body.text);
-    if (!parsed.ok) return refuse({}, '1012', MSG.unreadable, parsed.reason);
-    const fields = parsed.fields;
     // The pipeline order (signature, merchant, fields, duplicate) is documented in docs/sandbox.md.
-    const verified = verifyFields(fields, this.verifyingKeys());
-    if (!verified.ok) return refuse(fields, '1001', MSG.badSign, verified.reason);
-    if (fields.oid_partner !== this.oidPartner) return refuse(fields, '3001', MSG.badMerchant, 'oid_partner');
+    const auth = this.authenticate(body);
+    if (!auth.ok) return auth.answer;
+    const { fields, verified } = auth;
     const validated = applyRequestSchema.safeParse(fields);
     if (!validated.success) {
       const field = firstBadField(validated.error);
@@ -586,13 +598,9 @@ class LianLianSandbox implements Sandbox {
   private query(body: Body, now: number): Answer {
     this.counters.queries += 1;
     this.queryRate.hit(now);
-    if (!body.ok) return refuse({}, '1012', MSG.unreadable, body.reason);
-    const parsed = parseWireBody(body.text);
-    if (!parsed.ok) return refuse({}, '1012', MSG.unreadable, parsed.reason);
-    const fields = parsed.fields;
-    const verified = verifyFields(fields, this.verifyingKeys());
-    if (!verified.ok) return refuse(fields, '1001', MSG.badSign, verified.reason);
-    if (fields.oid_partner !== this.oidPartner) return refuse(fields, '3001', MSG.badMerchant, 'oid_partner');
+    const auth = this.authenticate(body);
+    if (!auth.ok) return auth.answer;
+    const { fields, verified } = auth;
     // Trap §10.1: without type_dc=1 the provider searches merchant receipts, where a payout never is.
     const typeDc = fields.type_dc;
     if (typeDc === undefined || typeDc === '' || typeDc === '0') {

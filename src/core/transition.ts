@@ -135,35 +135,24 @@ function decideApply(
     }
     return { kind: 'none', reason: `apply answer ignored in ${order.status}` };
   }
-  switch (outcome.kind) {
-    case 'accepted':
-      return change(
-        order,
-        ctx,
-        source,
-        'ACCEPTED',
-        { ret_code: outcome.retCode, ret_msg: outcome.retMsg, oid_paybill: outcome.oidPaybill },
-        { ret_code: outcome.retCode, note: 'apply accepted' },
-      );
-    case 'rejected':
-      return change(
-        order,
-        ctx,
-        source,
-        'REJECTED',
-        { ret_code: outcome.retCode, ret_msg: outcome.retMsg },
-        { ret_code: outcome.retCode, note: 'apply refused with a conclusive code' },
-      );
-    case 'unknown':
-      return change(
-        order,
-        ctx,
-        source,
-        'UNKNOWN',
-        { ret_code: outcome.retCode, ret_msg: outcome.retMsg },
-        { ret_code: outcome.retCode, note: `apply outcome unknown: ${outcome.reason}` },
-      );
-  }
+  const [status, note]: [PayoutStatus, string] =
+    outcome.kind === 'accepted'
+      ? ['ACCEPTED', 'apply accepted']
+      : outcome.kind === 'rejected'
+        ? ['REJECTED', 'apply refused with a conclusive code']
+        : ['UNKNOWN', `apply outcome unknown: ${outcome.reason}`];
+  return change(
+    order,
+    ctx,
+    source,
+    status,
+    {
+      ret_code: outcome.retCode,
+      ret_msg: outcome.retMsg,
+      oid_paybill: outcome.kind === 'accepted' ? outcome.oidPaybill : undefined,
+    },
+    { ret_code: outcome.retCode, note },
+  );
 }
 
 function decideResult(
