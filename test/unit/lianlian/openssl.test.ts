@@ -16,22 +16,16 @@ import {
   signFields,
   verifyFields,
 } from '../../../src/lianlian/sign';
-import { FAKE_CARD, MERCHANT, type RsaPair, rsaPair } from './fixtures';
+import { MERCHANT, personalApply, type RsaPair, rsaPair } from './fixtures';
 
 const SAMPLES: Record<string, string> = {
   ascii: 'a=1&b=2&sign_type=RSA',
   chinese: buildSignString({
-    oid_partner: MERCHANT,
+    ...personalApply({
+      info_order: '佣金结算 & 奖金=100%',
+      notify_url: 'https://merchant.example.com/notify?a=1&b=2',
+    }),
     sign_type: 'RSA',
-    api_version: '1.2',
-    no_order: 'PO20260102003000A1',
-    dt_order: '20260102003000',
-    money_order: '1234.50',
-    flag_card: '0',
-    card_no: FAKE_CARD,
-    acct_name: '张三',
-    info_order: '佣金结算 & 奖金=100%',
-    notify_url: 'https://merchant.example.com/notify?a=1&b=2',
   }),
 };
 
