@@ -214,7 +214,8 @@ export async function runPerf(sizes: PerfSizes, progress: (line: string) => void
   const withOneGet = costPerMillion(withGets(inputs, latency, 1), PRICES);
   return {
     sign,
-    bundles,
+    // Sizes only: the bundle paths are this machine's and have no place in committed results.
+    bundles: bundles.map(({ name, bytes, mapBytes }) => ({ name, bytes, mapBytes })),
     init,
     initKms,
     latency,
