@@ -184,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.notifyUrl]: notifyUrl,
       [ENV.timeoutMs]: user[ENV.timeoutMs] || '10000',
       [ENV.notFoundGraceSeconds]: user[ENV.notFoundGraceSeconds] || '1800',
+      [ENV.returnWatchSeconds]: user[ENV.returnWatchSeconds] || '0',
       [ENV.reconcileMinAgeSeconds]: user[ENV.reconcileMinAgeSeconds] || '120',
       [ENV.reconcileRatePerSecond]: user[ENV.reconcileRatePerSecond] || '10',
       [ENV.reconcileConcurrency]: user[ENV.reconcileConcurrency] || '4',

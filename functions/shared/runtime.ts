@@ -129,6 +129,7 @@ export function buildRuntime(
       oidPartner: config.oidPartner,
       notifyUrl: config.notifyUrl,
       notFoundGraceMs: config.notFoundGraceMs,
+      returnWatchMs: config.returnWatchMs,
       firstCheckDelayMs: config.reconcile.minAgeMs,
     },
   };

@@ -20,6 +20,8 @@ const shared = {
   // The runtime's own defaults (src/config/env.ts), written out so the template shows what runs.
   providerTimeoutMs: 10_000,
   notFoundGraceSeconds: 30 * 60,
+  // Off by default: each watched payout costs one more provider query and about 3 WRU.
+  returnWatchSeconds: 0,
   reconcileMinAgeSeconds: 120,
   reconcileRatePerSecond: 10,
   reconcileConcurrency: 4,

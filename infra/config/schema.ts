@@ -104,6 +104,8 @@ export const payoutConfigSchema = z
     /** Provider HTTP timeout. The API functions' own timeout is derived from it. */
     providerTimeoutMs: wholeNumber(1_000, 15_000),
     notFoundGraceSeconds: wholeNumber(60, 7 * 24 * 3600),
+    // 0 = off; at most 30 days (bank returns come within days, and queries reach back six months).
+    returnWatchSeconds: wholeNumber(0, 30 * 24 * 3600),
     reconcileMinAgeSeconds: wholeNumber(10, 24 * 3600),
     reconcileRatePerSecond: wholeNumber(1, 100),
     reconcileConcurrency: wholeNumber(1, 32),

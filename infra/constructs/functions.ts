@@ -81,6 +81,7 @@ export class PayoutFunctions extends Construct {
       [ENV.merchantKeyKmsKeyId]: keys.merchantKey.keyArn,
       [ENV.fieldKeyKmsKeyId]: keys.fieldKey.keyArn,
       [ENV.notFoundGraceSeconds]: String(config.notFoundGraceSeconds),
+      [ENV.returnWatchSeconds]: String(config.returnWatchSeconds),
       // apply schedules an order's first reconciliation with it, reconcile selects by it: one value.
       [ENV.reconcileMinAgeSeconds]: String(config.reconcileMinAgeSeconds),
     };

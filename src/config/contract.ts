@@ -30,6 +30,8 @@ export const ENV = {
   /** env mode: base64 of a 32-byte local master key for field-level encryption. */
   localFieldKey: 'LOCAL_FIELD_KEY',
   notFoundGraceSeconds: 'NOT_FOUND_GRACE_SECONDS',
+  /** After SUCCESS, reconciliation looks once more this much later for a lost CANCEL; 0 = off. */
+  returnWatchSeconds: 'RETURN_WATCH_SECONDS',
   eventBusName: 'EVENT_BUS_NAME',
   reconcileMinAgeSeconds: 'RECONCILE_MIN_AGE_SECONDS',
   reconcileRatePerSecond: 'RECONCILE_RATE_PER_SECOND',

@@ -19,6 +19,14 @@ const positiveInt = (fallback: number) =>
     .optional()
     .transform((n) => n ?? fallback);
 
+const nonNegativeInt = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number')
+    .transform(Number)
+    .optional()
+    .transform((n) => n ?? fallback);
+
 const url = z.string().url('must be a URL');
 
 const common = {
@@ -30,6 +38,7 @@ const common = {
   [ENV.timeoutMs]: positiveInt(10_000),
   [ENV.notifyUrl]: url.max(255, 'must be at most 255 characters'),
   [ENV.notFoundGraceSeconds]: positiveInt(30 * 60),
+  [ENV.returnWatchSeconds]: nonNegativeInt(0),
   [ENV.reconcileMinAgeSeconds]: positiveInt(120),
   [ENV.reconcileRatePerSecond]: positiveInt(10),
   [ENV.reconcileConcurrency]: positiveInt(4),
@@ -70,6 +79,8 @@ export interface RuntimeConfig {
   readonly timeoutMs: number;
   readonly notifyUrl: string;
   readonly notFoundGraceMs: number;
+  /** 0 = off. */
+  readonly returnWatchMs: number;
   readonly reconcile: {
     readonly minAgeMs: number;
     readonly ratePerSecond: number;
@@ -120,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     timeoutMs: c[ENV.timeoutMs],
     notifyUrl: c[ENV.notifyUrl],
     notFoundGraceMs: c[ENV.notFoundGraceSeconds] * 1000,
+    returnWatchMs: c[ENV.returnWatchSeconds] * 1000,
     reconcile: {
       minAgeMs: c[ENV.reconcileMinAgeSeconds] * 1000,
       ratePerSecond: c[ENV.reconcileRatePerSecond],

@@ -18,6 +18,8 @@ export interface PayoutConfig {
   readonly oidPartner: string;
   readonly notifyUrl: string;
   readonly notFoundGraceMs: number;
+  /** After SUCCESS, look once more this much later for a CANCEL whose notifications were lost; 0 = off. */
+  readonly returnWatchMs?: number;
   /** When reconciliation first looks at a new order (its minimum age). */
   readonly firstCheckDelayMs: number;
 }
@@ -162,6 +164,7 @@ export async function applyInput(
     const decision = decide(order, input, {
       now: deps.clock.now(),
       notFoundGraceMs: deps.config.notFoundGraceMs,
+      returnWatchMs: deps.config.returnWatchMs,
     });
     try {
       return await write(deps, order, decision);

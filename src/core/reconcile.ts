@@ -4,7 +4,7 @@ import type { PayoutOrder } from './model';
 import { applyQueryOutcome, type PayoutDeps, resendPending } from './payouts';
 import type { Clock, DueOrderRef, OrderStore } from './ports';
 import { type RateLimiter, TokenBucket } from './rate-limit';
-import { isFinal } from './status';
+import { isDueIndexed, isFinal } from './status';
 import { decide } from './transition';
 
 /**
@@ -209,7 +209,8 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
   const now = deps.clock.now().getTime();
   if (
     !order ||
-    isFinal(order.status) ||
+    // Final (unless a SUCCESS under the returns watch) or never scheduled: nothing to ask.
+    !isDueIndexed(order.status, order.next_check_at) ||
     order.next_check_at === undefined ||
     // Another reconciler (an overlapping run, `npm run reconcile`) already looked and pushed it back.
     order.next_check_at > ctx.dueBefore ||
@@ -254,6 +255,14 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
     else if (outcome.kind === 'unknown') summary.unknown++;
     else summary.unchanged++;
 
+    if (after.status === 'SUCCESS' && after.next_check_at !== undefined) {
+      // Paid in this very look: the returns watch starts now, at the time the transition set.
+      if (before.status !== 'SUCCESS') return;
+      // The watch's look: no CANCEL came. An answer we could not read keeps watching; any other ends it.
+      if (outcome.kind === 'unknown') await pushBack(deps, after, ctx.policy);
+      else await endWatch(deps, after);
+      return;
+    }
     if (isFinal(after.status)) return;
     countOpen(deps, after, now, ctx);
     await pushBack(deps, after, ctx.policy);
@@ -284,6 +293,24 @@ function countOpen(deps: ReconcileDeps, order: PayoutOrder, now: number, ctx: Ru
       status: order.status,
       age_hours: Math.floor(ageMs / 3_600_000),
       check_count: order.check_count,
+    });
+  }
+}
+
+/** Bookkeeping: a watched SUCCESS leaves the due index (an update naming no check time). */
+async function endWatch(deps: ReconcileDeps, order: PayoutOrder): Promise<void> {
+  try {
+    await deps.store.update(order, {
+      status: order.status,
+      set: { check_count: (order.check_count ?? 0) + 1 },
+      at: deps.clock.now().toISOString(),
+    });
+  } catch (error) {
+    // Changed meanwhile (a late CANCEL notification): its own write already settled the index.
+    if (error instanceof TransitionConflictError) return;
+    deps.log.warn('reconcile: returns watch not ended; the order is looked at again next run', {
+      no_order: order.no_order,
+      error: errorName(error),
     });
   }
 }

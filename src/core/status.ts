@@ -29,3 +29,12 @@ export function isFinal(status: PayoutStatus): boolean {
 export function isPayoutStatus(value: unknown): value is PayoutStatus {
   return typeof value === 'string' && (PAYOUT_STATUSES as readonly string[]).includes(value);
 }
+
+/**
+ * Whether an order belongs in reconciliation's due index: every open order with a check time, and a
+ * SUCCESS under the returns watch (it carries a check time), because a CANCEL can still follow it.
+ */
+export function isDueIndexed(status: PayoutStatus, nextCheckAt: string | undefined): boolean {
+  if (nextCheckAt === undefined) return false;
+  return !isFinal(status) || status === 'SUCCESS';
+}

@@ -28,6 +28,11 @@ export interface TransitionContext {
   readonly now: Date;
   /** 8901 only becomes conclusive once it persists this long after the apply (spec §7). */
   readonly notFoundGraceMs: number;
+  /**
+   * The returns watch: how long after SUCCESS reconciliation looks once more, because a CANCEL can follow
+   * and its notifications can all be lost (spec §5, §8). 0 = off: a SUCCESS leaves the due index at once.
+   */
+  readonly returnWatchMs?: number;
 }
 
 export type Decision =
@@ -188,7 +193,17 @@ function decideResult(
       memo: order.memo === undefined ? set.memo : undefined,
     });
     if (Object.keys(details).length === 0) return { kind: 'none', reason: `already ${target}` };
-    return change(order, ctx, source, target, details, { ...codes, note: 'provider details added' });
+    // A SUCCESS under the returns watch stays watched: only a change that names a check time keeps it due.
+    const watch =
+      target === 'SUCCESS' && order.next_check_at !== undefined ? { next_check_at: order.next_check_at } : {};
+    return change(
+      order,
+      ctx,
+      source,
+      target,
+      { ...details, ...watch },
+      { ...codes, note: 'provider details added' },
+    );
   }
 
   if (order.status === 'REJECTED') {
@@ -209,7 +224,12 @@ function decideResult(
   }
   if (RANK[target] < RANK[order.status])
     return { kind: 'none', reason: `stale ${target} after ${order.status}` };
-  return change(order, ctx, source, target, set, { ...codes, note });
+  const watchMs = ctx.returnWatchMs ?? 0;
+  const watch =
+    target === 'SUCCESS' && watchMs > 0
+      ? { next_check_at: new Date(ctx.now.getTime() + watchMs).toISOString() }
+      : {};
+  return change(order, ctx, source, target, { ...set, ...watch }, { ...codes, note });
 }
 
 function decideNotFound(

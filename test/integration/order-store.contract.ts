@@ -208,6 +208,25 @@ export function describeOrderStoreContract(name: string, makeStore: () => Promis
       expect(await allDue(store, at(99))).toEqual([]);
     });
 
+    it('a SUCCESS that names a check time stays due (the returns watch) until a SUCCESS update without one', async () => {
+      const store = await makeStore();
+      const order = makeOrder({ status: 'PROCESSING', next_check_at: at(100) });
+      await createAll(store, [order]);
+      const watched = await store.update(order, {
+        status: 'SUCCESS',
+        set: { result_pay: 'SUCCESS', next_check_at: at(500) },
+        history: entry('PROCESSING', 'SUCCESS', 'paid'),
+        at: at(2),
+      });
+      expect(watched.next_check_at).toBe(at(500));
+      expect(await allDue(store, at(1000))).toEqual([{ no_order: order.no_order, next_check_at: at(500) }]);
+
+      const done = await store.update(watched, { status: 'SUCCESS', set: { check_count: 1 }, at: at(3) });
+      expect(done).not.toHaveProperty('next_check_at');
+      expect(done.check_count).toBe(1);
+      expect(await allDue(store, at(1000))).toEqual([]);
+    });
+
     it('a bookkeeping update that moves next_check_at into the future drops the order from the current due list', async () => {
       const store = await makeStore();
       const order = makeOrder({ status: 'UNKNOWN', next_check_at: at(100) });

@@ -12,7 +12,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TransitionConflictError } from '../../core/errors';
 import type { OrderChange, OrderPatch, PayoutOrder } from '../../core/model';
 import type { DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../core/ports';
-import { isFinal } from '../../core/status';
+import { isDueIndexed, isFinal } from '../../core/status';
 import { allOpenShards, openShardFor, PAYOUTS_TABLE } from './table';
 
 export type OrderStoreOperation = 'create' | 'get' | 'update' | 'listDue';
@@ -116,7 +116,9 @@ export class DynamoOrderStore implements OrderStore {
 
   async update(expected: OrderVersion, change: OrderChange): Promise<PayoutOrder> {
     assertPatchKeys(change.set);
-    const final = isFinal(change.status);
+    // Leaves the index unless the change keeps a check time on an open order or a watched SUCCESS.
+    const indexed = isDueIndexed(change.status, change.set.next_check_at);
+    const leavesIndex = isFinal(change.status) && !indexed;
     const names: Record<string, string> = {
       '#status': 'status',
       '#version': 'version',
@@ -136,7 +138,7 @@ export class DynamoOrderStore implements OrderStore {
     for (const [key, value] of Object.entries(change.set)) {
       if (value === undefined) continue;
       // A final order leaves the index; SET and REMOVE on the same path would also be rejected outright.
-      if (final && key === PAYOUTS_TABLE.openIndex.sortKey) continue;
+      if (leavesIndex && key === PAYOUTS_TABLE.openIndex.sortKey) continue;
       names[`#p${i}`] = key;
       values[`:p${i}`] = value;
       sets.push(`#p${i} = :p${i}`);
@@ -147,11 +149,11 @@ export class DynamoOrderStore implements OrderStore {
       values[':entry'] = [change.history];
       sets.push('#history = list_append(#history, :entry)');
     }
-    if (final) {
+    if (leavesIndex) {
       names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
       names['#next_check_at'] = PAYOUTS_TABLE.openIndex.sortKey;
       removes.push('#open_shard', '#next_check_at');
-    } else if (change.set.next_check_at !== undefined) {
+    } else if (indexed) {
       // next_check_at itself is already in the SET list as a patch field; open_shard makes it indexed.
       names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
       values[':open_shard'] = openShardFor(expected.no_order);

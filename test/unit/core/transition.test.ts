@@ -264,6 +264,30 @@ describe('decide: details', () => {
     ).toBe('none');
   });
 
+  it('with the returns watch on, a SUCCESS names its next check; off (the default), it does not', () => {
+    const watchMs = 3 * 24 * 60 * 60_000;
+    const on = decide(orderIn('PROCESSING', 'R_S'), INPUTS.R_S, { ...ctx, returnWatchMs: watchMs });
+    expect(on).toMatchObject({
+      kind: 'change',
+      status: 'SUCCESS',
+      set: { next_check_at: new Date(NOW.getTime() + watchMs).toISOString() },
+    });
+    const off = decide(orderIn('PROCESSING', 'R_S'), INPUTS.R_S, ctx);
+    expect(off.kind === 'change' && 'next_check_at' in off.set).toBe(false);
+    // No other outcome is watched.
+    const failure = decide(orderIn('PROCESSING', 'R_F'), INPUTS.R_F, { ...ctx, returnWatchMs: watchMs });
+    expect(failure.kind === 'change' && 'next_check_at' in failure.set).toBe(false);
+  });
+
+  it('details added to a watched SUCCESS keep its check time', () => {
+    const watched = orderIn('SUCCESS', 'R_S', { memo: undefined, next_check_at: '2026-11-30T12:00:00.000Z' });
+    const d = decide(watched, { ...result('SUCCESS'), memo: '已到账' }, ctx);
+    expect(d).toMatchObject({
+      kind: 'change',
+      set: { memo: '已到账', next_check_at: '2026-11-30T12:00:00.000Z' },
+    });
+  });
+
   it('records the same anomaly only once (valid duplicates have no second effect)', () => {
     const order = orderIn('SUCCESS', 'R_F');
     const first = decide(order, INPUTS.R_F, ctx);
