@@ -8,7 +8,7 @@ import { startBenchDynamo } from './dynamo';
 import { type LatencyResult, latencyBench } from './latency';
 import { type ReconcileRateResult, reconcileRateBench } from './reconcile-rate';
 import { newSignKeys, type SignBenchResult, signBench } from './sign';
-import { round } from './stats';
+import { round, stageTimer } from './stats';
 
 /** Sizes of the performance run; QUICK is for trying the harness, never for committed results. */
 export interface PerfSizes {
@@ -142,16 +142,7 @@ function initEnv(
 }
 
 export async function runPerf(sizes: PerfSizes, progress: (line: string) => void): Promise<PerfRun> {
-  const seconds: Record<string, number> = {};
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    progress(`${name}: starting`);
-    try {
-      return await fn();
-    } finally {
-      seconds[name] = round((Date.now() - t0) / 1000, 1);
-    }
-  };
+  const { seconds, timed } = stageTimer(progress);
 
   const keys = newSignKeys();
   const sign = await timed('sign', () => signBench(keys, sizes.signRounds, sizes.signSeconds, progress));

@@ -49,19 +49,24 @@ function target(file: string): string {
   return join(dir, file.split('/').at(-1)!);
 }
 
+/** What every results file records about the run that produced it (read when the run ends). */
+function runMeta(host: ReturnType<typeof machine>) {
+  return {
+    generated_at: new Date().toISOString(),
+    command,
+    seconds: Math.round((Date.now() - started) / 1000),
+    machine: finishMachine(host),
+    quick,
+  };
+}
+
 async function main(): Promise<number> {
   const host = machine();
   log(`${command} on ${host.cores} × ${host.model}, Node ${host.node}`);
   if (mode === 'perf') {
     const run = await runPerf(quick ? QUICK_PERF : FULL_PERF, log);
     const keys = perfKeys(run);
-    const meta = {
-      generated_at: new Date().toISOString(),
-      command,
-      seconds: Math.round((Date.now() - started) / 1000),
-      machine: finishMachine(host),
-      quick,
-    };
+    const meta = runMeta(host);
     writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details: run }, null, 2)}\n`);
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
     process.stdout.write(
@@ -70,13 +75,7 @@ async function main(): Promise<number> {
   } else {
     log(`seeds: store faults ${STORE_FAULT_SEED}, fuzz ${FUZZ_SEED}`);
     const results = await runReliability(quick ? QUICK_SIZES : FULL_SIZES, log);
-    const meta = {
-      generated_at: new Date().toISOString(),
-      command,
-      seconds: Math.round((Date.now() - started) / 1000),
-      machine: finishMachine(host),
-      quick,
-    };
+    const meta = runMeta(host);
     const file = { ...results, meta, seeds: { store_faults: STORE_FAULT_SEED, notify_fuzz: FUZZ_SEED } };
     writeFileSync(target(RELIABILITY_JSON), `${JSON.stringify(file, null, 2)}\n`);
     process.stdout.write(

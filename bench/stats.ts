@@ -84,3 +84,23 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   const line = (cells: readonly string[]) => `| ${cells.map(esc).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** Times named stages of a run: announces each start, records its seconds (one decimal) by name. */
+export function stageTimer(progress: (line: string) => void): {
+  readonly seconds: Record<string, number>;
+  timed<T>(name: string, fn: () => Promise<T>): Promise<T>;
+} {
+  const seconds: Record<string, number> = {};
+  return {
+    seconds,
+    async timed(name, fn) {
+      const t0 = Date.now();
+      progress(`${name}: starting`);
+      try {
+        return await fn();
+      } finally {
+        seconds[name] = round((Date.now() - t0) / 1000, 1);
+      }
+    },
+  };
+}

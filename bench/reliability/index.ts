@@ -1,4 +1,5 @@
 import { startBenchDynamo } from '../dynamo';
+import { stageTimer } from '../stats';
 import { FUZZ_SEED, type NotifyFuzzResult, notifyFuzz } from './fuzz';
 import {
   type CrashResult,
@@ -55,16 +56,7 @@ export async function runReliability(
   progress: (line: string) => void,
 ): Promise<ReliabilityResults> {
   const dynamo = await startBenchDynamo();
-  const seconds: Record<string, number> = {};
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    progress(`${name}: starting`);
-    try {
-      return await fn();
-    } finally {
-      seconds[name] = Math.round((Date.now() - t0) / 100) / 10;
-    }
-  };
+  const { seconds, timed } = stageTimer(progress);
   try {
     const duplicate_storm = await timed('duplicate_storm', () =>
       duplicateStorm(dynamo.endpoint, progress, sizes.stormOrders, sizes.stormConcurrency),
