@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { lambdaContext as localLambdaContext } from '../local/front';
 
 /** What API Gateway (REST, v1 proxy) hands the function; only the fields the handlers read are real. */
 export function apiEvent(
@@ -43,21 +44,7 @@ export function apiEvent(
 }
 
 export function lambdaContext(name: string, memoryMb = 512): Context {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `bench-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:cn-north-1:000000000000:function:bench-${name}`,
-    memoryLimitInMB: String(memoryMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/bench-${name}`,
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => Math.max(0, 28_000 - (Date.now() - started)),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext(name, { prefix: 'bench', region: 'cn-north-1', memoryMb, timeoutMs: 28_000 });
 }
 
 /**

@@ -39,18 +39,26 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
   return undefined;
 }
 
-function lambdaContext(name: string): Context {
+/**
+ * A Lambda context for handlers run outside Lambda (local mode, benchmarks): names, memory and a deadline
+ * like the deployed function's, so middleware and `getRemainingTimeInMillis` behave the same.
+ */
+export function lambdaContext(
+  name: string,
+  options: { prefix?: string; region?: string; memoryMb?: number; timeoutMs?: number } = {},
+): Context {
+  const { prefix = 'local', region = 'local', memoryMb = 256, timeoutMs = 29_000 } = options;
   const started = Date.now();
   return {
     callbackWaitsForEmptyEventLoop: false,
-    functionName: `local-${name}`,
+    functionName: `${prefix}-${name}`,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:local-${name}`,
-    memoryLimitInMB: '256',
+    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${prefix}-${name}`,
+    memoryLimitInMB: String(memoryMb),
     awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/local-${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, 29_000 - (Date.now() - started)),
+    logGroupName: `/aws/lambda/${prefix}-${name}`,
+    logStreamName: prefix,
+    getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
