@@ -61,6 +61,8 @@ export function parsePayoutRequest(body: unknown): ParsedRequest {
   const result = payoutRequestSchema.safeParse(body);
   if (!result.success) return { ok: false, errors: fieldErrors(result.error) };
   const v = result.data;
+  // Parsed again for its value: a transform on the field would abort zod before the corporate rules run,
+  // and every bad field must be named in one answer.
   const amount = parseCallerAmount(v.money_order);
   if (!amount.ok) return { ok: false, errors: [{ field: 'money_order', message: amount.reason }] };
   const optional: Partial<Record<OptionalApplyField, string>> = {};
