@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import {
@@ -58,6 +59,8 @@ export async function startDynamoLocal(
 ): Promise<DynamoLocal> {
   assertJava();
   const port = options.port ?? (await freePort());
+  // DynamoDB Local exits at start-up when its -dbPath does not exist (a fresh data dir).
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
   const child: ChildProcess = spawn({
     port,
     sharedDb: true,

@@ -7,7 +7,7 @@ import { buildRuntime } from '../functions/shared/runtime';
 import { ENV } from '../src/config/contract';
 import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
-import type { LocalStack } from './stack';
+import { LOCAL_OID_PARTNER, type LocalSecrets, type LocalStack, readLocalSecrets } from './stack';
 
 /**
  * How `npm run reconcile` finds local mode's data. `npm start` writes `<data dir>/stack.json` (its pid,
@@ -75,19 +75,6 @@ export function readStackState(dataDir: string): StackState | undefined {
   return state;
 }
 
-interface LocalSecretsFile {
-  merchantPrivateKey?: string;
-  fieldKey?: string;
-}
-
-function readLocalSecrets(dataDir: string): LocalSecretsFile {
-  try {
-    return JSON.parse(readFileSync(join(dataDir, 'local-secrets.json'), 'utf8')) as LocalSecretsFile;
-  } catch {
-    return {};
-  }
-}
-
 export interface ReconcileLocalOptions {
   readonly dataDir: string;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -125,21 +112,18 @@ export async function reconcileLocalData(options: ReconcileLocalOptions): Promis
             'start local mode first, or point LLP_API_BASE (and LLP_PUBLIC_KEY) at a provider that knows the orders',
         );
       }
-      const dbPath = join(options.dataDir, 'dynamodb');
-      // DynamoDB Local exits at start-up when its -dbPath does not exist.
-      mkdirSync(dbPath, { recursive: true });
-      const dynamo = await startDynamoLocal({ dbPath });
+      const dynamo = await startDynamoLocal({ dbPath: join(options.dataDir, 'dynamodb') });
       cleanups.push(() => dynamo.stop());
       endpoint = dynamo.endpoint;
       base = {
         [ENV.keySource]: 'env',
         [ENV.tableName]: 'payouts',
-        [ENV.oidPartner]: '201400000000000001',
+        [ENV.oidPartner]: LOCAL_OID_PARTNER,
         [ENV.notifyUrl]: `http://127.0.0.1:${user.PORT || 3000}/lianlian/notify`,
       };
     }
 
-    const secrets = readLocalSecrets(options.dataDir);
+    const secrets: Partial<LocalSecrets> = readLocalSecrets(options.dataDir) ?? {};
     const env: Record<string, string> = {
       ...base,
       ...(secrets.merchantPrivateKey ? { [ENV.merchantPrivateKey]: secrets.merchantPrivateKey } : {}),

@@ -74,10 +74,21 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-interface LocalSecrets {
+export interface LocalSecrets {
   merchantPrivateKey: string;
   providerPrivateKey: string;
   fieldKey: string;
+}
+
+const LOCAL_SECRETS_FILE = 'local-secrets.json';
+
+/** The secrets a local-mode data dir keeps, or undefined before its first start. */
+export function readLocalSecrets(dataDir: string): LocalSecrets | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, LOCAL_SECRETS_FILE), 'utf8')) as LocalSecrets;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -85,23 +96,17 @@ interface LocalSecrets {
  * the payee seals it wrote and the sandbox keeps signing with the key the merchant side trusts.
  */
 function localSecrets(dataDir: string | undefined): LocalSecrets {
-  const path = dataDir ? join(dataDir, 'local-secrets.json') : undefined;
-  if (path) {
-    try {
-      return JSON.parse(readFileSync(path, 'utf8')) as LocalSecrets;
-    } catch {
-      // first start: generate below
-    }
-  }
+  const kept = dataDir ? readLocalSecrets(dataDir) : undefined;
+  if (kept) return kept;
   const gen = () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
   const secrets: LocalSecrets = {
     merchantPrivateKey: exportPrivateKeyBase64(gen()),
     providerPrivateKey: exportPrivateKeyBase64(gen()),
     fieldKey: randomBytes(32).toString('base64'),
   };
-  if (path && dataDir) {
+  if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(path, JSON.stringify(secrets), { mode: 0o600 });
+    writeFileSync(join(dataDir, LOCAL_SECRETS_FILE), JSON.stringify(secrets), { mode: 0o600 });
   }
   return secrets;
 }
@@ -126,8 +131,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let dynamoEndpoint = options.dynamoEndpoint;
     if (!dynamoEndpoint) {
       const dbPath = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
-      // DynamoDB Local exits at start-up when its -dbPath does not exist (a fresh data dir).
-      if (dbPath) mkdirSync(dbPath, { recursive: true });
       const dynamo: DynamoLocal = await startDynamoLocal(dbPath ? { dbPath } : {});
       cleanups.push(() => dynamo.stop());
       dynamoEndpoint = dynamo.endpoint;
