@@ -4,7 +4,7 @@ import { localDynamoClient } from '../local/dynamodb';
 import type { OrderStoreOperation } from '../src/adapters/dynamodb/order-store';
 import { createPayout } from '../src/core/payouts';
 import type { ReconcileSummary } from '../src/core/reconcile';
-import { QUERY_PATH } from '../src/lianlian/client';
+import { QUERY_PATH } from '../src/lianlian/endpoints';
 import { startMeteredStack } from './dynamo';
 import { maxInWindow, rateOverSpan, round } from './stats';
 

@@ -13,8 +13,8 @@ import { promisify } from 'node:util';
 import type { ZodError } from 'zod';
 import { maskCardNo, maskName } from '../src/core/mask';
 import { lookupBank } from '../src/lianlian/banks';
-import { APPLY_PATH, QUERY_PATH } from '../src/lianlian/client';
 import { RESULT_PAY, type ResultPay } from '../src/lianlian/codes';
+import { APPLY_PATH, QUERY_PATH } from '../src/lianlian/endpoints';
 import { exportPublicKeyBase64 } from '../src/lianlian/keys';
 import {
   type ApplyRequest,

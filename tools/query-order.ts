@@ -1,6 +1,7 @@
 import { loadEnvMerchantKeys } from '../src/adapters/kms/merchant-keys';
+import { HttpProviderClient } from '../src/adapters/provider/http-client';
 import { ENV } from '../src/config/contract';
-import { HttpProviderClient, type QueryOutcome } from '../src/lianlian/client';
+import type { QueryOutcome } from '../src/core/ports';
 import { parsePublicKey } from '../src/lianlian/keys';
 import { noOrder as noOrderSchema } from '../src/lianlian/messages';
 import type { SignType } from '../src/lianlian/sign';

@@ -1,6 +1,12 @@
 import type { OrderChange, PayoutOrder } from '../../src/core/model';
-import type { DuePage, OrderStore, OrderVersion } from '../../src/core/ports';
-import type { ApplyOutcome, ProviderClient, QueryOutcome } from '../../src/lianlian/client';
+import type {
+  ApplyOutcome,
+  DuePage,
+  OrderStore,
+  OrderVersion,
+  ProviderClient,
+  QueryOutcome,
+} from '../../src/core/ports';
 import type { ApplyFields } from '../../src/lianlian/messages';
 import { mulberry32 } from '../stats';
 

@@ -1,6 +1,6 @@
 import { amountFor } from '../../sandbox/scenarios';
 import { isFinal } from '../../src/core/status';
-import { APPLY_PATH } from '../../src/lianlian/client';
+import { APPLY_PATH } from '../../src/lianlian/endpoints';
 import type { CrashPoint } from './faults';
 import {
   countNonFinal,

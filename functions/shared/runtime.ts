@@ -15,6 +15,7 @@ import {
   loadKmsMerchantKeys,
   type MerchantKeys,
 } from '../../src/adapters/kms/merchant-keys';
+import { HttpProviderClient } from '../../src/adapters/provider/http-client';
 import { loadConfig, type RuntimeConfig } from '../../src/config/env';
 import type { PayoutDeps } from '../../src/core/payouts';
 import {
@@ -25,7 +26,6 @@ import {
   type ProviderClient,
   systemClock,
 } from '../../src/core/ports';
-import { HttpProviderClient } from '../../src/lianlian/client';
 import { parsePublicKey } from '../../src/lianlian/keys';
 import type { VerifyingKeys } from '../../src/lianlian/sign';
 import { asLog, createLogger, createMetrics } from './observability';

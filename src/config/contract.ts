@@ -9,7 +9,12 @@ export const ENV = {
   tableName: 'TABLE_NAME',
   /** Local mode only: DynamoDB Local's endpoint. */
   dynamoEndpoint: 'DYNAMODB_ENDPOINT',
+  /** One 2014-style base: apply and query at `{base}/traderapi/…` (spec §12). The simple default. */
   apiBase: 'LLP_API_BASE',
+  /** Each endpoint on its own (the later hosts, spec §12); each one set wins over LLP_API_BASE. */
+  applyUrl: 'LLP_APPLY_URL',
+  queryUrl: 'LLP_QUERY_URL',
+  balanceUrl: 'LLP_BALANCE_URL',
   oidPartner: 'LLP_OID_PARTNER',
   signType: 'LLP_SIGN_TYPE',
   providerPublicKey: 'LLP_PUBLIC_KEY',
@@ -61,6 +66,8 @@ export const METRICS = {
   anomalies: 'PayoutAnomalies',
   stuck: 'PayoutsStuck',
   unknownCodes: 'ProviderUnknownCodes',
+  /** Every failed signature check, with dimension `kind`: apply | query | notify (and balance later). */
+  signatureFailures: 'SignatureFailures',
   reconcileExamined: 'ReconcileExamined',
   reconcileChanged: 'ReconcileChanged',
   reconcileResent: 'ReconcileResent',

@@ -1,5 +1,4 @@
 import { METRICS } from '../config/contract';
-import type { ApplyOutcome, ProviderClient, QueryOutcome } from '../lianlian/client';
 import type { ApplyFields } from '../lianlian/messages';
 import { notificationSchema, parseWireBody } from '../lianlian/messages';
 import { formatFen, parseWireAmount } from '../lianlian/money';
@@ -8,7 +7,16 @@ import { formatDtOrder } from '../lianlian/time';
 import { ConflictError, NotFoundError, TransitionConflictError, ValidationError } from './errors';
 import { maskCardNo, maskName } from './mask';
 import { OPTIONAL_APPLY_FIELDS, type PayeeSecret, type PayoutOrder } from './model';
-import type { Clock, FieldCipher, Log, MetricsPort, OrderStore } from './ports';
+import type {
+  ApplyOutcome,
+  Clock,
+  FieldCipher,
+  Log,
+  MetricsPort,
+  OrderStore,
+  ProviderClient,
+  QueryOutcome,
+} from './ports';
 import { type PayoutRequest, parsePayoutRequest, requestDigest } from './request';
 
 import { type Decision, decide, type TransitionInput } from './transition';

@@ -1,7 +1,36 @@
+import type { ApplyFields, QueryResult } from '../lianlian/messages';
 import type { OrderChange, PayeeSecret, PayoutOrder } from './model';
 import type { PayoutStatus } from './status';
 
-export type { ProviderClient } from '../lianlian/client';
+/** Why an outcome is unknown. Every one of these means "query, and keep querying" (non-negotiable 1). */
+export type UnknownReason =
+  | 'timeout'
+  | 'network'
+  | 'http_status'
+  | 'unparsable'
+  | 'bad_signature'
+  | 'unsigned_success'
+  | 'mismatch'
+  | 'code';
+
+export type ApplyOutcome =
+  | { kind: 'accepted'; retCode: '0000'; retMsg?: string; oidPaybill?: string }
+  | { kind: 'rejected'; retCode: string; retMsg?: string }
+  | { kind: 'unknown'; reason: UnknownReason; retCode?: string; retMsg?: string; knownCode?: boolean };
+
+export type QueryOutcome =
+  | { kind: 'found'; result: QueryResult }
+  | { kind: 'not_found'; retCode: '8901'; retMsg?: string }
+  | { kind: 'unknown'; reason: UnknownReason; retCode?: string; retMsg?: string; knownCode?: boolean };
+
+/**
+ * The provider as the payout rules see it. The HTTP adapter (src/adapters/provider) implements it; every
+ * answer it cannot prove is `unknown`, and it never throws transport errors at the core.
+ */
+export interface ProviderClient {
+  apply(fields: ApplyFields): Promise<ApplyOutcome>;
+  query(noOrder: string, dtOrder?: string): Promise<QueryOutcome>;
+}
 
 /**
  * The order store. Every write is conditional: `create` only if the no_order is new, `update` only if the

@@ -1,6 +1,6 @@
-import type { ApplyOutcome } from '../lianlian/client';
 import { isResultPay, type ResultPay } from '../lianlian/codes';
 import type { ChangeSource, HistoryEntry, OrderPatch, PayoutOrder } from './model';
+import type { ApplyOutcome } from './ports';
 import { isFinal, type PayoutStatus } from './status';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amountFor } from '../../sandbox/scenarios';
 import type { Sandbox } from '../../sandbox/server';
-import { QUERY_PATH } from '../../src/lianlian/client';
+import { QUERY_PATH } from '../../src/lianlian/endpoints';
 import { payoutBody, postPayout, startTestStack, type TestStack } from '../support/local-stack';
 
 /**

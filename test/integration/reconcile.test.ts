@@ -5,7 +5,7 @@ import type { Sandbox } from '../../sandbox/server';
 import type { PayoutOrder } from '../../src/core/model';
 import { createPayout, type PayoutDeps } from '../../src/core/payouts';
 import type { ProviderClient } from '../../src/core/ports';
-import { APPLY_PATH } from '../../src/lianlian/client';
+import { APPLY_PATH } from '../../src/lianlian/endpoints';
 import { payoutBody, postPayout, startTestStack, type TestStack } from '../support/local-stack';
 
 /**

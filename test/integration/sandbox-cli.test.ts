@@ -13,7 +13,7 @@ import {
   startMerchant,
   waitFor,
 } from '../../sandbox/testkit';
-import { HttpProviderClient } from '../../src/lianlian/client';
+import { HttpProviderClient } from '../../src/adapters/provider/http-client';
 import { exportPrivateKeyBase64, exportPublicKeyBase64, parsePublicKey } from '../../src/lianlian/keys';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));

@@ -16,7 +16,8 @@ import {
   startMerchant,
   waitFor,
 } from '../../sandbox/testkit';
-import { APPLY_PATH, HttpProviderClient, QUERY_PATH } from '../../src/lianlian/client';
+import { HttpProviderClient } from '../../src/adapters/provider/http-client';
+import { APPLY_PATH, QUERY_PATH } from '../../src/lianlian/endpoints';
 import { exportPublicKeyBase64 } from '../../src/lianlian/keys';
 import type { ApplyFields } from '../../src/lianlian/messages';
 import { type SigningKeys, signFields, verifyFields, verifyQueryResponse } from '../../src/lianlian/sign';

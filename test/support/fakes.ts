@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { MemoryMetrics } from '../../functions/shared/observability';
 import { EnvelopeFieldCipher, LocalDataKeySource } from '../../src/adapters/crypto/field-cipher';
 import type { PayoutConfig, PayoutDeps } from '../../src/core/payouts';
-import type { Clock, Log, OrderStore } from '../../src/core/ports';
-import type { ApplyOutcome, ProviderClient, QueryOutcome } from '../../src/lianlian/client';
+import type {
+  ApplyOutcome,
+  Clock,
+  Log,
+  OrderStore,
+  ProviderClient,
+  QueryOutcome,
+} from '../../src/core/ports';
 import type { ApplyFields } from '../../src/lianlian/messages';
 import { MemoryOrderStore } from './memory-order-store';
 

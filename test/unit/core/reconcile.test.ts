@@ -11,14 +11,20 @@ import { buildRuntime } from '../../../functions/shared/runtime';
 import { METRICS } from '../../../src/config/contract';
 import { TransitionConflictError } from '../../../src/core/errors';
 import type { PayoutOrder } from '../../../src/core/model';
-import type { Log, MetricsPort, OrderStore, ProviderClient } from '../../../src/core/ports';
+import type {
+  ApplyOutcome,
+  Log,
+  MetricsPort,
+  OrderStore,
+  ProviderClient,
+  QueryOutcome,
+} from '../../../src/core/ports';
 import {
   RECONCILE_METRICS,
   type ReconcileDeps,
   type ReconcileOptions,
   runReconciliation,
 } from '../../../src/core/reconcile';
-import type { ApplyOutcome, QueryOutcome } from '../../../src/lianlian/client';
 import { MemoryOrderStore } from '../../support/memory-order-store';
 import { makeOrder } from '../../support/order-fixtures';
 

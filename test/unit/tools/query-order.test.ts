@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENV } from '../../../src/config/contract';
-import { QUERY_PATH } from '../../../src/lianlian/client';
+import { QUERY_PATH } from '../../../src/lianlian/endpoints';
 import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../../../src/lianlian/keys';
 import { signFields, verifyFields } from '../../../src/lianlian/sign';
 import { ToolError } from '../../../tools/errors';

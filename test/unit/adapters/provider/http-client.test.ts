@@ -2,16 +2,22 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  APPLY_PATH,
   classifyApplyAnswer,
   classifyQueryAnswer,
   HttpProviderClient,
   type HttpProviderClientOptions,
-  QUERY_PATH,
-} from '../../../src/lianlian/client';
-import { applyRequestSchema, queryRequestSchema } from '../../../src/lianlian/messages';
-import { md5Sign, signFields, type VerifyingKeys, verifyFields } from '../../../src/lianlian/sign';
-import { corporateApply, MERCHANT, OTHER_MERCHANT, personalApply, type RsaPair, rsaPair } from './fixtures';
+} from '../../../../src/adapters/provider/http-client';
+import { APPLY_PATH, QUERY_PATH } from '../../../../src/lianlian/endpoints';
+import { applyRequestSchema, queryRequestSchema } from '../../../../src/lianlian/messages';
+import { md5Sign, signFields, type VerifyingKeys, verifyFields } from '../../../../src/lianlian/sign';
+import {
+  corporateApply,
+  MERCHANT,
+  OTHER_MERCHANT,
+  personalApply,
+  type RsaPair,
+  rsaPair,
+} from '../../lianlian/fixtures';
 
 const NO_ORDER = 'PO20260102003000A1';
 const PAYBILL = '2026010200001234';

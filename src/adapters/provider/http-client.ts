@@ -1,42 +1,21 @@
-import { classifyRetCode } from './codes';
+import type { ApplyOutcome, ProviderClient, QueryOutcome, UnknownReason } from '../../core/ports';
+import { classifyRetCode } from '../../lianlian/codes';
+import { APPLY_PATH, QUERY_PATH } from '../../lianlian/endpoints';
 import {
   type ApplyFields,
   applyResponseSchema,
   parseWireBody,
-  type QueryResult,
   queryResultSchema,
-} from './messages';
-import { type SigningKeys, signFields, type VerifyingKeys, verifyFields, verifyQueryResponse } from './sign';
+} from '../../lianlian/messages';
+import {
+  type SigningKeys,
+  signFields,
+  type VerifyingKeys,
+  verifyFields,
+  verifyQueryResponse,
+} from '../../lianlian/sign';
 
-export const APPLY_PATH = '/traderapi/cardandpay.htm';
-export const QUERY_PATH = '/traderapi/orderquery.htm';
-
-/** Why an outcome is unknown. Every one of these means "query, and keep querying" (non-negotiable 1). */
-export type UnknownReason =
-  | 'timeout'
-  | 'network'
-  | 'http_status'
-  | 'unparsable'
-  | 'bad_signature'
-  | 'unsigned_success'
-  | 'mismatch'
-  | 'code';
-
-export type ApplyOutcome =
-  | { kind: 'accepted'; retCode: '0000'; retMsg?: string; oidPaybill?: string }
-  | { kind: 'rejected'; retCode: string; retMsg?: string }
-  | { kind: 'unknown'; reason: UnknownReason; retCode?: string; retMsg?: string; knownCode?: boolean };
-
-export type QueryOutcome =
-  | { kind: 'found'; result: QueryResult }
-  | { kind: 'not_found'; retCode: '8901'; retMsg?: string }
-  | { kind: 'unknown'; reason: UnknownReason; retCode?: string; retMsg?: string; knownCode?: boolean };
-
-/** The provider as the payout rules see it. */
-export interface ProviderClient {
-  apply(fields: ApplyFields): Promise<ApplyOutcome>;
-  query(noOrder: string, dtOrder?: string): Promise<QueryOutcome>;
-}
+/** The provider's HTTP API behind the core's ProviderClient port. */
 
 export interface HttpProviderClientOptions {
   readonly baseUrl: string;
