@@ -5,3 +5,42 @@
  */
 export const APPLY_PATH = '/traderapi/cardandpay.htm';
 export const QUERY_PATH = '/traderapi/orderquery.htm';
+/** The later host's balance endpoint (spec §11): only documented there, never under the 2014 base. */
+export const BALANCE_PATH = '/traderAcctQuery.htm';
+
+/** The URL of each call. A deployment sets a single base, or each URL on its own (spec §12). */
+export interface ProviderEndpoints {
+  readonly applyUrl: string;
+  readonly queryUrl: string;
+  /** Absent when neither a balance URL nor a base that can serve it is configured. */
+  readonly balanceUrl?: string;
+}
+
+export interface EndpointSettings {
+  /** A 2014-style base: apply at `{base}/traderapi/cardandpay.htm`, query at `{base}/traderapi/orderquery.htm`. */
+  readonly base?: string;
+  readonly applyUrl?: string;
+  readonly queryUrl?: string;
+  readonly balanceUrl?: string;
+}
+
+/**
+ * Each call's URL: an explicit URL wins, otherwise the base's 2014 layout. The balance query has no 2014
+ * path in the spec; under a base it resolves to `{base}/traderAcctQuery.htm`, which the sandbox serves.
+ * Throws naming what is missing when a call has neither.
+ */
+export function resolveEndpoints(settings: EndpointSettings): ProviderEndpoints {
+  const base = settings.base?.replace(/\/+$/, '');
+  const pick = (explicit: string | undefined, path: string, what: string): string => {
+    if (explicit) return explicit;
+    if (base) return `${base}${path}`;
+    throw new RangeError(`no URL for the ${what}: set a base URL or the ${what} URL`);
+  };
+  return {
+    applyUrl: pick(settings.applyUrl, APPLY_PATH, 'apply'),
+    queryUrl: pick(settings.queryUrl, QUERY_PATH, 'query'),
+    ...(settings.balanceUrl || base
+      ? { balanceUrl: pick(settings.balanceUrl, BALANCE_PATH, 'balance') }
+      : {}),
+  };
+}
