@@ -1,15 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+// One project per kind of test, so each gets only what it needs: unit and infra are pure (no Java, no
+// ports) and run anywhere; integration and e2e get DynamoDB Local from the global setup.
+// `npm test` runs them all; `npm run test:unit` etc. run one (see package.json).
+const needsDynamo = ['test/support/global-setup.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: files run in parallel workers, each with its own table and sandbox on free ports.
     pool: 'forks',
     restoreMocks: true,
-    // The SDK's notice that its 2027 releases need Node 22 (Lambda runs 22; these machines run 20).
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // CDK template tests: pure (synth in memory, no AWS, no Docker), but slow; a project of their own
+      // so a quick unit run can leave them out.
+      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: needsDynamo },
+      },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: needsDynamo } },
+    ],
   },
 });

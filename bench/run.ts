@@ -23,14 +23,6 @@ import {
   writeResultsMd,
 } from './report';
 
-// The AWS SDK warns once per client package that Node 20 will soon be unsupported; Lambda runs Node 22,
-// so on this machine it is noise in the table output. Every other warning still prints.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.message.startsWith('NodeVersionSupportWarning')) return;
-  process.stderr.write(`${warning.name}: ${warning.message}\n`);
-});
-
 const args = process.argv.slice(2);
 const mode = args.includes('reliability') ? 'reliability' : 'perf';
 const quick = args.includes('--quick');
