@@ -320,6 +320,7 @@ export function perfKeys(run: PerfRun) {
     sign_rsa1024_ops_s: round(bestSign, 0),
     openssl_rsa1024_sign_ops_s: round(bestOpenssl, 1),
     sign_ratio: round(bestSign / bestOpenssl, 3),
+    sign_vs_bare_crypto_ratio: round(run.sign.vsBareCrypto.ratio, 3),
     verify_rsa1024_ops_s: round(run.sign.verify.opsPerSecond, 0),
     bundle_kb: bundleKb,
     init_ms: initMs,
