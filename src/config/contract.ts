@@ -68,6 +68,13 @@ export const METRICS = {
   unknownCodes: 'ProviderUnknownCodes',
   /** Every failed signature check, with dimension `kind`: apply | query | notify (and balance later). */
   signatureFailures: 'SignatureFailures',
+  /**
+   * A resend refused conclusively (9104, 9912, …): the order stays open because the first apply may still
+   * be paying. Someone should look (balance, limits) — but the order is never closed on it.
+   */
+  resendRefused: 'PayoutResendRefused',
+  /** An order whose applied_at cannot be read: its 8901 grace is treated as never over. Repair the record. */
+  appliedAtUnreadable: 'PayoutAppliedAtUnreadable',
   reconcileExamined: 'ReconcileExamined',
   reconcileChanged: 'ReconcileChanged',
   reconcileResent: 'ReconcileResent',

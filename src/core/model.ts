@@ -76,23 +76,26 @@ export interface PayoutOrder {
   readonly history: readonly HistoryEntry[];
 }
 
-/** Fields a change may set. Identity and request fields never change after creation. */
-export type OrderPatch = Partial<
-  Pick<
-    PayoutOrder,
-    | 'oid_paybill'
-    | 'result_pay'
-    | 'settle_date'
-    | 'ret_code'
-    | 'ret_msg'
-    | 'memo'
-    | 'applied_at'
-    | 'apply_attempts'
-    | 'next_check_at'
-    | 'check_count'
-    | 'anomalies'
-  >
->;
+/**
+ * The fields a change may set — the one list: the type below derives from it, and the stores check every
+ * write against it at run time (a stray key smuggled in through a cast would otherwise silently overwrite
+ * identity or state). Identity and request fields never change after creation.
+ */
+export const PATCH_KEYS = [
+  'oid_paybill',
+  'result_pay',
+  'settle_date',
+  'ret_code',
+  'ret_msg',
+  'memo',
+  'applied_at',
+  'apply_attempts',
+  'next_check_at',
+  'check_count',
+  'anomalies',
+] as const satisfies readonly (keyof PayoutOrder)[];
+
+export type OrderPatch = Partial<Pick<PayoutOrder, (typeof PATCH_KEYS)[number]>>;
 
 export interface OrderChange {
   /** The status after the change (equal to the current one for bookkeeping or anomaly records). */
@@ -102,4 +105,11 @@ export interface OrderChange {
   readonly history?: HistoryEntry;
   /** The new updated_at. */
   readonly at: string;
+  /**
+   * Take the order off reconciliation's due index (remove its check time). Leaving is always said, never
+   * inferred from a change that names no check time: an anomaly or a details-only write on a watched
+   * SUCCESS keeps every index attribute the order had. (FAILURE, CANCEL and REJECTED are never indexed,
+   * whatever the change says; see isDueIndexed.) Must not be combined with `set.next_check_at`.
+   */
+  readonly leaveDueIndex?: boolean;
 }

@@ -19,7 +19,13 @@ import type {
 } from './ports';
 import { type PayoutRequest, parsePayoutRequest, requestDigest } from './request';
 
-import { type Decision, decide, type TransitionInput } from './transition';
+import {
+  type Decision,
+  decide,
+  resultContradiction,
+  type TransitionAlarm,
+  type TransitionInput,
+} from './transition';
 import { type PayoutView, toView } from './view';
 
 export interface PayoutConfig {
@@ -142,6 +148,9 @@ function applyFields(config: PayoutConfig, order: PayoutOrder, payee: PayeeSecre
 
 function logApplyOutcome(deps: PayoutDeps, noOrder: string, outcome: ApplyOutcome): void {
   const attrs = { no_order: noOrder, outcome: outcome.kind, ret_code: outcome.retCode };
+  if (outcome.kind === 'unknown' && outcome.reason === 'bad_signature') {
+    deps.metrics.count(METRICS.signatureFailures, 1, { kind: 'apply' });
+  }
   if (outcome.kind === 'unknown') {
     deps.log.warn('apply outcome unknown; the order will be queried', { ...attrs, reason: outcome.reason });
     if (outcome.knownCode === false) deps.metrics.count(METRICS.unknownCodes, 1, { api: 'apply' });
@@ -164,6 +173,16 @@ export async function applyInput(
   input: TransitionInput,
   noOrder = known?.no_order,
 ): Promise<PayoutOrder> {
+  return (await decideAndWrite(deps, known, input, noOrder)).order;
+}
+
+/** applyInput, also answering the decision that was written (the last one, after any conflict retry). */
+async function decideAndWrite(
+  deps: PayoutDeps,
+  known: PayoutOrder | undefined,
+  input: TransitionInput,
+  noOrder = known?.no_order,
+): Promise<{ order: PayoutOrder; decision: Decision }> {
   if (!noOrder) throw new Error('applyInput needs an order or its number');
   let order = known;
   for (let attempt = 0; ; attempt++) {
@@ -175,7 +194,7 @@ export async function applyInput(
       returnWatchMs: deps.config.returnWatchMs,
     });
     try {
-      return await write(deps, order, decision);
+      return { order: await write(deps, order, decision), decision };
     } catch (error) {
       if (!(error instanceof TransitionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
       order = undefined;
@@ -183,13 +202,31 @@ export async function applyInput(
   }
 }
 
+/** The metric each alarm of the transition function is counted under. */
+const ALARM_METRICS: Record<TransitionAlarm, string> = {
+  resend_refused: METRICS.resendRefused,
+  applied_at_unreadable: METRICS.appliedAtUnreadable,
+};
+
+function raiseAlarm(deps: PayoutDeps, order: PayoutOrder, alarm: TransitionAlarm, reason?: string): void {
+  deps.metrics.count(ALARM_METRICS[alarm], 1);
+  deps.log.error(
+    alarm === 'resend_refused'
+      ? 'resend refused: the order stays open, the first apply may still be paying'
+      : 'applied_at unreadable: 8901 is treated as inside the grace period',
+    { no_order: order.no_order, status: order.status, alarm, reason },
+  );
+}
+
 async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): Promise<PayoutOrder> {
   if (decision.kind === 'none' || decision.kind === 'resend') {
     deps.log.debug('no change', { no_order: order.no_order, status: order.status, reason: decision.reason });
+    if (decision.kind === 'none' && decision.alarm) raiseAlarm(deps, order, decision.alarm, decision.reason);
     return order;
   }
   const at = deps.clock.now().toISOString();
   if (decision.kind === 'anomaly') {
+    // Status unchanged and no leaveDueIndex: a watched or open order keeps its place in the due index.
     const written = await deps.store.update(order, {
       status: order.status,
       set: decision.set,
@@ -211,6 +248,7 @@ async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): 
     set: decision.set,
     history: decision.entry,
     at,
+    ...(decision.leaveDueIndex ? { leaveDueIndex: true } : {}),
   });
   deps.log.info('payout status changed', {
     no_order: order.no_order,
@@ -220,6 +258,8 @@ async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): 
     ret_code: decision.entry.ret_code,
     result_pay: decision.entry.result_pay,
   });
+  // Counted after the write: a conflict retry decides again and raises it at most once per written change.
+  if (decision.alarm) raiseAlarm(deps, written, decision.alarm, decision.entry.note);
   return written;
 }
 
@@ -232,39 +272,66 @@ export async function getPayout(deps: PayoutDeps, noOrder: string, refresh: bool
   if (!order) throw new NotFoundError(`payout ${noOrder} not found`);
   if (!refresh) return toView(order);
   const outcome = await deps.provider.query(order.no_order, order.dt_order);
-  return toView(await applyQueryOutcome(deps, order, outcome, 'query'));
+  return toView((await applyQueryOutcome(deps, order, outcome, 'query')).order);
 }
 
-/** Feeds a query answer into the transition function. An unknown answer changes nothing. */
+export interface QueryApplied {
+  /** The order as it stands afterwards. */
+  readonly order: PayoutOrder;
+  /** True when the answer made us send the apply again (PENDING unknown to the provider past the grace). */
+  readonly resent: boolean;
+}
+
+export interface QueryHooks {
+  /** Awaited just before a resend goes out (reconciliation takes a rate-limit slot here). */
+  readonly beforeResend?: () => Promise<void>;
+}
+
+/**
+ * Feeds a query answer into the transition function, and acts on its decision: an unknown answer changes
+ * nothing; PENDING + 8901 past the grace resends the apply (resendPending) — the resend decision lives
+ * here, in the use case; reconciliation only schedules, counts and backs off.
+ */
 export async function applyQueryOutcome(
   deps: PayoutDeps,
   order: PayoutOrder,
   outcome: QueryOutcome,
   source: 'query' | 'reconcile',
-): Promise<PayoutOrder> {
+  hooks: QueryHooks = {},
+): Promise<QueryApplied> {
   if (outcome.kind === 'unknown') {
     deps.log.warn('query outcome unknown', {
       no_order: order.no_order,
       reason: outcome.reason,
       ret_code: outcome.retCode,
     });
+    if (outcome.reason === 'bad_signature') {
+      deps.metrics.count(METRICS.signatureFailures, 1, { kind: 'query' });
+    }
     if (outcome.knownCode === false) deps.metrics.count(METRICS.unknownCodes, 1, { api: 'query' });
-    return order;
+    return { order, resent: false };
   }
-  if (outcome.kind === 'not_found') return applyInput(deps, order, { type: 'not_found', source });
+  if (outcome.kind === 'not_found') {
+    const { order: current, decision } = await decideAndWrite(deps, order, { type: 'not_found', source });
+    if (decision.kind !== 'resend') return { order: current, resent: false };
+    await hooks.beforeResend?.();
+    return { order: await resendPending(deps, current, decision.reason, source), resent: true };
+  }
   const result = outcome.result;
   const amount = parseWireAmount(result.money_order);
-  return applyInput(deps, order, {
+  const after = await applyInput(deps, order, {
     type: 'result',
     source,
     resultPay: result.result_pay,
     // parseWireAmount succeeded during schema validation; -1 can never equal a stored amount.
     moneyFen: amount.ok ? amount.fen : -1,
+    dtOrder: result.dt_order,
     oidPaybill: result.oid_paybill,
     settleDate: result.settle_date,
     memo: result.memo,
     retCode: result.ret_code,
   });
+  return { order: after, resent: false };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -295,7 +362,11 @@ export async function receiveNotification(
   if (!wire.ok) return refuse(wire.reason, '报文格式错误');
   const fields = wire.fields;
   const verified = verifyFields(fields, keys);
-  if (!verified.ok) return refuse(`signature: ${verified.reason}`, '验签失败');
+  if (!verified.ok) {
+    // Counted: a stream of these is either an attack or a key out of step with the provider's.
+    deps.metrics.count(METRICS.signatureFailures, 1, { kind: 'notify' });
+    return refuse(`signature: ${verified.reason}`, '验签失败');
+  }
   const parsed = notificationSchema.safeParse(fields);
   if (!parsed.success) return refuse('fields invalid', '参数错误');
   const n = parsed.data;
@@ -303,21 +374,27 @@ export async function receiveNotification(
   const order = await deps.store.get(n.no_order);
   if (!order) return refuse('unknown order', '订单不存在');
   const amount = parseWireAmount(n.money_order);
-  if (!amount.ok || amount.fen !== order.money_fen)
-    return refuse('amount differs from the order', '金额不符');
-  await applyInput(deps, order, {
+  if (!amount.ok) return refuse('money_order unreadable', '参数错误');
+  const input: TransitionInput = {
     type: 'result',
     source: 'notify',
     resultPay: n.result_pay,
     moneyFen: amount.fen,
+    dtOrder: n.dt_order,
     oidPaybill: n.oid_paybill,
     settleDate: n.settle_date,
-  });
+  };
+  // A correctly signed notification that contradicts the order (another amount or dt_order) is written
+  // down as an anomaly by the transition function — once: the provider's retries find it recorded — and
+  // refused, so the provider keeps it open on its side and someone looks.
+  await applyInput(deps, order, input);
+  const contradiction = resultContradiction(order, input);
+  if (contradiction) return refuse(contradiction, '订单信息不符');
   return { ack: true, body: NOTIFY_ACK };
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Resend of a PENDING order (reconciliation)
+// Resend of a PENDING order (decided by applyQueryOutcome)
 // ---------------------------------------------------------------------------------------------------
 
 /**
@@ -328,6 +405,7 @@ export async function resendPending(
   deps: PayoutDeps,
   order: PayoutOrder,
   reason: string,
+  source: 'query' | 'reconcile' = 'reconcile',
 ): Promise<PayoutOrder> {
   if (order.status !== 'PENDING') return order;
   const now = deps.clock.now();
@@ -335,7 +413,7 @@ export async function resendPending(
   const claimed = await deps.store.update(order, {
     status: 'PENDING',
     set: { apply_attempts: order.apply_attempts + 1, applied_at: at },
-    history: { at, source: 'reconcile', from: 'PENDING', to: 'PENDING', note: `apply resent: ${reason}` },
+    history: { at, source, from: 'PENDING', to: 'PENDING', note: `apply resent: ${reason}` },
     at,
   });
   const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
@@ -345,5 +423,6 @@ export async function resendPending(
   });
   const outcome = await deps.provider.apply(applyFields(deps.config, claimed, payee));
   logApplyOutcome(deps, order.no_order, outcome);
-  return applyInput(deps, claimed, { type: 'apply', source: 'reconcile', outcome });
+  // A refusal of this resend is never final (the transition function sees apply_attempts > 1).
+  return applyInput(deps, claimed, { type: 'apply', source, outcome });
 }

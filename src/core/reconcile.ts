@@ -1,11 +1,10 @@
 import { METRICS } from '../config/contract';
 import { TransitionConflictError } from './errors';
 import type { PayoutOrder } from './model';
-import { applyQueryOutcome, type PayoutDeps, resendPending } from './payouts';
+import { applyQueryOutcome, type PayoutDeps } from './payouts';
 import type { Clock, DueOrderRef, OrderStore } from './ports';
 import { type RateLimiter, TokenBucket } from './rate-limit';
 import { isDueIndexed, isFinal } from './status';
-import { decide } from './transition';
 
 /**
  * Scheduled reconciliation: asks the provider about every open order that is due, so an order whose
@@ -13,8 +12,9 @@ import { decide } from './transition';
  *
  * - Due orders come from the sparse open-by-due index (`listDue`): a Query per shard, never a Scan.
  *   An order becomes due `minAge` after creation (next_check_at is set by createPayout).
- * - Every answer goes through the one transition function (applyQueryOutcome); PENDING + 8901 resends
- *   under the same no_order (resendPending claims the attempt with a conditional write first).
+ * - Every answer goes through the payout use case (applyQueryOutcome) and the one transition function;
+ *   it also decides and makes any resend (PENDING unknown to the provider for the whole grace). This
+ *   module only schedules, counts and backs off.
  * - An order still open afterwards is pushed back with exponential back-off (a conditional write on the
  *   version just written; on a conflict someone else moved it, and it is simply due again later).
  * - Queries are rate-limited and run with bounded concurrency; the run stops taking orders before the
@@ -26,17 +26,13 @@ import { decide } from './transition';
 export const AGE_BUCKETS = ['lt1h', '1to6h', '6to24h', 'gt24h'] as const;
 export type AgeBucket = (typeof AGE_BUCKETS)[number];
 
-/** Metric names this module emits, from the contract the infrastructure's alarms and dashboard share. */
-export const RECONCILE_METRICS = {
-  openByAge: {
-    lt1h: METRICS.reconcileOpenUnder1h,
-    '1to6h': METRICS.reconcileOpen1to6h,
-    '6to24h': METRICS.reconcileOpen6to24h,
-    gt24h: METRICS.reconcileOpenOver24h,
-  } satisfies Record<AgeBucket, string>,
-  reconcileResent: METRICS.reconcileResent,
-  reconcileErrors: METRICS.reconcileErrors,
-} as const;
+/** The open-backlog metric of each age bucket (names from the contract shared with the infrastructure). */
+const OPEN_BY_AGE_METRIC = {
+  lt1h: METRICS.reconcileOpenUnder1h,
+  '1to6h': METRICS.reconcileOpen1to6h,
+  '6to24h': METRICS.reconcileOpen6to24h,
+  gt24h: METRICS.reconcileOpenOver24h,
+} as const satisfies Record<AgeBucket, string>;
 
 export interface BackoffPolicy {
   /** Delay after the first check; doubles with every further check. */
@@ -231,23 +227,10 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
   const before = order;
   try {
     const outcome = await deps.provider.query(order.no_order, order.dt_order);
-    let after: PayoutOrder;
-    let resent = false;
-    const notFound =
-      outcome.kind === 'not_found'
-        ? decide(
-            order,
-            { type: 'not_found', source: 'reconcile' },
-            { now: deps.clock.now(), notFoundGraceMs: deps.config.notFoundGraceMs },
-          )
-        : undefined;
-    if (notFound?.kind === 'resend') {
-      await ctx.limiter.acquire();
-      after = await resendPending(deps, order, notFound.reason);
-      resent = true;
-    } else {
-      after = await applyQueryOutcome(deps, order, outcome, 'reconcile');
-    }
+    // A resend is another provider call: it takes its own rate-limit slot.
+    const { order: after, resent } = await applyQueryOutcome(deps, order, outcome, 'reconcile', {
+      beforeResend: () => ctx.limiter.acquire(),
+    });
 
     if (after.anomalies > before.anomalies) summary.anomalies += after.anomalies - before.anomalies;
     if (resent) summary.resent++;
@@ -297,13 +280,14 @@ function countOpen(deps: ReconcileDeps, order: PayoutOrder, now: number, ctx: Ru
   }
 }
 
-/** Bookkeeping: a watched SUCCESS leaves the due index (an update naming no check time). */
+/** Bookkeeping: a watched SUCCESS leaves the due index — said explicitly, never implied by the change. */
 async function endWatch(deps: ReconcileDeps, order: PayoutOrder): Promise<void> {
   try {
     await deps.store.update(order, {
       status: order.status,
       set: { check_count: (order.check_count ?? 0) + 1 },
       at: deps.clock.now().toISOString(),
+      leaveDueIndex: true,
     });
   } catch (error) {
     // Changed meanwhile (a late CANCEL notification): its own write already settled the index.
@@ -344,10 +328,10 @@ function emitMetrics(deps: PayoutDeps, summary: ReconcileSummary): void {
   deps.metrics.count(METRICS.reconcileExamined, summary.examined);
   deps.metrics.count(METRICS.reconcileChanged, summary.changed);
   deps.metrics.count(METRICS.stuck, summary.stuck);
-  deps.metrics.count(RECONCILE_METRICS.reconcileResent, summary.resent);
-  deps.metrics.count(RECONCILE_METRICS.reconcileErrors, summary.errors);
+  deps.metrics.count(METRICS.reconcileResent, summary.resent);
+  deps.metrics.count(METRICS.reconcileErrors, summary.errors);
   for (const bucket of AGE_BUCKETS) {
-    deps.metrics.count(RECONCILE_METRICS.openByAge[bucket], summary.pendingByAgeBucket[bucket]);
+    deps.metrics.count(OPEN_BY_AGE_METRIC[bucket], summary.pendingByAgeBucket[bucket]);
   }
 }
 

@@ -10,13 +10,20 @@ import { isFinal, type PayoutStatus } from './status';
  */
 
 export type TransitionInput =
-  | { readonly type: 'apply'; readonly source: 'apply' | 'reconcile'; readonly outcome: ApplyOutcome }
+  | {
+      readonly type: 'apply';
+      /** `query`/`reconcile`: the answer to a resend made after a query (GET ?refresh, reconciliation). */
+      readonly source: 'apply' | 'query' | 'reconcile';
+      readonly outcome: ApplyOutcome;
+    }
   | {
       readonly type: 'result';
       readonly source: Exclude<ChangeSource, 'apply'>;
       readonly resultPay: string;
       /** Amount the provider reports, integer fen; a different amount is never applied. */
       readonly moneyFen: number;
+      /** The order time the provider reports, when it does; a different one is never applied. */
+      readonly dtOrder?: string;
       readonly oidPaybill?: string;
       readonly settleDate?: string;
       readonly memo?: string;
@@ -35,17 +42,32 @@ export interface TransitionContext {
   readonly returnWatchMs?: number;
 }
 
+/**
+ * Something an operator must hear about although the decision itself is safe; the caller logs it at error
+ * level and counts its metric (see ALARM_METRICS in payouts.ts).
+ * - `resend_refused`: a conclusive refusal answered to a RESEND: the first apply may still be paying, so
+ *   the order stays open (UNKNOWN) instead of becoming final.
+ * - `applied_at_unreadable`: the age of the apply cannot be read, so 8901 is treated as inside the grace.
+ */
+export type TransitionAlarm = 'resend_refused' | 'applied_at_unreadable';
+
 export type Decision =
-  | { readonly kind: 'none'; readonly reason: string }
+  | { readonly kind: 'none'; readonly reason: string; readonly alarm?: TransitionAlarm }
   | {
       readonly kind: 'change';
       readonly status: PayoutStatus;
       readonly set: OrderPatch;
       readonly entry: HistoryEntry;
+      /** The order leaves reconciliation's due index (a final status with no returns watch). */
+      readonly leaveDueIndex?: boolean;
+      readonly alarm?: TransitionAlarm;
     }
   /** A contradiction: recorded (history + counter), logged and counted, never applied. */
   | { readonly kind: 'anomaly'; readonly set: OrderPatch; readonly entry: HistoryEntry }
-  /** PENDING and the provider has no record: the apply may be sent again under the same no_order. */
+  /**
+   * PENDING and the provider has had no record of it for the whole grace after the last apply: the apply
+   * may be sent again under the same no_order and dt_order.
+   */
   | { readonly kind: 'resend'; readonly reason: string };
 
 export const DEFAULT_NOT_FOUND_GRACE_MS = 30 * 60 * 1000;
@@ -95,12 +117,17 @@ function change(
   status: PayoutStatus,
   set: OrderPatch,
   extra: Omit<HistoryEntry, 'at' | 'source' | 'from' | 'to'>,
-): Decision {
+): Extract<Decision, { kind: 'change' }> {
+  const clean = stripUndefined(set);
+  // Entering a final status leaves the due index — unless the change names a check time (the returns
+  // watch). Said explicitly: the store keeps the index as it was for every change that does not say so.
+  const leaveDueIndex = isFinal(status) && status !== order.status && clean.next_check_at === undefined;
   return {
     kind: 'change',
     status,
-    set: stripUndefined(set),
+    set: clean,
     entry: entry(order, ctx, source, status, extra),
+    ...(leaveDueIndex ? { leaveDueIndex } : {}),
   };
 }
 
@@ -140,6 +167,25 @@ function decideApply(
     }
     return { kind: 'none', reason: `apply answer ignored in ${order.status}` };
   }
+  if (outcome.kind === 'rejected' && order.apply_attempts > 1) {
+    // A refusal answered to a RESEND proves nothing about the first apply: the provider may refuse before
+    // its duplicate check (balance, limits) while the original is being paid. Closing the order would let
+    // the merchant pay again under a new number, so it stays open and keeps being queried; from here the
+    // ordinary UNKNOWN rules apply (a result makes it final; 8901 for the whole grace after this apply
+    // closes it REJECTED). ret_code keeps the refusal, so it is never read as "the provider has it".
+    const refused = change(
+      order,
+      ctx,
+      source,
+      'UNKNOWN',
+      { ret_code: outcome.retCode, ret_msg: outcome.retMsg },
+      {
+        ret_code: outcome.retCode,
+        note: `resend refused with ${outcome.retCode}: the first apply may still be paying`,
+      },
+    );
+    return { ...refused, alarm: 'resend_refused' };
+  }
   const [status, note]: [PayoutStatus, string] =
     outcome.kind === 'accepted'
       ? ['ACCEPTED', 'apply accepted']
@@ -160,6 +206,23 @@ function decideApply(
   );
 }
 
+/**
+ * Whether a reported result is provably about the order we sent: the same amount and, when the provider
+ * names it, the same dt_order (spec §13). Answers the anomaly to record, or undefined. Notifications use
+ * it too, to refuse what was recorded instead of acknowledging it.
+ */
+export function resultContradiction(
+  order: Pick<PayoutOrder, 'money_fen' | 'dt_order'>,
+  input: Pick<Extract<TransitionInput, { type: 'result' }>, 'moneyFen' | 'dtOrder'>,
+): string | undefined {
+  if (input.moneyFen !== order.money_fen) return 'provider reported a different amount';
+  // Same no_order, another order time: not the order we sent, whatever it says.
+  if (input.dtOrder !== undefined && input.dtOrder !== order.dt_order) {
+    return 'provider reported a different dt_order';
+  }
+  return undefined;
+}
+
 function decideResult(
   order: PayoutOrder,
   input: Extract<TransitionInput, { type: 'result' }>,
@@ -167,9 +230,8 @@ function decideResult(
 ): Decision {
   const { source, resultPay } = input;
   const codes = { ret_code: input.retCode, result_pay: resultPay };
-  if (input.moneyFen !== order.money_fen) {
-    return anomaly(order, ctx, source, 'provider reported a different amount', codes);
-  }
+  const contradiction = resultContradiction(order, input);
+  if (contradiction) return anomaly(order, ctx, source, contradiction, codes);
   if (!isResultPay(resultPay)) {
     // Spec §8: any other value keeps the order non-final and raises an alarm.
     return anomaly(order, ctx, source, 'unknown result_pay', codes);
@@ -193,17 +255,8 @@ function decideResult(
       memo: order.memo === undefined ? set.memo : undefined,
     });
     if (Object.keys(details).length === 0) return { kind: 'none', reason: `already ${target}` };
-    // A SUCCESS under the returns watch stays watched: only a change that names a check time keeps it due.
-    const watch =
-      target === 'SUCCESS' && order.next_check_at !== undefined ? { next_check_at: order.next_check_at } : {};
-    return change(
-      order,
-      ctx,
-      source,
-      target,
-      { ...details, ...watch },
-      { ...codes, note: 'provider details added' },
-    );
+    // Same status: the change does not leave the due index, so a watched SUCCESS stays watched.
+    return change(order, ctx, source, target, details, { ...codes, note: 'provider details added' });
   }
 
   if (order.status === 'REJECTED') {
@@ -240,14 +293,21 @@ function decideNotFound(
   const { source } = input;
   const codes = { ret_code: '8901' };
   if (isFinal(order.status)) return { kind: 'none', reason: `8901 ignored for final ${order.status}` };
-  if (order.status === 'PENDING') {
-    // Recorded but perhaps never sent (the process died in between). The provider enforces no_order
-    // uniqueness, so sending again under the SAME number cannot pay twice: a late original makes the
-    // resend answer 1002, which is "unknown — query".
-    return { kind: 'resend', reason: 'provider has no record of a PENDING order' };
+  const age = applyAgeMs(order, ctx.now);
+  if (age === undefined) {
+    // Fail safe: an age we cannot read counts as inside the grace. Nothing is resent or closed on it;
+    // the caller reports it so someone repairs the record.
+    return { kind: 'none', reason: '8901 with an unreadable applied_at', alarm: 'applied_at_unreadable' };
   }
-  const age = ctx.now.getTime() - Date.parse(order.applied_at);
+  // 8901 is only conclusive once it has persisted for the whole grace after the last apply (spec §7): the
+  // provider may not show an order it is already paying. Until then nothing changes, nothing is resent.
   if (age < ctx.notFoundGraceMs) return { kind: 'none', reason: '8901 inside the grace period' };
+  if (order.status === 'PENDING') {
+    // Recorded, and unknown to the provider for the whole grace: perhaps never sent (the process died in
+    // between). Sent again under the SAME no_order and dt_order; a refusal of that resend is never final
+    // (decideApply), so even a provider that refuses before its duplicate check cannot make us pay twice.
+    return { kind: 'resend', reason: `8901 persisted ${Math.round(age / 60000)} min after the apply` };
+  }
   if (order.status === 'UNKNOWN' && order.ret_code !== '1002' && order.ret_code !== '2005') {
     // The apply never reached the provider: it has had the whole grace period to record it. Nothing was
     // paid, so the order is closed as REJECTED and the merchant may pay again under a new number.
@@ -263,4 +323,17 @@ function decideNotFound(
   // ACCEPTED (a signed 0000), WAITING/PROCESSING (the provider reported it), or UNKNOWN after 1002/2005
   // (the provider said it has the order): a missing record contradicts evidence; never close it.
   return anomaly(order, ctx, source, `8901 after grace for ${order.status}`, codes);
+}
+
+/** An applied_at this code wrote: ISO-8601 UTC with optional milliseconds, and a real calendar time. */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+/** Milliseconds since the last apply, or undefined when applied_at cannot be read. */
+export function applyAgeMs(order: Pick<PayoutOrder, 'applied_at'>, now: Date): number | undefined {
+  const at: unknown = order.applied_at;
+  if (typeof at !== 'string' || !ISO_UTC.test(at)) return undefined;
+  const ms = Date.parse(at);
+  // Date.parse rolls 2026-02-30 over to March; a time that does not print back the same is not readable.
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 19) !== at.slice(0, 19)) return undefined;
+  return now.getTime() - ms;
 }

@@ -208,7 +208,7 @@ export function describeOrderStoreContract(name: string, makeStore: () => Promis
       expect(await allDue(store, at(99))).toEqual([]);
     });
 
-    it('a SUCCESS that names a check time stays due (the returns watch) until a SUCCESS update without one', async () => {
+    it('a SUCCESS that names a check time stays due (the returns watch) until a change says it leaves', async () => {
       const store = await makeStore();
       const order = makeOrder({ status: 'PROCESSING', next_check_at: at(100) });
       await createAll(store, [order]);
@@ -221,9 +221,61 @@ export function describeOrderStoreContract(name: string, makeStore: () => Promis
       expect(watched.next_check_at).toBe(at(500));
       expect(await allDue(store, at(1000))).toEqual([{ no_order: order.no_order, next_check_at: at(500) }]);
 
-      const done = await store.update(watched, { status: 'SUCCESS', set: { check_count: 1 }, at: at(3) });
+      const done = await store.update(watched, {
+        status: 'SUCCESS',
+        set: { check_count: 1 },
+        at: at(3),
+        leaveDueIndex: true,
+      });
       expect(done).not.toHaveProperty('next_check_at');
       expect(done.check_count).toBe(1);
+      expect(await allDue(store, at(1000))).toEqual([]);
+    });
+
+    it('an anomaly or a details-only change on a watched SUCCESS keeps every index attribute it had', async () => {
+      const store = await makeStore();
+      const order = makeOrder({ status: 'SUCCESS', result_pay: 'SUCCESS', next_check_at: at(500) });
+      // A watched SUCCESS as the returns watch leaves it (created open, then paid with a check time).
+      const open = makeOrder({ no_order: order.no_order, status: 'PROCESSING', next_check_at: at(100) });
+      await createAll(store, [open]);
+      const watched = await store.update(open, {
+        status: 'SUCCESS',
+        set: { result_pay: 'SUCCESS', next_check_at: order.next_check_at },
+        history: entry('PROCESSING', 'SUCCESS', 'paid'),
+        at: at(2),
+      });
+      const anomaly = await store.update(watched, {
+        status: 'SUCCESS',
+        set: { anomalies: 1 },
+        history: { ...entry('SUCCESS', 'SUCCESS', 'contradiction'), anomaly: 'FAILURE after SUCCESS' },
+        at: at(3),
+      });
+      expect(anomaly.next_check_at).toBe(at(500));
+      const details = await store.update(anomaly, { status: 'SUCCESS', set: { memo: '已到账' }, at: at(4) });
+      expect(details.next_check_at).toBe(at(500));
+      expect(await allDue(store, at(1000))).toEqual([{ no_order: order.no_order, next_check_at: at(500) }]);
+    });
+
+    it('a transition into SUCCESS without the watch leaves when it says so; leaving and a check time together is refused', async () => {
+      const store = await makeStore();
+      const order = makeOrder({ status: 'PROCESSING', next_check_at: at(100) });
+      await createAll(store, [order]);
+      await expect(
+        store.update(order, {
+          status: 'SUCCESS',
+          set: { result_pay: 'SUCCESS', next_check_at: at(500) },
+          at: at(2),
+          leaveDueIndex: true,
+        }),
+      ).rejects.toThrow(TypeError);
+      const paid = await store.update(order, {
+        status: 'SUCCESS',
+        set: { result_pay: 'SUCCESS' },
+        history: entry('PROCESSING', 'SUCCESS', 'paid'),
+        at: at(2),
+        leaveDueIndex: true,
+      });
+      expect(paid).not.toHaveProperty('next_check_at');
       expect(await allDue(store, at(1000))).toEqual([]);
     });
 

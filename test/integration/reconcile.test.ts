@@ -140,13 +140,18 @@ describe('a crash between recording and sending leaves a PENDING order, reconcil
     return request.no_order;
   }
 
-  it('the apply never left: 8901 → resent under the same no_order → paid once', async () => {
+  it('the apply never left: 8901 for the whole grace → resent under the same no_order → paid once', async () => {
     sandbox.setDropNotifications(true);
     const noOrder = await recordThenCrash('success', 'before-send');
     expect(sandbox.order(noOrder)).toBeUndefined();
     const original = await stored(noOrder);
 
-    const first = await stack.reconcileOnce({ now: later(5_000) });
+    // 8901 right after the apply proves nothing yet: inside the grace nothing is resent.
+    await stack.reconcileOnce({ now: later(5_000) });
+    expect(await stored(noOrder)).toMatchObject({ status: 'PENDING', apply_attempts: 1 });
+    expect(applies(noOrder)).toEqual([]);
+
+    const first = await stack.reconcileOnce({ now: later(31 * MIN) });
     expect(first.resent).toBeGreaterThanOrEqual(1);
     const resent = await stored(noOrder);
     expect(resent).toMatchObject({ status: 'ACCEPTED', apply_attempts: 2 });
@@ -154,7 +159,7 @@ describe('a crash between recording and sending leaves a PENDING order, reconcil
     await providerFinished(noOrder, 'SUCCESS');
 
     // The back-off pushed it out; an hour on it is due again.
-    await stack.reconcileOnce({ now: later(60 * MIN) });
+    await stack.reconcileOnce({ now: later(90 * MIN) });
     expect((await stored(noOrder)).status).toBe('SUCCESS');
     expect(sandbox.acceptedApplies(noOrder)).toBe(1);
   });
@@ -177,7 +182,8 @@ describe('a crash between recording and sending leaves a PENDING order, reconcil
     const noOrder = await recordThenCrash('notFoundAtFirst', 'after-send');
     const takenAt = Date.now();
 
-    await stack.reconcileOnce({ now: later(5_000) });
+    await stack.reconcileOnce({ now: later(31 * MIN) });
+    expect(Date.now() - takenAt).toBeLessThan(NOT_FOUND_FOR_MS);
     const afterResend = await stored(noOrder);
     // The provider refused the duplicate: outcome unknown, keep querying (never failed, never re-numbered).
     expect(afterResend).toMatchObject({ status: 'UNKNOWN', ret_code: '1002', apply_attempts: 2 });
@@ -185,7 +191,7 @@ describe('a crash between recording and sending leaves a PENDING order, reconcil
 
     await new Promise((r) => setTimeout(r, Math.max(0, takenAt + NOT_FOUND_FOR_MS + 100 - Date.now())));
     await providerFinished(noOrder, 'SUCCESS');
-    await stack.reconcileOnce({ now: later(60 * MIN) });
+    await stack.reconcileOnce({ now: later(90 * MIN) });
 
     expect((await stored(noOrder)).status).toBe('SUCCESS');
     expect(sandbox.acceptedApplies(noOrder)).toBe(1);

@@ -71,12 +71,27 @@ export class CapturingLog implements Log {
   }
 }
 
+/** MemoryMetrics that also keeps every count with its dimensions, for tests that assert on them. */
+export class RecordingMetrics extends MemoryMetrics {
+  readonly records: { name: string; value: number; dimensions?: Record<string, string> }[] = [];
+  override count(name: string, value = 1, dimensions?: Record<string, string>): void {
+    super.count(name, value);
+    this.records.push({ name, value, ...(dimensions ? { dimensions } : {}) });
+  }
+  /** The sum counted under `name` with exactly these dimensions (none: without dimensions). */
+  with(name: string, dimensions?: Record<string, string>): number {
+    return this.records
+      .filter((r) => r.name === name && JSON.stringify(r.dimensions) === JSON.stringify(dimensions))
+      .reduce((sum, r) => sum + r.value, 0);
+  }
+}
+
 export interface TestDeps extends PayoutDeps {
   readonly store: OrderStore;
   readonly provider: FakeProvider;
   readonly clock: FixedClock;
   readonly log: CapturingLog;
-  readonly metrics: MemoryMetrics;
+  readonly metrics: RecordingMetrics;
 }
 
 /** In-memory ports around the real payout rules and the real field encryption (local data keys). */
@@ -89,7 +104,7 @@ export function makeDeps(
     cipher: new EnvelopeFieldCipher(new LocalDataKeySource(randomBytes(32))),
     clock: new FixedClock(overrides.now ?? new Date('2026-11-27T04:00:00.000Z')),
     log: new CapturingLog(),
-    metrics: new MemoryMetrics(),
+    metrics: new RecordingMetrics(),
     config: {
       oidPartner: TEST_OID_PARTNER,
       notifyUrl: 'http://127.0.0.1:3000/lianlian/notify',

@@ -1,8 +1,8 @@
-import { assertPatchKeys } from '../../src/adapters/dynamodb/order-store';
+import { assertPatchKeys, dueIndexEffect } from '../../src/adapters/dynamodb/order-store';
 import { TransitionConflictError } from '../../src/core/errors';
 import type { OrderChange, PayoutOrder } from '../../src/core/model';
 import type { DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../src/core/ports';
-import { isDueIndexed, isFinal } from '../../src/core/status';
+import { isFinal } from '../../src/core/status';
 
 interface Stored {
   order: PayoutOrder;
@@ -38,8 +38,7 @@ export class MemoryOrderStore implements OrderStore {
     if (!stored || stored.order.status !== expected.status || stored.order.version !== expected.version) {
       throw new TransitionConflictError(expected.no_order);
     }
-    const keepIndexed = isDueIndexed(change.status, change.set.next_check_at);
-    const leavesIndex = isFinal(change.status) && !keepIndexed;
+    const index = dueIndexEffect(change);
     const next: Record<string, unknown> = { ...structuredClone(stored.order) };
     for (const [key, value] of Object.entries(structuredClone(change.set))) {
       if (value !== undefined) next[key] = value;
@@ -49,10 +48,10 @@ export class MemoryOrderStore implements OrderStore {
     next.updated_at = change.at;
     if (change.history) next.history = [...stored.order.history, structuredClone(change.history)];
     let indexed = stored.indexed;
-    if (leavesIndex) {
+    if (index === 'leave') {
       delete next.next_check_at;
       indexed = false;
-    } else if (keepIndexed) {
+    } else if (index === 'set') {
       indexed = true;
     }
     const order = withoutUndefined(next as unknown as PayoutOrder);

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TransitionConflictError } from '../../core/errors';
-import type { OrderChange, OrderPatch, PayoutOrder } from '../../core/model';
+import { type OrderChange, type OrderPatch, PATCH_KEYS, type PayoutOrder } from '../../core/model';
 import type { DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../core/ports';
 import { isDueIndexed, isFinal } from '../../core/status';
 import { allOpenShards, openShardFor, PAYOUTS_TABLE } from './table';
@@ -24,23 +24,8 @@ export interface DynamoOrderStoreOptions {
   readonly onConsumedCapacity?: (operation: OrderStoreOperation, capacity: ConsumedCapacity[]) => void;
 }
 
-/**
- * The patch keys an update may write. Checked at run time too: a stray key (e.g. `status` or `no_order`
- * smuggled in through a cast) would otherwise become a silent overwrite of identity or state.
- */
-const PATCH_KEYS: ReadonlySet<string> = new Set<keyof OrderPatch>([
-  'oid_paybill',
-  'result_pay',
-  'settle_date',
-  'ret_code',
-  'ret_msg',
-  'memo',
-  'applied_at',
-  'apply_attempts',
-  'next_check_at',
-  'check_count',
-  'anomalies',
-]);
+/** The patch keys an update may write (the one list lives in the model). */
+const PATCH_KEY_SET: ReadonlySet<string> = new Set<string>(PATCH_KEYS);
 
 /** Attributes that exist only for indexing and must never reach callers. */
 const STORAGE_ONLY = [PAYOUTS_TABLE.openIndex.partitionKey] as const;
@@ -49,9 +34,27 @@ const MARSHALL = { removeUndefinedValues: true } as const;
 
 export function assertPatchKeys(patch: OrderPatch): void {
   for (const key of Object.keys(patch)) {
-    if (!PATCH_KEYS.has(key)) throw new TypeError(`field ${key} cannot be changed by an update`);
+    if (!PATCH_KEY_SET.has(key)) throw new TypeError(`field ${key} cannot be changed by an update`);
   }
 }
+
+/**
+ * What an update does to the due index (both stores follow it):
+ * - `leave`: the change says so (`leaveDueIndex`), or the new status can never be indexed (FAILURE,
+ *   CANCEL, REJECTED): remove the check time and the shard;
+ * - `set`: the change names a check time for a status that may be indexed (open, or a watched SUCCESS);
+ * - `keep`: anything else (bookkeeping, anomalies, details) leaves every index attribute as it was.
+ */
+export function dueIndexEffect(change: OrderChange): 'leave' | 'set' | 'keep' {
+  if (change.leaveDueIndex && change.set.next_check_at !== undefined) {
+    throw new TypeError('a change cannot both leave the due index and set next_check_at');
+  }
+  if (change.leaveDueIndex || !isDueIndexed(change.status, DUE_PROBE)) return 'leave';
+  return change.set.next_check_at !== undefined ? 'set' : 'keep';
+}
+
+/** Any check time: isDueIndexed then says whether the status may be in the index at all. */
+const DUE_PROBE = '1970-01-01T00:00:00.000Z';
 
 export class DynamoOrderStore implements OrderStore {
   private readonly client: DynamoDBClient;
@@ -116,9 +119,7 @@ export class DynamoOrderStore implements OrderStore {
 
   async update(expected: OrderVersion, change: OrderChange): Promise<PayoutOrder> {
     assertPatchKeys(change.set);
-    // Leaves the index unless the change keeps a check time on an open order or a watched SUCCESS.
-    const indexed = isDueIndexed(change.status, change.set.next_check_at);
-    const leavesIndex = isFinal(change.status) && !indexed;
+    const index = dueIndexEffect(change);
     const names: Record<string, string> = {
       '#status': 'status',
       '#version': 'version',
@@ -137,8 +138,8 @@ export class DynamoOrderStore implements OrderStore {
     let i = 0;
     for (const [key, value] of Object.entries(change.set)) {
       if (value === undefined) continue;
-      // A final order leaves the index; SET and REMOVE on the same path would also be rejected outright.
-      if (leavesIndex && key === PAYOUTS_TABLE.openIndex.sortKey) continue;
+      // An order leaving the index drops its check time; SET and REMOVE on one path would be rejected.
+      if (index === 'leave' && key === PAYOUTS_TABLE.openIndex.sortKey) continue;
       names[`#p${i}`] = key;
       values[`:p${i}`] = value;
       sets.push(`#p${i} = :p${i}`);
@@ -149,11 +150,11 @@ export class DynamoOrderStore implements OrderStore {
       values[':entry'] = [change.history];
       sets.push('#history = list_append(#history, :entry)');
     }
-    if (leavesIndex) {
+    if (index === 'leave') {
       names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
       names['#next_check_at'] = PAYOUTS_TABLE.openIndex.sortKey;
       removes.push('#open_shard', '#next_check_at');
-    } else if (indexed) {
+    } else if (index === 'set') {
       // next_check_at itself is already in the SET list as a patch field; open_shard makes it indexed.
       names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
       values[':open_shard'] = openShardFor(expected.no_order);

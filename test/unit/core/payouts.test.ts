@@ -1,7 +1,9 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { METRICS } from '../../../src/config/contract';
 import { ConflictError, NotFoundError, ValidationError } from '../../../src/core/errors';
-import { createPayout, getPayout, receiveNotification } from '../../../src/core/payouts';
+import { applyQueryOutcome, createPayout, getPayout, receiveNotification } from '../../../src/core/payouts';
+import type { QueryOutcome } from '../../../src/core/ports';
 import { signFields, type VerifyingKeys } from '../../../src/lianlian/sign';
 import { makeDeps, TEST_OID_PARTNER } from '../../support/fakes';
 
@@ -216,7 +218,7 @@ describe('receiveNotification', () => {
     expect(await deps.store.get(noOrder)).toEqual(before);
   });
 
-  it('refuses a wrong partner, an unknown order, a different amount, and a forged key', async () => {
+  it('refuses a wrong partner, an unknown order and a forged key, changing nothing', async () => {
     const { deps, noOrder } = await accepted();
     const before = await deps.store.get(noOrder);
     const forger = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
@@ -228,7 +230,6 @@ describe('receiveNotification', () => {
         oid_partner: '201400000000000002',
       }),
       notification({ no_order: 'NO_SUCH_ORDER', money_order: '10.00', result_pay: 'SUCCESS' }),
-      notification({ no_order: noOrder, money_order: '10.01', result_pay: 'SUCCESS' }),
       notification({ no_order: noOrder, money_order: '10.00', result_pay: 'SUCCESS' }, forger),
     ];
     for (const raw of cases) {
@@ -326,5 +327,236 @@ describe('getPayout', () => {
     const view = await getPayout(deps, body.no_order, true);
     expect(view.status).toBe('REJECTED');
     expect(view.history.at(-1)).toMatchObject({ ret_code: '8901', from: 'UNKNOWN', to: 'REJECTED' });
+  });
+});
+
+describe('receiveNotification: a signed notification that contradicts the order (defects 8 and 3)', () => {
+  async function accepted() {
+    const deps = makeDeps();
+    const body = request({ money_order: '10' });
+    await createPayout(deps, body);
+    return { deps, noOrder: body.no_order };
+  }
+
+  it.each([
+    ['a different amount', { money_order: '10.01' }, 'provider reported a different amount'],
+    ['a different dt_order', { dt_order: '20261127120001' }, 'provider reported a different dt_order'],
+  ])('%s: recorded once as an anomaly, answered non-0000 every time', async (_what, fields, anomaly) => {
+    const { deps, noOrder } = await accepted();
+    const raw = notification({ no_order: noOrder, money_order: '10.00', result_pay: 'SUCCESS', ...fields });
+
+    const first = await receiveNotification(deps, keys, raw);
+    expect(first.ack).toBe(false);
+    expect(first.body.ret_code).not.toBe('0000');
+    const after = await deps.store.get(noOrder);
+    expect(after).toMatchObject({ status: 'ACCEPTED', anomalies: 1 });
+    expect(after?.history.at(-1)).toMatchObject({ source: 'notify', anomaly, result_pay: 'SUCCESS' });
+    expect(deps.metrics.get(METRICS.anomalies)).toBe(1);
+
+    // The provider retries (spec §5): refused again, recorded no second time.
+    const retry = await receiveNotification(deps, keys, raw);
+    expect(retry.ack).toBe(false);
+    expect(await deps.store.get(noOrder)).toEqual(after);
+    expect(deps.metrics.get(METRICS.anomalies)).toBe(1);
+  });
+});
+
+describe('signature failures are counted by message kind (defect 5)', () => {
+  it('notify: a forged notification counts once under kind=notify', async () => {
+    const deps = makeDeps();
+    const body = request({ money_order: '10' });
+    await createPayout(deps, body);
+    const forger = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    const raw = notification(
+      { no_order: body.no_order, money_order: '10.00', result_pay: 'SUCCESS' },
+      forger,
+    );
+    expect((await receiveNotification(deps, keys, raw)).ack).toBe(false);
+    expect(deps.metrics.with(METRICS.signatureFailures, { kind: 'notify' })).toBe(1);
+  });
+
+  it('apply and query answers with a bad signature count under kind=apply and kind=query', async () => {
+    const deps = makeDeps();
+    deps.provider.applyOutcome = () => ({ kind: 'unknown', reason: 'bad_signature', retCode: '0000' });
+    const body = request();
+    expect((await createPayout(deps, body)).view.status).toBe('UNKNOWN');
+    expect(deps.metrics.with(METRICS.signatureFailures, { kind: 'apply' })).toBe(1);
+
+    deps.provider.queryOutcome = () => ({ kind: 'unknown', reason: 'bad_signature', retCode: '0000' });
+    expect((await getPayout(deps, body.no_order, true)).status).toBe('UNKNOWN');
+    expect(deps.metrics.with(METRICS.signatureFailures, { kind: 'query' })).toBe(1);
+    // Other unknown answers are not signature failures.
+    deps.provider.queryOutcome = () => ({ kind: 'unknown', reason: 'timeout' });
+    await getPayout(deps, body.no_order, true);
+    expect(deps.metrics.get(METRICS.signatureFailures)).toBe(2);
+  });
+});
+
+describe('applyQueryOutcome: the resend decision and its refusal (defect 1)', () => {
+  const GRACE = 30 * 60_000;
+  const notFound: QueryOutcome = { kind: 'not_found', retCode: '8901' };
+
+  /** A PENDING order whose apply answer was never recorded (the process died mid-apply). */
+  async function pending() {
+    const deps = makeDeps();
+    deps.provider.applyOutcome = () => {
+      throw new Error('process died');
+    };
+    const body = request({ money_order: '10.00' });
+    await expect(createPayout(deps, body)).rejects.toThrow('process died');
+    const order = await deps.store.get(body.no_order);
+    expect(order?.status).toBe('PENDING');
+    return { deps, order: order! };
+  }
+
+  it('8901 inside the grace from the apply: no resend, nothing written', async () => {
+    const { deps, order } = await pending();
+    deps.clock.advance(GRACE - 1);
+    const out = await applyQueryOutcome(deps, order, notFound, 'reconcile');
+    expect(out.resent).toBe(false);
+    expect(deps.provider.applies).toHaveLength(1);
+    expect(await deps.store.get(order.no_order)).toEqual(order);
+  });
+
+  it('8901 for the whole grace: resent under the same no_order and dt_order, after the hook', async () => {
+    const { deps, order } = await pending();
+    deps.provider.applyOutcome = () => ({ kind: 'accepted', retCode: '0000' });
+    deps.clock.advance(GRACE);
+    const calls: string[] = [];
+    const out = await applyQueryOutcome(deps, order, notFound, 'reconcile', {
+      beforeResend: async () => {
+        calls.push(`hook with ${deps.provider.applies.length} applies`);
+      },
+    });
+    expect(calls).toEqual(['hook with 1 applies']);
+    expect(out.resent).toBe(true);
+    expect(out.order).toMatchObject({ status: 'ACCEPTED', apply_attempts: 2 });
+    expect(deps.provider.applies.map((a) => [a.no_order, a.dt_order])).toEqual([
+      [order.no_order, order.dt_order],
+      [order.no_order, order.dt_order],
+    ]);
+  });
+
+  it.each(['9104', '9912', '9913', '1005'])(
+    'a resend refused with %s is never final: UNKNOWN, counted, and still due',
+    async (retCode) => {
+      const { deps, order } = await pending();
+      deps.provider.applyOutcome = () => ({ kind: 'rejected', retCode, retMsg: 'refused' });
+      deps.clock.advance(GRACE + 60_000);
+      const out = await applyQueryOutcome(deps, order, notFound, 'reconcile');
+      expect(out.resent).toBe(true);
+      expect(out.order).toMatchObject({ status: 'UNKNOWN', ret_code: retCode, apply_attempts: 2 });
+      expect(out.order.next_check_at).toBe(order.next_check_at);
+      expect(out.order.history.at(-1)?.note).toContain('first apply may still be paying');
+      expect(deps.metrics.get(METRICS.resendRefused)).toBe(1);
+      expect(
+        deps.log.records.some((r) => r.level === 'error' && r.attributes?.alarm === 'resend_refused'),
+      ).toBe(true);
+    },
+  );
+
+  it('after a refused resend: a result makes it final; else 8901 for the whole grace after the resend closes it', async () => {
+    const { deps, order } = await pending();
+    deps.provider.applyOutcome = () => ({ kind: 'rejected', retCode: '9912' });
+    deps.clock.advance(GRACE + 60_000);
+    const refused = (await applyQueryOutcome(deps, order, notFound, 'reconcile')).order;
+
+    // 8901 inside the grace counted from the RESEND: nothing changes (and no further resend: not PENDING).
+    deps.clock.advance(GRACE - 60_000);
+    const inside = await applyQueryOutcome(deps, refused, notFound, 'reconcile');
+    expect(inside).toEqual({ order: refused, resent: false });
+
+    // A result is believed as usual.
+    const paid = await applyQueryOutcome(
+      deps,
+      refused,
+      {
+        kind: 'found',
+        result: {
+          ret_code: '0000',
+          oid_partner: TEST_OID_PARTNER,
+          no_order: order.no_order,
+          dt_order: order.dt_order,
+          money_order: '10.00',
+          result_pay: 'SUCCESS',
+          sign_type: 'RSA',
+          sign: 'x',
+        },
+      },
+      'reconcile',
+    );
+    expect(paid.order.status).toBe('SUCCESS');
+    expect(deps.provider.applies).toHaveLength(2);
+  });
+
+  it('after a refused resend and no result: 8901 for the whole grace after the resend closes it REJECTED', async () => {
+    const { deps, order } = await pending();
+    deps.provider.applyOutcome = () => ({ kind: 'rejected', retCode: '9912' });
+    deps.clock.advance(GRACE + 60_000);
+    const refused = (await applyQueryOutcome(deps, order, notFound, 'reconcile')).order;
+    deps.clock.advance(GRACE);
+    const closed = await applyQueryOutcome(deps, refused, notFound, 'reconcile');
+    expect(closed.order).toMatchObject({ status: 'REJECTED', ret_code: '8901' });
+    expect(closed.order.history.at(-1)?.note).toMatch(/^8901 persisted 30 min after the apply$/);
+    expect(deps.provider.applies).toHaveLength(2);
+  });
+});
+
+describe('applyQueryOutcome: an unreadable applied_at (defect 7)', () => {
+  it.each(['not-a-time', '2026-02-30T00:00:00.000Z', '', '2026-11-27 04:00:00'])(
+    'applied_at %j counts as inside the grace: nothing resent or closed, reported at error level',
+    async (appliedAt) => {
+      for (const status of ['PENDING', 'UNKNOWN'] as const) {
+        const deps = makeDeps();
+        const body = request({ money_order: '10.00' });
+        deps.provider.applyOutcome = () => ({ kind: 'unknown', reason: 'timeout', retCode: '9999' });
+        await createPayout(deps, body);
+        const created = (await deps.store.get(body.no_order))!;
+        // A record damaged outside this code (the store accepts any string): fed as it would be read.
+        const damaged = { ...created, status, applied_at: appliedAt };
+        deps.clock.advance(24 * 60 * 60_000);
+        const out = await applyQueryOutcome(
+          deps,
+          damaged,
+          { kind: 'not_found', retCode: '8901' },
+          'reconcile',
+        );
+        expect(out).toEqual({ order: damaged, resent: false });
+        expect(deps.provider.applies).toHaveLength(1);
+        expect(deps.metrics.get(METRICS.appliedAtUnreadable)).toBe(1);
+        expect(
+          deps.log.records.some(
+            (r) => r.level === 'error' && r.attributes?.alarm === 'applied_at_unreadable',
+          ),
+        ).toBe(true);
+      }
+    },
+  );
+});
+
+describe('applyQueryOutcome: a query answer with another dt_order (defect 3)', () => {
+  it('is never applied: recorded once as an anomaly, the status stays', async () => {
+    const deps = makeDeps();
+    const body = request({ money_order: '10.00' });
+    await createPayout(deps, body);
+    const order = (await deps.store.get(body.no_order))!;
+    const answer: QueryOutcome = {
+      kind: 'found',
+      result: {
+        ret_code: '0000',
+        oid_partner: TEST_OID_PARTNER,
+        no_order: order.no_order,
+        dt_order: '20261127120001',
+        money_order: '10.00',
+        result_pay: 'FAILURE',
+        sign_type: 'RSA',
+        sign: 'x',
+      },
+    };
+    const first = await applyQueryOutcome(deps, order, answer, 'query');
+    expect(first.order).toMatchObject({ status: 'ACCEPTED', anomalies: 1 });
+    expect(first.order.history.at(-1)?.anomaly).toBe('provider reported a different dt_order');
+    const again = await applyQueryOutcome(deps, first.order, answer, 'query');
+    expect(again.order).toEqual(first.order);
   });
 });

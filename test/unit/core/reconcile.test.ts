@@ -19,12 +19,7 @@ import type {
   ProviderClient,
   QueryOutcome,
 } from '../../../src/core/ports';
-import {
-  RECONCILE_METRICS,
-  type ReconcileDeps,
-  type ReconcileOptions,
-  runReconciliation,
-} from '../../../src/core/reconcile';
+import { type ReconcileDeps, type ReconcileOptions, runReconciliation } from '../../../src/core/reconcile';
 import { MemoryOrderStore } from '../../support/memory-order-store';
 import { makeOrder } from '../../support/order-fixtures';
 
@@ -34,6 +29,8 @@ const HOUR = 60 * MIN;
 // The fixtures' orders are created at 04:00Z and due at 04:05Z; "now" is just after that.
 const NOW = new Date('2026-11-27T04:10:00.000Z');
 const GRACE_MS = 30 * MIN;
+/** An applied_at whose 8901 grace is over at NOW. */
+const PAST_GRACE = new Date(NOW.getTime() - GRACE_MS - MIN).toISOString();
 const CARD = '6222020000000000123';
 const NAME = '测试收款人';
 
@@ -209,7 +206,7 @@ describe('runReconciliation: what it looks at', () => {
 
   it('acquires a rate-limit slot for every provider call', async () => {
     const h = harness();
-    const pending = await seed(h.store, { status: 'PENDING' });
+    const pending = await seed(h.store, { status: 'PENDING', applied_at: PAST_GRACE });
     const accepted = await seed(h.store, { status: 'ACCEPTED' });
     h.answers.set(accepted.no_order, found(accepted, 'PROCESSING'));
     const acquire = vi.fn(async () => undefined);
@@ -221,9 +218,20 @@ describe('runReconciliation: what it looks at', () => {
 });
 
 describe('runReconciliation: decisions', () => {
-  it('resends a PENDING order the provider does not know under the SAME no_order and dt_order', async () => {
+  it('leaves a PENDING order alone while 8901 is inside the grace: the apply may still be in flight', async () => {
     const h = harness();
-    const order = await seed(h.store, { status: 'PENDING' });
+    const order = await seed(h.store, { status: 'PENDING' }); // applied 10 minutes before NOW
+    const summary = await h.run();
+    expect(summary).toMatchObject({ examined: 1, resent: 0, unchanged: 1 });
+    expect(h.applied).toEqual([]);
+    const after = await h.store.get(order.no_order);
+    expect(after).toMatchObject({ status: 'PENDING', apply_attempts: 1, check_count: 1 });
+    expect(after?.history).toEqual([]);
+  });
+
+  it('resends a PENDING order the provider does not know for the whole grace, under the SAME no_order and dt_order', async () => {
+    const h = harness();
+    const order = await seed(h.store, { status: 'PENDING', applied_at: PAST_GRACE });
     const summary = await h.run();
     expect(summary).toMatchObject({ examined: 1, resent: 1, changed: 0 });
     expect(h.applied).toEqual([{ no_order: order.no_order, dt_order: order.dt_order }]);
@@ -414,9 +422,9 @@ describe('runReconciliation: failures, time and reporting', () => {
     expect(h.metric(METRICS.stuck)).toBe(1);
     expect(h.metric(METRICS.reconcileExamined)).toBe(3);
     expect(h.metric(METRICS.reconcileChanged)).toBe(2);
-    expect(h.metric(RECONCILE_METRICS.openByAge.gt24h)).toBe(1);
-    expect(h.metric(RECONCILE_METRICS.openByAge.lt1h)).toBe(1);
-    expect(h.metric(RECONCILE_METRICS.openByAge['6to24h'])).toBe(0);
+    expect(h.metric(METRICS.reconcileOpenOver24h)).toBe(1);
+    expect(h.metric(METRICS.reconcileOpenUnder1h)).toBe(1);
+    expect(h.metric(METRICS.reconcileOpen6to24h)).toBe(0);
     const warning = h.logs.find((l) => l.message.startsWith('payout stuck'));
     expect(warning?.attributes).toMatchObject({
       no_order: stuck.no_order,

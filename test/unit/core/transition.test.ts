@@ -52,7 +52,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'CANCEL',
     R_X: 'anomaly',
     R_amt: 'anomaly',
-    NF_in: 'resend',
+    NF_in: 'none',
     NF_out: 'resend',
   },
   ACCEPTED: {
@@ -279,13 +279,29 @@ describe('decide: details', () => {
     expect(failure.kind === 'change' && 'next_check_at' in failure.set).toBe(false);
   });
 
-  it('details added to a watched SUCCESS keep its check time', () => {
+  it('details added to a watched SUCCESS do not take it off the due index', () => {
     const watched = orderIn('SUCCESS', 'R_S', { memo: undefined, next_check_at: '2026-11-30T12:00:00.000Z' });
     const d = decide(watched, { ...result('SUCCESS'), memo: '已到账' }, ctx);
-    expect(d).toMatchObject({
-      kind: 'change',
-      set: { memo: '已到账', next_check_at: '2026-11-30T12:00:00.000Z' },
-    });
+    expect(d).toMatchObject({ kind: 'change', set: { memo: '已到账' } });
+    // The store keeps every index attribute unless the change says it leaves (see the store contract).
+    expect(d.kind === 'change' && d.leaveDueIndex).toBeFalsy();
+  });
+
+  it('a transition into a final status leaves the due index explicitly, unless the returns watch names a check time', () => {
+    for (const [status, name] of [
+      ['PROCESSING', 'R_S'],
+      ['PROCESSING', 'R_F'],
+      ['SUCCESS', 'R_C'],
+      ['UNKNOWN', 'NF_out'],
+    ] as const) {
+      const d = decide(orderIn(status, name), INPUTS[name], ctx);
+      expect(d).toMatchObject({ kind: 'change', leaveDueIndex: true });
+    }
+    const watched = decide(orderIn('PROCESSING', 'R_S'), INPUTS.R_S, { ...ctx, returnWatchMs: 60_000 });
+    expect(watched.kind === 'change' && watched.leaveDueIndex).toBeFalsy();
+    // Open statuses stay in the index.
+    const open = decide(orderIn('ACCEPTED', 'R_W'), INPUTS.R_W, ctx);
+    expect(open.kind === 'change' && open.leaveDueIndex).toBeFalsy();
   });
 
   it('records the same anomaly only once (valid duplicates have no second effect)', () => {
