@@ -544,6 +544,37 @@ describe('HttpProviderClient against a local HTTP server', () => {
     await expect(client().query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'unparsable' });
   });
 
+  it('a "__proto__" key added to a signed answer is not believed; one the provider signed is (defect 10)', async () => {
+    const raw =
+      (text: string): Handler =>
+      (_request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
+        res.end(text);
+      };
+    const signed = JSON.stringify(providerSigned(queryAnswer()));
+    handler = raw(`{"__proto__":"injected",${signed.slice(1)}`);
+    await expect(client().query(NO_ORDER)).resolves.toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+
+    const covered: Record<string, string> = Object.assign(Object.create(null), queryAnswer());
+    Object.defineProperty(covered, '__proto__', { value: 'covered', enumerable: true });
+    const coveredBody = JSON.stringify(providerSigned(covered));
+    expect(coveredBody).toContain('"__proto__":"covered"');
+    handler = raw(coveredBody);
+    await expect(client().query(NO_ORDER)).resolves.toMatchObject({ kind: 'found' });
+
+    const accepted = JSON.stringify(
+      providerSigned({ ret_code: '0000', oid_partner: MERCHANT, no_order: NO_ORDER }),
+    );
+    handler = raw(`{"__proto__":"injected",${accepted.slice(1)}`);
+    await expect(client().apply(personalApply())).resolves.toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+  });
+
   it('connection refused (closed port) → unknown network', async () => {
     const refused = client({ baseUrl: closedBase });
     await expect(refused.apply(personalApply())).resolves.toEqual({ kind: 'unknown', reason: 'network' });
