@@ -7,7 +7,7 @@ import {
   HttpProviderClient,
   type HttpProviderClientOptions,
 } from '../../../../src/adapters/provider/http-client';
-import { APPLY_PATH, QUERY_PATH } from '../../../../src/lianlian/endpoints';
+import { APPLY_PATH, QUERY_PATH, resolveEndpoints } from '../../../../src/lianlian/endpoints';
 import { applyRequestSchema, queryRequestSchema } from '../../../../src/lianlian/messages';
 import { md5Sign, signFields, type VerifyingKeys, verifyFields } from '../../../../src/lianlian/sign';
 import {
@@ -361,7 +361,7 @@ describe('HttpProviderClient against a local HTTP server', () => {
 
   const client = (overrides: Partial<HttpProviderClientOptions> = {}) =>
     new HttpProviderClient({
-      baseUrl: base,
+      endpoints: resolveEndpoints({ base }),
       oidPartner: MERCHANT,
       signing: { signType: 'RSA', privateKey: merchant.privateKey },
       verifying: providerKeys(),
@@ -464,9 +464,29 @@ describe('HttpProviderClient against a local HTTP server', () => {
   });
 
   it('a base URL with a path prefix and trailing slashes is joined cleanly', async () => {
-    await client({ baseUrl: `${base}/sandbox//` }).apply(personalApply());
-    await client({ baseUrl: `${base}/sandbox/` }).query(NO_ORDER);
+    await client({ endpoints: resolveEndpoints({ base: `${base}/sandbox//` }) }).apply(personalApply());
+    await client({ endpoints: resolveEndpoints({ base: `${base}/sandbox/` }) }).query(NO_ORDER);
     expect(requests.map((r) => r.url)).toEqual([`/sandbox${APPLY_PATH}`, `/sandbox${QUERY_PATH}`]);
+  });
+
+  it('later-host layout (spec §12): apply and query each go to their own URL, without /traderapi/', async () => {
+    // Two hosts in production (traderapi.… and queryapi.…); two path prefixes on one local server here.
+    const endpoints = resolveEndpoints({
+      applyUrl: `${base}/traderapi-host/cardandpay.htm`,
+      queryUrl: `${base}/queryapi-host/orderquery.htm`,
+    });
+
+    handler = (request, res) =>
+      request.url.endsWith('/cardandpay.htm')
+        ? json(res, 200, providerSigned({ ret_code: '0000', oid_partner: MERCHANT, no_order: NO_ORDER }))
+        : json(res, 200, providerSigned(queryAnswer()));
+    await expect(client({ endpoints }).apply(personalApply())).resolves.toMatchObject({ kind: 'accepted' });
+    await expect(client({ endpoints }).query(NO_ORDER)).resolves.toMatchObject({ kind: 'found' });
+    expect(requests.map((r) => r.url)).toEqual([
+      '/traderapi-host/cardandpay.htm',
+      '/queryapi-host/orderquery.htm',
+    ]);
+    expect(requests[1]!.body.type_dc).toBe('1');
   });
 
   it('MD5 deployments sign with the MD5 key', async () => {
@@ -576,7 +596,7 @@ describe('HttpProviderClient against a local HTTP server', () => {
   });
 
   it('connection refused (closed port) → unknown network', async () => {
-    const refused = client({ baseUrl: closedBase });
+    const refused = client({ endpoints: resolveEndpoints({ base: closedBase }) });
     await expect(refused.apply(personalApply())).resolves.toEqual({ kind: 'unknown', reason: 'network' });
     await expect(refused.query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'network' });
   });
