@@ -2,6 +2,7 @@ import { loadEnvMerchantKeys } from '../src/adapters/kms/merchant-keys';
 import { HttpProviderClient } from '../src/adapters/provider/http-client';
 import { ENV } from '../src/config/contract';
 import type { QueryOutcome } from '../src/core/ports';
+import { type ProviderEndpoints, resolveEndpoints } from '../src/lianlian/endpoints';
 import { parsePublicKey } from '../src/lianlian/keys';
 import { noOrder as noOrderSchema } from '../src/lianlian/messages';
 import type { SignType } from '../src/lianlian/sign';
@@ -9,7 +10,7 @@ import { ToolError } from './errors';
 
 /**
  * The provider client from the same environment variables local mode uses (keys given in clear, for an
- * operator's workstation): LLP_API_BASE, LLP_OID_PARTNER, LLP_SIGN_TYPE, LLP_MERCHANT_PRIVATE_KEY or
+ * operator's workstation): LLP_API_BASE (or LLP_APPLY_URL and LLP_QUERY_URL for the later hosts, spec §12), LLP_OID_PARTNER, LLP_SIGN_TYPE, LLP_MERCHANT_PRIVATE_KEY or
  * LLP_MD5_KEY, LLP_PUBLIC_KEY, optional LLP_TIMEOUT_MS. Errors name variables, never values.
  */
 export function providerClientFromEnv(
@@ -17,9 +18,19 @@ export function providerClientFromEnv(
   fetchImpl?: typeof fetch,
 ): HttpProviderClient {
   const read = (name: string) => env[name]?.trim() || undefined;
-  const baseUrl = read(ENV.apiBase);
-  if (!baseUrl || !/^https?:\/\//.test(baseUrl))
-    throw new ToolError(`${ENV.apiBase} must be the provider base URL`);
+  let endpoints: ProviderEndpoints;
+  try {
+    endpoints = resolveEndpoints({
+      base: read(ENV.apiBase),
+      applyUrl: read(ENV.applyUrl),
+      queryUrl: read(ENV.queryUrl),
+    });
+  } catch {
+    // resolveEndpoints names its own settings; an operator needs the variable names instead.
+    throw new ToolError(
+      `${ENV.apiBase} must be the provider base URL, or ${ENV.applyUrl} and ${ENV.queryUrl} each call's URL (absolute http(s))`,
+    );
+  }
   const oidPartner = read(ENV.oidPartner);
   if (!oidPartner || !/^[0-9]{18}$/.test(oidPartner))
     throw new ToolError(`${ENV.oidPartner} must be 18 digits`);
@@ -50,7 +61,7 @@ export function providerClientFromEnv(
     throw new ToolError(error instanceof Error ? error.message : `${ENV.providerPublicKey} unusable`);
   }
   return new HttpProviderClient({
-    baseUrl,
+    endpoints,
     oidPartner,
     signing: keys.signing,
     verifying: { publicKey, md5Key: signType === 'MD5' ? keys.md5Key : undefined },

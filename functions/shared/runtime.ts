@@ -26,6 +26,7 @@ import {
   type ProviderClient,
   systemClock,
 } from '../../src/core/ports';
+import { resolveEndpoints } from '../../src/lianlian/endpoints';
 import { parsePublicKey } from '../../src/lianlian/keys';
 import type { VerifyingKeys } from '../../src/lianlian/sign';
 import { asLog, createLogger, createMetrics } from './observability';
@@ -146,7 +147,7 @@ function lazyProvider(
   const client = cachedOnce(
     async () =>
       new HttpProviderClient({
-        baseUrl: config.apiBase,
+        endpoints: resolveEndpoints({ base: config.apiBase }),
         oidPartner: config.oidPartner,
         signing: (await merchantKeys()).signing,
         verifying: await verifyingKeys(),

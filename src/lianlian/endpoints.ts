@@ -27,12 +27,14 @@ export interface EndpointSettings {
 /**
  * Each call's URL: an explicit URL wins, otherwise the base's 2014 layout. The balance query has no 2014
  * path in the spec; under a base it resolves to `{base}/traderAcctQuery.htm`, which the sandbox serves.
- * Throws naming what is missing when a call has neither.
+ * Throws naming what is missing or malformed (never echoing the value) when a call has no usable URL.
  */
 export function resolveEndpoints(settings: EndpointSettings): ProviderEndpoints {
-  const base = settings.base?.replace(/\/+$/, '');
+  const base = settings.base?.trim().replace(/\/+$/, '') || undefined;
+  if (base !== undefined) checkHttpUrl(base, 'base');
   const pick = (explicit: string | undefined, path: string, what: string): string => {
-    if (explicit) return explicit;
+    const url = explicit?.trim();
+    if (url) return checkHttpUrl(url, `${what} URL`);
     if (base) return `${base}${path}`;
     throw new RangeError(`no URL for the ${what}: set a base URL or the ${what} URL`);
   };
@@ -43,4 +45,18 @@ export function resolveEndpoints(settings: EndpointSettings): ProviderEndpoints 
       ? { balanceUrl: pick(settings.balanceUrl, BALANCE_PATH, 'balance') }
       : {}),
   };
+}
+
+// A typo here would send signed payouts somewhere unintended or nowhere: only absolute http(s) URLs pass.
+function checkHttpUrl(url: string, what: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RangeError(`the ${what} must be an absolute http(s) URL`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new RangeError(`the ${what} must be an absolute http(s) URL`);
+  }
+  return url;
 }

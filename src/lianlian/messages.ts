@@ -104,9 +104,6 @@ export const applyRequestSchema = z
   .superRefine(corporateRules);
 export type ApplyRequest = z.infer<typeof applyRequestSchema>;
 
-/** Every value of a received message must be a string (spec §1): anything else cannot be verified. */
-export const wireObject = z.record(z.string(), z.string());
-
 const retCode = z.string().regex(/^[0-9A-Za-z]{4}$/, 'must be 4 characters');
 
 export const applyResponseSchema = z
@@ -208,7 +205,10 @@ function isMissingValue(issue: z.core.$ZodIssue): boolean {
   return /received undefined$/.test(issue.message);
 }
 
-/** Parses a raw body into a string→string map, or explains why it is not one. */
+/**
+ * Parses a raw body into a string→string map, or explains why it is not one. Every value of a received
+ * message must be a string (spec §1): anything else cannot be verified.
+ */
 export function parseWireBody(
   raw: string,
 ): { ok: true; fields: Record<string, string> } | { ok: false; reason: string } {
@@ -221,7 +221,15 @@ export function parseWireBody(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return { ok: false, reason: 'body is not a JSON object' };
   }
-  const result = wireObject.safeParse(parsed);
-  if (!result.success) return { ok: false, reason: 'every value must be a string' };
-  return { ok: true, fields: result.data };
+  // Copied by hand into a null-prototype object, never through zod or `{}`: JSON.parse keeps a received
+  // "__proto__" as an own key, but assigning it on an ordinary object sets the prototype and drops the key,
+  // and a dropped key is one the signature silently stops covering (defect 10). With no prototype, every
+  // received name — "__proto__", "constructor", "prototype" — is an ordinary field, and no inherited member
+  // reads as a received one.
+  const fields: Record<string, string> = Object.create(null);
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string') return { ok: false, reason: 'every value must be a string' };
+    fields[key] = value;
+  }
+  return { ok: true, fields };
 }

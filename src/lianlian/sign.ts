@@ -139,6 +139,17 @@ export function verifyFields(fields: WireFields, keys: VerifyingKeys): VerifyRes
 export function verifyQueryResponse(fields: WireFields, keys: VerifyingKeys): VerifyResult {
   const first = verifyFields(fields, keys);
   if (first.ok || first.reason !== 'mismatch' || fields.bank_name === undefined) return first;
-  const { bank_name: _ignored, ...rest } = fields;
-  return verifyFields(rest, keys);
+  return verifyFields(withoutKey(fields, 'bank_name'), keys);
+}
+
+/**
+ * A null-prototype copy without one key. Received keys may be named "__proto__": an assignment into an
+ * ordinary object would drop such a key (defect 10), so every copy of received fields goes through here.
+ */
+export function withoutKey(fields: WireFields, omit: string): Record<string, string> {
+  const copy: Record<string, string> = Object.create(null);
+  for (const key of Object.keys(fields)) {
+    if (key !== omit) copy[key] = fields[key] as string;
+  }
+  return copy;
 }

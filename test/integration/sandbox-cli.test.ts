@@ -14,6 +14,7 @@ import {
   waitFor,
 } from '../../sandbox/testkit';
 import { HttpProviderClient } from '../../src/adapters/provider/http-client';
+import { resolveEndpoints } from '../../src/lianlian/endpoints';
 import { exportPrivateKeyBase64, exportPublicKeyBase64, parsePublicKey } from '../../src/lianlian/keys';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -186,7 +187,7 @@ describe('npm run sandbox (sandbox/cli.ts)', () => {
     expect(printedKey).toBeDefined();
 
     const client = new HttpProviderClient({
-      baseUrl: url,
+      endpoints: resolveEndpoints({ base: url }),
       oidPartner: OID,
       signing: { signType: 'RSA', privateKey: merchantKeys.privateKey },
       verifying: { publicKey: parsePublicKey(printedKey ?? '') },

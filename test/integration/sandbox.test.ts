@@ -17,7 +17,7 @@ import {
   waitFor,
 } from '../../sandbox/testkit';
 import { HttpProviderClient } from '../../src/adapters/provider/http-client';
-import { APPLY_PATH, QUERY_PATH } from '../../src/lianlian/endpoints';
+import { APPLY_PATH, QUERY_PATH, resolveEndpoints } from '../../src/lianlian/endpoints';
 import { exportPublicKeyBase64 } from '../../src/lianlian/keys';
 import type { ApplyFields } from '../../src/lianlian/messages';
 import { type SigningKeys, signFields, verifyFields, verifyQueryResponse } from '../../src/lianlian/sign';
@@ -77,7 +77,7 @@ async function another(overrides: Partial<SandboxOptions> = {}): Promise<Sandbox
 
 function clientFor(box: Sandbox, timeoutMs = 2_000): HttpProviderClient {
   return new HttpProviderClient({
-    baseUrl: box.url,
+    endpoints: resolveEndpoints({ base: box.url }),
     oidPartner: OID,
     signing: rsa,
     verifying: { publicKey: box.providerPublicKey, md5Key: MD5_KEY },

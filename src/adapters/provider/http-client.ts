@@ -1,6 +1,6 @@
 import type { ApplyOutcome, ProviderClient, QueryOutcome, UnknownReason } from '../../core/ports';
 import { classifyRetCode } from '../../lianlian/codes';
-import { APPLY_PATH, QUERY_PATH } from '../../lianlian/endpoints';
+import type { ProviderEndpoints } from '../../lianlian/endpoints';
 import {
   type ApplyFields,
   applyResponseSchema,
@@ -18,7 +18,11 @@ import {
 /** The provider's HTTP API behind the core's ProviderClient port. */
 
 export interface HttpProviderClientOptions {
-  readonly baseUrl: string;
+  /**
+   * Where apply and query go: one base in the 2014 layout or each URL on its own (the later hosts split
+   * them, spec §12). Build it with `resolveEndpoints`.
+   */
+  readonly endpoints: ProviderEndpoints;
   readonly oidPartner: string;
   readonly signing: SigningKeys;
   readonly verifying: VerifyingKeys;
@@ -34,22 +38,17 @@ type Transport = { ok: true; fields: Record<string, string> } | { ok: false; rea
  * classified outcome, and anything it cannot prove is `unknown`.
  */
 export class HttpProviderClient implements ProviderClient {
-  private readonly applyUrl: string;
-  private readonly queryUrl: string;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: HttpProviderClientOptions) {
-    const base = options.baseUrl.replace(/\/+$/, '');
-    this.applyUrl = `${base}${APPLY_PATH}`;
-    this.queryUrl = `${base}${QUERY_PATH}`;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetchImpl ?? fetch;
   }
 
   async apply(fields: ApplyFields): Promise<ApplyOutcome> {
     const body = signFields({ ...fields }, this.options.signing);
-    const answer = await this.post(this.applyUrl, body);
+    const answer = await this.post(this.options.endpoints.applyUrl, body);
     if (!answer.ok) return { kind: 'unknown', reason: answer.reason };
     return classifyApplyAnswer(answer.fields, this.options.verifying, {
       oidPartner: this.options.oidPartner,
@@ -69,7 +68,7 @@ export class HttpProviderClient implements ProviderClient {
       },
       this.options.signing,
     );
-    const answer = await this.post(this.queryUrl, body);
+    const answer = await this.post(this.options.endpoints.queryUrl, body);
     if (!answer.ok) return { kind: 'unknown', reason: answer.reason };
     return classifyQueryAnswer(answer.fields, this.options.verifying, {
       oidPartner: this.options.oidPartner,

@@ -296,3 +296,24 @@ describe('parseWireBody', () => {
     expect(parseWireBody(raw)).toEqual({ ok: false, reason: 'every value must be a string' });
   });
 });
+
+describe('parseWireBody: keys that are also Object.prototype names (defect 10)', () => {
+  // JSON.parse keeps "__proto__" as an own key; any copy by assignment into an ordinary object turns it
+  // into a prototype change and drops it — and a dropped key is a key the signature no longer covers.
+  it.each(['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString'])(
+    'keeps %j as an ordinary received field',
+    (key) => {
+      const parsed = parseWireBody(`{"ret_code":"0000",${JSON.stringify(key)}:"x"}`);
+      expect(parsed.ok).toBe(true);
+      if (!parsed.ok) return;
+      expect(Object.keys(parsed.fields).sort()).toEqual([key, 'ret_code'].sort());
+      expect(Object.getOwnPropertyDescriptor(parsed.fields, key)?.value).toBe('x');
+    },
+  );
+
+  it('does not treat inherited names as received fields', () => {
+    const parsed = parseWireBody('{"ret_code":"0000"}');
+    expect(parsed.ok && parsed.fields.constructor).toBeUndefined();
+    expect(parsed.ok && parsed.fields.toString).toBeUndefined();
+  });
+});

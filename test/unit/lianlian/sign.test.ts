@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseWireBody } from '../../../src/lianlian/messages';
 import {
   buildSignString,
   md5Sign,
@@ -536,3 +537,60 @@ function applyTamper(signed: Record<string, string>, tamper: Tamper): Record<str
     }
   }
 }
+
+describe('received keys named like Object.prototype members (defect 10)', () => {
+  const keys = { md5Key: MD5_KEY };
+  const base = () => ({
+    oid_partner: MERCHANT,
+    no_order: 'PO20260102003000A1',
+    money_order: '1.00',
+    result_pay: 'SUCCESS',
+  });
+  /** A provider-signed raw body that carries `key` as one of its signed fields. */
+  const signedWith = (key: string): string => {
+    const fields: Record<string, string> = Object.assign(Object.create(null), base());
+    fields[key] = 'covered';
+    const signed = signFields(fields, { signType: 'MD5', md5Key: MD5_KEY });
+    const raw = JSON.stringify(signed);
+    expect(raw).toContain(`"${key}":"covered"`);
+    return raw;
+  };
+  /** Adds `"key":"x"` to a signed raw body after signing, as a forger would. */
+  const injected = (key: string): string => {
+    const raw = JSON.stringify(signFields(base(), { signType: 'MD5', md5Key: MD5_KEY }));
+    return `{${JSON.stringify(key)}:"injected",${raw.slice(1)}`;
+  };
+  const verifyRaw = (raw: string) => {
+    const parsed = parseWireBody(raw);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return verifyFields(parsed.fields, keys);
+  };
+
+  it.each(['__proto__', 'constructor', 'prototype'])('a body signed over %j verifies', (key) => {
+    expect(verifyRaw(signedWith(key))).toEqual({ ok: true, signType: 'MD5' });
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('%j added after signing fails verification', (key) => {
+    expect(verifyRaw(injected(key))).toEqual({ ok: false, reason: 'mismatch' });
+  });
+
+  it('the sign string covers a received "__proto__" key', () => {
+    const parsed = parseWireBody('{"__proto__":"p","a":"1"}');
+    expect(parsed.ok && buildSignString(parsed.fields)).toBe('__proto__=p&a=1');
+  });
+
+  it('verifyQueryResponse keeps "__proto__" covered when it retries without bank_name', () => {
+    const fields: Record<string, string> = Object.assign(Object.create(null), base());
+    Object.defineProperty(fields, '__proto__', { value: 'covered', enumerable: true });
+    const signed = signFields(fields, { signType: 'MD5', md5Key: MD5_KEY });
+    const withBankName = `${JSON.stringify(signed).slice(0, -1)},"bank_name":"中国银行"}`;
+    const parsed = parseWireBody(withBankName);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect(verifyQueryResponse(parsed.fields, keys)).toEqual({ ok: true, signType: 'MD5' });
+    const forged = parseWireBody(
+      `{"__proto__":"x",${JSON.stringify(signFields(base(), { signType: 'MD5', md5Key: MD5_KEY })).slice(1, -1)},"bank_name":"中国银行"}`,
+    );
+    if (!forged.ok) throw new Error(forged.reason);
+    expect(verifyQueryResponse(forged.fields, keys)).toEqual({ ok: false, reason: 'mismatch' });
+  });
+});

@@ -95,6 +95,32 @@ describe('query-order', () => {
     expect(formatQueryOutcome(outcome)[0]).toContain('never re-pay');
   });
 
+  it('with the later hosts (LLP_QUERY_URL, no base) queries that URL, without /traderapi/', async () => {
+    const { base, requests } = await fakeProvider();
+    const { [ENV.apiBase]: _noBase, ...rest } = env(base);
+    const client = providerClientFromEnv({
+      ...rest,
+      [ENV.applyUrl]: `${base}/cardandpay.htm`,
+      [ENV.queryUrl]: `${base}/orderquery.htm`,
+    });
+
+    const outcome = await queryOrder(client, 'P20240101000001');
+
+    expect(requests.map((r) => r.path)).toEqual(['/orderquery.htm']);
+    expect(outcome).toMatchObject({ kind: 'found' });
+  });
+
+  it('refuses a query URL that is not absolute http(s), naming the variables', () => {
+    const { [ENV.apiBase]: _noBase, ...rest } = env('http://127.0.0.1:9');
+    expect(() =>
+      providerClientFromEnv({
+        ...rest,
+        [ENV.applyUrl]: 'http://127.0.0.1:9/a',
+        [ENV.queryUrl]: 'queryapi/x',
+      }),
+    ).toThrow(ENV.queryUrl);
+  });
+
   it('names the missing variable, never a value', () => {
     const full = env('http://127.0.0.1:9');
     for (const name of [ENV.apiBase, ENV.oidPartner, ENV.merchantPrivateKey, ENV.providerPublicKey]) {

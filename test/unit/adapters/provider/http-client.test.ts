@@ -7,7 +7,7 @@ import {
   HttpProviderClient,
   type HttpProviderClientOptions,
 } from '../../../../src/adapters/provider/http-client';
-import { APPLY_PATH, QUERY_PATH } from '../../../../src/lianlian/endpoints';
+import { APPLY_PATH, QUERY_PATH, resolveEndpoints } from '../../../../src/lianlian/endpoints';
 import { applyRequestSchema, queryRequestSchema } from '../../../../src/lianlian/messages';
 import { md5Sign, signFields, type VerifyingKeys, verifyFields } from '../../../../src/lianlian/sign';
 import {
@@ -361,7 +361,7 @@ describe('HttpProviderClient against a local HTTP server', () => {
 
   const client = (overrides: Partial<HttpProviderClientOptions> = {}) =>
     new HttpProviderClient({
-      baseUrl: base,
+      endpoints: resolveEndpoints({ base }),
       oidPartner: MERCHANT,
       signing: { signType: 'RSA', privateKey: merchant.privateKey },
       verifying: providerKeys(),
@@ -464,9 +464,29 @@ describe('HttpProviderClient against a local HTTP server', () => {
   });
 
   it('a base URL with a path prefix and trailing slashes is joined cleanly', async () => {
-    await client({ baseUrl: `${base}/sandbox//` }).apply(personalApply());
-    await client({ baseUrl: `${base}/sandbox/` }).query(NO_ORDER);
+    await client({ endpoints: resolveEndpoints({ base: `${base}/sandbox//` }) }).apply(personalApply());
+    await client({ endpoints: resolveEndpoints({ base: `${base}/sandbox/` }) }).query(NO_ORDER);
     expect(requests.map((r) => r.url)).toEqual([`/sandbox${APPLY_PATH}`, `/sandbox${QUERY_PATH}`]);
+  });
+
+  it('later-host layout (spec §12): apply and query each go to their own URL, without /traderapi/', async () => {
+    // Two hosts in production (traderapi.… and queryapi.…); two path prefixes on one local server here.
+    const endpoints = resolveEndpoints({
+      applyUrl: `${base}/traderapi-host/cardandpay.htm`,
+      queryUrl: `${base}/queryapi-host/orderquery.htm`,
+    });
+
+    handler = (request, res) =>
+      request.url.endsWith('/cardandpay.htm')
+        ? json(res, 200, providerSigned({ ret_code: '0000', oid_partner: MERCHANT, no_order: NO_ORDER }))
+        : json(res, 200, providerSigned(queryAnswer()));
+    await expect(client({ endpoints }).apply(personalApply())).resolves.toMatchObject({ kind: 'accepted' });
+    await expect(client({ endpoints }).query(NO_ORDER)).resolves.toMatchObject({ kind: 'found' });
+    expect(requests.map((r) => r.url)).toEqual([
+      '/traderapi-host/cardandpay.htm',
+      '/queryapi-host/orderquery.htm',
+    ]);
+    expect(requests[1]!.body.type_dc).toBe('1');
   });
 
   it('MD5 deployments sign with the MD5 key', async () => {
@@ -544,8 +564,39 @@ describe('HttpProviderClient against a local HTTP server', () => {
     await expect(client().query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'unparsable' });
   });
 
+  it('a "__proto__" key added to a signed answer is not believed; one the provider signed is (defect 10)', async () => {
+    const raw =
+      (text: string): Handler =>
+      (_request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
+        res.end(text);
+      };
+    const signed = JSON.stringify(providerSigned(queryAnswer()));
+    handler = raw(`{"__proto__":"injected",${signed.slice(1)}`);
+    await expect(client().query(NO_ORDER)).resolves.toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+
+    const covered: Record<string, string> = Object.assign(Object.create(null), queryAnswer());
+    Object.defineProperty(covered, '__proto__', { value: 'covered', enumerable: true });
+    const coveredBody = JSON.stringify(providerSigned(covered));
+    expect(coveredBody).toContain('"__proto__":"covered"');
+    handler = raw(coveredBody);
+    await expect(client().query(NO_ORDER)).resolves.toMatchObject({ kind: 'found' });
+
+    const accepted = JSON.stringify(
+      providerSigned({ ret_code: '0000', oid_partner: MERCHANT, no_order: NO_ORDER }),
+    );
+    handler = raw(`{"__proto__":"injected",${accepted.slice(1)}`);
+    await expect(client().apply(personalApply())).resolves.toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+    });
+  });
+
   it('connection refused (closed port) → unknown network', async () => {
-    const refused = client({ baseUrl: closedBase });
+    const refused = client({ endpoints: resolveEndpoints({ base: closedBase }) });
     await expect(refused.apply(personalApply())).resolves.toEqual({ kind: 'unknown', reason: 'network' });
     await expect(refused.query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'network' });
   });
