@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { PayoutConfig } from './config/schema';
+import { type PayoutConfig, providerEndpoints } from './config/schema';
 import { PayoutApi } from './constructs/api';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
@@ -62,7 +62,7 @@ export class PayoutStack extends Stack {
     if (config.egressEipAllocationIds.length > 0) {
       this.egress = new FixedEgress(this, 'Egress', {
         eipAllocationIds: config.egressEipAllocationIds,
-        egressPorts: [providerPort(config.apiBase)],
+        egressPorts: providerPorts(config),
         logRetention: config.logRetentionDays,
         production,
       });
@@ -128,7 +128,14 @@ export class PayoutStack extends Stack {
   }
 }
 
-function providerPort(apiBase: string): number {
-  const url = new URL(apiBase);
-  return url.port ? Number(url.port) : 443;
+/** The TCP port of every provider URL the functions call (apply, query, balance), each once. */
+export function providerPorts(config: PayoutConfig): number[] {
+  const { applyUrl, queryUrl, balanceUrl } = providerEndpoints(config);
+  const ports = [applyUrl, queryUrl, balanceUrl]
+    .filter((u): u is string => u !== undefined)
+    .map((u) => {
+      const url = new URL(u);
+      return url.port ? Number(url.port) : 443;
+    });
+  return [...new Set(ports)];
 }

@@ -1,3 +1,4 @@
+import { ConfigError, configError, problemOf } from '../../src/config/problems';
 import { ENVIRONMENTS } from './environments';
 import {
   CONFIG_KEYS,
@@ -12,9 +13,8 @@ export interface ContextSource {
   tryGetContext(key: string): unknown;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+/** The same error class as the functions' loader (src/config/problems.ts): one `instanceof` for both. */
+export { ConfigError };
 
 /** cdk.json names the default environment under this key; `-c env=…` overrides it. */
 export const ENV_CONTEXT_KEYS = ['env', 'lianlian-payout:env'] as const;
@@ -38,17 +38,13 @@ export function loadConfig(context: ContextSource): PayoutConfig {
 export function parseConfig(input: Record<string, unknown>): PayoutConfig {
   const parsed = payoutConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(config)';
-    const message =
-      issue.code === 'invalid_type' && input[String(issue.path[0])] === undefined
-        ? `is required (pass -c ${key}=… or set "${key}" in cdk.context.json)`
-        : issue.message;
-    return `  ${key} ${message}`;
-  });
-  throw new ConfigError(
-    `invalid deployment configuration for env=${String(input.env)}:\n${problems.join('\n')}`,
+  const problems = parsed.error.issues.map((issue) =>
+    problemOf(issue, input, {
+      root: '(config)',
+      missing: (key) => `is required (pass -c ${key}=… or set "${key}" in cdk.context.json)`,
+    }),
   );
+  throw configError(`invalid deployment configuration for env=${String(input.env)}:`, problems, '\n  ', true);
 }
 
 function selectEnv(context: ContextSource): DeploymentEnv {

@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
+import { DEFAULT_KEY_CACHE_SECONDS } from '../../src/config/env';
+import { timingProblems } from '../../src/config/timing';
+import { type ProviderEndpoints, resolveEndpoints } from '../../src/lianlian/endpoints';
 import { parsePublicKey } from '../../src/lianlian/keys';
 
 /**
@@ -72,8 +75,15 @@ const logLevel = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']);
 export const payoutConfigSchema = z
   .object({
     env: z.enum(DEPLOYMENT_ENVS),
-    /** Provider base URL; the client appends /traderapi/… (spec §1). */
-    apiBase: httpsUrl,
+    /**
+     * One 2014-style provider base: apply and query at {apiBase}/traderapi/… (spec §1, §12). Optional when
+     * applyUrl and queryUrl are both given.
+     */
+    apiBase: httpsUrl.optional(),
+    /** Each call's URL on its own (the later hosts, spec §12); each one given wins over apiBase. */
+    applyUrl: httpsUrl.optional(),
+    queryUrl: httpsUrl.optional(),
+    balanceUrl: httpsUrl.optional(),
     // A string only: 18 digits exceed a JSON number's exact range, so a number would already be corrupted.
     oidPartner: z
       .string({ message: 'must be given as a string of 18 digits (quote it in JSON)' })
@@ -110,6 +120,8 @@ export const payoutConfigSchema = z
     reconcileRatePerSecond: wholeNumber(1, 100),
     reconcileConcurrency: wholeNumber(1, 32),
     stuckAfterSeconds: wholeNumber(300, 30 * 24 * 3600),
+    /** How long a loaded merchant key is used before the functions read it again (MERCHANT_KEY_CACHE_SECONDS). */
+    merchantKeyCacheSeconds: wholeNumber(30, 3600).default(DEFAULT_KEY_CACHE_SECONDS),
     apiRateLimit: wholeNumber(1, 10_000),
     apiBurstLimit: wholeNumber(1, 5_000),
     /** Optional e-mail subscribed to the alarm topic (confirm the subscription mail once). */
@@ -137,12 +149,49 @@ export const payoutConfigSchema = z
       if (typeof c.apiBurstLimit === 'number' && c.apiBurstLimit < c.apiRateLimit) {
         ctx.addIssue({ code: 'custom', path: ['apiBurstLimit'], message: 'must be at least apiRateLimit' });
       }
+      if (!c.apiBase && !(c.applyUrl && c.queryUrl)) {
+        const missing = [...(c.applyUrl ? [] : ['applyUrl']), ...(c.queryUrl ? [] : ['queryUrl'])];
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apiBase'],
+          message: `is required unless ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} given`,
+        });
+      }
+      // The timing rule the functions also check at start (src/config/timing.ts), here at synth.
+      const numbers = [c.providerTimeoutMs, c.reconcileMinAgeSeconds, c.notFoundGraceSeconds];
+      if (numbers.every((n) => typeof n === 'number') && typeof c.reconcileRateMinutes === 'number') {
+        const names = {
+          providerTimeoutMs: 'providerTimeoutMs',
+          reconcileMinAgeSeconds: 'reconcileMinAgeSeconds',
+          notFoundGraceSeconds: 'notFoundGraceSeconds',
+          scheduleRateSeconds: 'reconcileRateMinutes',
+          reconcileTimeoutSeconds: 'reconcileRateMinutes',
+        } as const;
+        for (const problem of timingProblems({
+          providerTimeoutMs: c.providerTimeoutMs,
+          reconcileMinAgeSeconds: c.reconcileMinAgeSeconds,
+          notFoundGraceSeconds: c.notFoundGraceSeconds,
+          scheduleRateSeconds: c.reconcileRateMinutes * 60,
+        })) {
+          ctx.addIssue({ code: 'custom', path: [names[problem.setting]], message: problem.message });
+        }
+      }
     },
     // Also when other fields failed: the operator gets every problem from one synth.
     { when: () => true },
   );
 
 export type PayoutConfig = z.infer<typeof payoutConfigSchema>;
+
+/** Where the functions' provider calls go, resolved as the runtime resolves it (src/lianlian/endpoints.ts). */
+export function providerEndpoints(config: PayoutConfig): ProviderEndpoints {
+  return resolveEndpoints({
+    base: config.apiBase,
+    applyUrl: config.applyUrl,
+    queryUrl: config.queryUrl,
+    balanceUrl: config.balanceUrl,
+  });
+}
 export type PayoutConfigInput = z.input<typeof payoutConfigSchema>;
 export const CONFIG_KEYS = Object.keys(payoutConfigSchema.shape) as (keyof PayoutConfig)[];
 

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ENV, type FunctionName, METRICS } from '../../src/config/contract';
+import { APPLY_FUNCTION_MARGIN_MS, RECONCILE_FUNCTION_TIMEOUT_SECONDS } from '../../src/config/timing';
 import type { PayoutConfig } from '../config/schema';
 import type { PayoutEvents } from './events';
 import type { MerchantKeyKind, PayoutKeys } from './keys';
@@ -53,8 +54,9 @@ export class PayoutFunctions extends Construct {
     this.keys = keys;
     const signingKind: MerchantKeyKind = config.signType === 'RSA' ? 'rsa' : 'md5';
     // The API functions answer within API Gateway's 29 s: the provider call's own timeout plus room for a
-    // cold start (SSM + KMS) and the table writes.
-    const apiTimeout = Duration.millis(Math.min(config.providerTimeoutMs + 10_000, 28_000));
+    // cold start (SSM + KMS) and the table writes. The same margin bounds how long an apply can be in flight,
+    // which the configuration's timing rule keeps below the reconcile minimum age (src/config/timing.ts).
+    const apiTimeout = Duration.millis(Math.min(config.providerTimeoutMs + APPLY_FUNCTION_MARGIN_MS, 28_000));
 
     const defaults: FunctionDefaults = {
       sourceRoot: props.sourceRoot,
@@ -72,7 +74,13 @@ export class PayoutFunctions extends Construct {
     const payoutEnvironment: Record<string, string> = {
       [ENV.keySource]: 'kms',
       [ENV.tableName]: storage.table.tableName,
-      [ENV.apiBase]: config.apiBase,
+      // As configured (base and/or each URL); the functions resolve them as the synth did.
+      ...definedOnly({
+        [ENV.apiBase]: config.apiBase,
+        [ENV.applyUrl]: config.applyUrl,
+        [ENV.queryUrl]: config.queryUrl,
+        [ENV.balanceUrl]: config.balanceUrl,
+      }),
       [ENV.oidPartner]: config.oidPartner,
       [ENV.signType]: config.signType,
       ...(config.providerPublicKey ? { [ENV.providerPublicKey]: compactKey(config.providerPublicKey) } : {}),
@@ -84,6 +92,7 @@ export class PayoutFunctions extends Construct {
       [ENV.returnWatchSeconds]: String(config.returnWatchSeconds),
       // apply schedules an order's first reconciliation with it, reconcile selects by it: one value.
       [ENV.reconcileMinAgeSeconds]: String(config.reconcileMinAgeSeconds),
+      [ENV.keyCacheSeconds]: String(config.merchantKeyCacheSeconds),
     };
     const make = (
       name: FunctionName,
@@ -114,7 +123,8 @@ export class PayoutFunctions extends Construct {
     };
     this.reconcile = make('reconcile', reconcileEnvironment, {
       description: 'Scheduled: query the provider for payouts without a final result',
-      timeout: Duration.minutes(5),
+      // The schedule's rate may not be shorter (src/config/timing.ts): runs must not overlap.
+      timeout: Duration.seconds(RECONCILE_FUNCTION_TIMEOUT_SECONDS),
       memorySize: 1024,
       network,
       // The next scheduled run is the retry; a Lambda retry would only overlap it.
@@ -156,6 +166,10 @@ export class PayoutFunctions extends Construct {
     fn.addEnvironment(kind === 'rsa' ? ENV.merchantKeyParam : ENV.md5KeyParam, this.keys.parameterName(kind));
     this.keys.grantMerchantKey(fn, kind);
   }
+}
+
+function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 function capitalize(name: string): string {

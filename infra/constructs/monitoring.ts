@@ -102,6 +102,29 @@ export class PayoutMonitoring extends Construct {
         'Stream records the publisher could not read as payout orders: events for them were not published.',
       ),
     ];
+    // A rotated or wrong provider key makes every answer fail its signature check; the outcomes stay
+    // unknown (nothing is believed) and the stuck alarm would only fire a day later. One alarm over every
+    // kind (apply, query, notify, balance later) rather than one per kind: any failure pages, a new kind
+    // is covered without a new alarm, and the dashboard shows which kind it was.
+    const signatures = this.insightsAlarm(
+      'SignatureFailures',
+      METRICS.signatureFailures,
+      'A provider signature failed verification (apply, query or notify answer): the provider key may have been rotated, or someone is forging notifications. Nothing unverified was believed; see the dashboard for the kind, then docs/deploy.md#the-providers-public-key.',
+    );
+    business.push(signatures);
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Signature failures by kind',
+        left: [
+          new MathExpression({
+            expression: `SELECT SUM(${METRICS.signatureFailures}) FROM ${METRICS.namespace} GROUP BY kind`,
+            label: 'kind',
+            period: PERIOD,
+          }),
+        ],
+        width: 12,
+      }),
+    );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Business signals (sum across dimensions)',

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AttributeType,
   BillingMode,
@@ -73,7 +73,7 @@ export class PayoutStorage extends Construct {
 
   /**
    * The DynamoDB actions behind the given OrderStore operations, and nothing else: no Scan, no Delete, no
-   * other index. The table key's use through DynamoDB comes with it.
+   * other index. The table key's use through DynamoDB comes with it — and only through DynamoDB.
    */
   grantOrderStore(grantee: IGrantable, operations: readonly OrderStoreOperation[]): void {
     const onTable = operations
@@ -95,14 +95,15 @@ export class PayoutStorage extends Construct {
         }),
       );
     }
-    // The same key actions CDK's own table grants use for a customer-managed table key.
-    this.key.grant(
-      grantee,
-      'kms:Decrypt',
-      'kms:DescribeKey',
-      'kms:Encrypt',
-      'kms:ReEncrypt*',
-      'kms:GenerateDataKey*',
+    // The same key actions CDK's own table grants use for a customer-managed table key, but only for
+    // requests DynamoDB makes on the function's behalf: the functions never need the table key directly,
+    // so a leaked role cannot use it to decrypt or encrypt anything of its own (kms:ViaService).
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': tableKeyViaService(this) } },
+      }),
     );
     if (!Construct.isConstruct(grantee.grantPrincipal)) return;
     NagSuppressions.addResourceSuppressions(
@@ -118,4 +119,9 @@ export class PayoutStorage extends Construct {
       true,
     );
   }
+}
+
+/** The only service that may use the table key for the functions: DynamoDB in the stack's region. */
+export function tableKeyViaService(scope: Construct): string {
+  return `dynamodb.${Stack.of(scope).region}.amazonaws.com`;
 }

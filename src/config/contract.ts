@@ -30,6 +30,11 @@ export const ENV = {
   md5KeyParam: 'LLP_MD5_KEY_PARAM',
   /** kms mode: the KMS key (id or ARN) the merchant key ciphertext was made with. */
   merchantKeyKmsKeyId: 'MERCHANT_KEY_KMS_KEY_ID',
+  /**
+   * How long a loaded merchant key is used before it is read again (seconds, default 300): a key rotated in
+   * SSM is picked up within this long, without a cold start.
+   */
+  keyCacheSeconds: 'MERCHANT_KEY_CACHE_SECONDS',
   /** kms mode: the KMS key (id or ARN) that generates data keys for field-level encryption. */
   fieldKeyKmsKeyId: 'FIELD_KEY_KMS_KEY_ID',
   /** env mode: base64 of a 32-byte local master key for field-level encryption. */

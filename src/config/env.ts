@@ -1,14 +1,18 @@
 import * as z from 'zod';
+import { type ProviderEndpoints, resolveEndpoints } from '../lianlian/endpoints';
 import { ENV } from './contract';
+import { type ConfigProblem, configError, problemOf } from './problems';
+import { type TimingSettings, timingProblems } from './timing';
+
+export { ConfigError } from './problems';
+
+/** Default of MERCHANT_KEY_CACHE_SECONDS: a rotated merchant key is in use within five minutes. */
+export const DEFAULT_KEY_CACHE_SECONDS = 300;
 
 /**
  * Reads and validates the functions' configuration once, at cold start. A missing or malformed variable
  * fails fast with its name — never its value, which may be a key.
  */
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 const positiveInt = (fallback: number) =>
   z
@@ -31,7 +35,11 @@ const url = z.string().url('must be a URL');
 
 const common = {
   [ENV.tableName]: z.string().min(1),
-  [ENV.apiBase]: url,
+  // Optional one by one; resolveEndpoints below refuses a configuration that leaves a call without a URL.
+  [ENV.apiBase]: url.optional(),
+  [ENV.applyUrl]: url.optional(),
+  [ENV.queryUrl]: url.optional(),
+  [ENV.balanceUrl]: url.optional(),
   [ENV.oidPartner]: z.string().regex(/^[0-9]{18}$/, 'must be 18 digits'),
   [ENV.signType]: z.enum(['RSA', 'MD5']).optional().default('RSA'),
   [ENV.providerPublicKey]: z.string().min(1).optional(),
@@ -43,6 +51,7 @@ const common = {
   [ENV.reconcileRatePerSecond]: positiveInt(10),
   [ENV.reconcileConcurrency]: positiveInt(4),
   [ENV.stuckAfterSeconds]: positiveInt(24 * 60 * 60),
+  [ENV.keyCacheSeconds]: positiveInt(DEFAULT_KEY_CACHE_SECONDS),
   [ENV.eventBusName]: z.string().min(1).optional(),
   [ENV.dynamoEndpoint]: url.optional(),
 };
@@ -72,7 +81,10 @@ export interface RuntimeConfig {
   readonly keySource: 'kms' | 'env';
   readonly tableName: string;
   readonly dynamoEndpoint?: string;
-  readonly apiBase: string;
+  /** LLP_API_BASE as given (absent when apply and query URLs are each given); use `endpoints` to call. */
+  readonly apiBase?: string;
+  /** Where each provider call goes: LLP_APPLY_URL / LLP_QUERY_URL / LLP_BALANCE_URL, else LLP_API_BASE's. */
+  readonly endpoints: ProviderEndpoints;
   readonly oidPartner: string;
   readonly signType: 'RSA' | 'MD5';
   readonly providerPublicKey?: string;
@@ -88,6 +100,8 @@ export interface RuntimeConfig {
     readonly stuckAfterMs: number;
   };
   readonly eventBusName?: string;
+  /** How long a loaded merchant key is used before it is read again (MERCHANT_KEY_CACHE_SECONDS). */
+  readonly keyCacheMs: number;
   readonly kms?: {
     readonly merchantKeyParam?: string;
     readonly md5KeyParam?: string;
@@ -106,25 +120,62 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const name = i.path.length > 0 ? String(i.path[0]) : ENV.keySource;
-      const message =
-        i.code === 'invalid_type' && i.input === undefined
-          ? 'is required'
-          : i.code === 'invalid_union'
-            ? `must be "kms" or "env"`
-            : i.message;
-      return `${name} ${message}`;
-    });
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+    const problems = parsed.error.issues.map((issue) =>
+      issue.code === 'invalid_union'
+        ? { name: ENV.keySource, message: 'must be "kms" or "env"' }
+        : problemOf(issue, cleaned, { root: ENV.keySource, missing: () => 'is required' }),
+    );
+    throw invalid(problems);
   }
   const c = parsed.data;
   const signType = c[ENV.signType];
+  const problems: ConfigProblem[] = [];
+
+  let endpoints: ProviderEndpoints | undefined;
+  try {
+    endpoints = resolveEndpoints({
+      base: c[ENV.apiBase],
+      applyUrl: c[ENV.applyUrl],
+      queryUrl: c[ENV.queryUrl],
+      balanceUrl: c[ENV.balanceUrl],
+    });
+  } catch {
+    const missing = [
+      ...(c[ENV.applyUrl] ? [] : [ENV.applyUrl]),
+      ...(c[ENV.queryUrl] ? [] : [ENV.queryUrl]),
+    ].join(' and ');
+    problems.push({
+      name: ENV.apiBase,
+      message: `is required unless ${missing} ${missing.includes(' and ') ? 'are' : 'is'} set`,
+    });
+  }
+
+  // The schedule rule is the deployment's (infra schema): functions and local mode have no schedule rate.
+  const timingNames: Partial<Record<keyof TimingSettings, string>> = {
+    providerTimeoutMs: ENV.timeoutMs,
+    reconcileMinAgeSeconds: ENV.reconcileMinAgeSeconds,
+    notFoundGraceSeconds: ENV.notFoundGraceSeconds,
+  };
+  for (const p of timingProblems({
+    providerTimeoutMs: c[ENV.timeoutMs],
+    reconcileMinAgeSeconds: c[ENV.reconcileMinAgeSeconds],
+    notFoundGraceSeconds: c[ENV.notFoundGraceSeconds],
+  })) {
+    problems.push({ name: timingNames[p.setting] ?? p.setting, message: p.message });
+  }
+  // RSA responses and notifications can only be verified with the provider's public key: without it
+  // every answer would be "unknown", so refuse to start instead.
+  if (signType === 'RSA' && !c[ENV.providerPublicKey]) {
+    problems.push({ name: ENV.providerPublicKey, message: `is required when ${ENV.signType}=RSA` });
+  }
+  if (problems.length > 0 || !endpoints) throw invalid(problems);
+
   const config: RuntimeConfig = {
     keySource: c[ENV.keySource],
     tableName: c[ENV.tableName],
     dynamoEndpoint: c[ENV.dynamoEndpoint],
     apiBase: c[ENV.apiBase],
+    endpoints,
     oidPartner: c[ENV.oidPartner],
     signType,
     providerPublicKey: c[ENV.providerPublicKey],
@@ -139,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
       stuckAfterMs: c[ENV.stuckAfterSeconds] * 1000,
     },
     eventBusName: c[ENV.eventBusName],
+    keyCacheMs: c[ENV.keyCacheSeconds] * 1000,
     ...(c.KEY_SOURCE === 'kms'
       ? {
           kms: {
@@ -156,12 +208,9 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
           },
         }),
   };
-  // RSA responses and notifications can only be verified with the provider's public key: without it
-  // every answer would be "unknown", so refuse to start instead.
-  if (signType === 'RSA' && !config.providerPublicKey) {
-    throw new ConfigError(
-      `invalid configuration: ${ENV.providerPublicKey} is required when ${ENV.signType}=RSA`,
-    );
-  }
   return config;
+}
+
+function invalid(problems: readonly ConfigProblem[]) {
+  return configError('invalid configuration: ', problems, '; ');
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ENVIRONMENTS } from '../../infra/config/environments';
 import { EXAMPLE_OID_PARTNER, EXAMPLE_PROVIDER_PUBLIC_KEY } from '../../infra/config/example';
-import { ConfigError, type ContextSource, loadConfig } from '../../infra/config/load';
-import { isCidr } from '../../infra/config/schema';
+import { ConfigError, type ContextSource, loadConfig, parseConfig } from '../../infra/config/load';
+import { isCidr, providerEndpoints } from '../../infra/config/schema';
 import { OID_PARTNER, PROVIDER_PUBLIC_KEY } from './support';
 
 /** CDK context as the App sees it: `-c key=value` gives strings, cdk.json/cdk.context.json keep JSON types. */
@@ -62,6 +63,52 @@ describe('deployment configuration', () => {
     expect(attempt).toThrow(/notifyAllowCidrs\.0 must be an IPv4 or IPv6 CIDR/);
     expect(attempt).toThrow(/apiBase must be an https:\/\/ URL/);
     expect(attempt).toThrow(/logRetentionDays must be a CloudWatch Logs retention/);
+  });
+
+  it('refuses at synth the timing the design cannot work with, naming each setting and why (defect 2)', () => {
+    const attempt = () =>
+      loadConfig(
+        context({
+          ...minimal,
+          providerTimeoutMs: '15000',
+          reconcileMinAgeSeconds: '25',
+          notFoundGraceSeconds: '900',
+          reconcileRateMinutes: '2',
+        }),
+      );
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/reconcileMinAgeSeconds must be more than 25 s \(the provider timeout plus/);
+    expect(attempt).toThrow(/notFoundGraceSeconds must be at least 1800 s/);
+    expect(attempt).toThrow(
+      /reconcileRateMinutes must be at least the reconcile function's timeout \(300 s\)/,
+    );
+    expect(() =>
+      loadConfig(context({ ...minimal, providerTimeoutMs: '15000', reconcileMinAgeSeconds: '26' })),
+    ).not.toThrow();
+  });
+
+  it('takes one base or the apply and query URLs each, and names what is missing (defect 4)', () => {
+    const split = loadConfig(
+      context({
+        ...minimal,
+        applyUrl: 'https://instantpay.example.com/paymentapi/payment.htm',
+        queryUrl: 'https://queryapi.example.com/orderquery.htm',
+      }),
+    );
+    expect(split.applyUrl).toBe('https://instantpay.example.com/paymentapi/payment.htm');
+    expect(providerEndpoints(split).queryUrl).toBe('https://queryapi.example.com/orderquery.htm');
+
+    // The environments carry a base; a deployment that drops it must give both URLs.
+    const withoutBase = { ...ENVIRONMENTS.dev, env: 'dev', apiBase: undefined };
+    expect(() => parseConfig(withoutBase)).toThrow(
+      /apiBase is required unless applyUrl and queryUrl are given/,
+    );
+    expect(() => parseConfig({ ...withoutBase, applyUrl: 'https://a.example.com/apply' })).toThrow(
+      /apiBase is required unless queryUrl is given/,
+    );
+    expect(() => parseConfig({ ...withoutBase, queryUrl: 'http://q.example.com/query' })).toThrow(
+      /queryUrl must be an https:\/\/ URL/,
+    );
   });
 
   it('refuses a merchant number given as a JSON number (18 digits lose precision)', () => {

@@ -25,8 +25,15 @@ import {
 const ALLOW_LIST = ['203.0.113.0/24', '198.51.100.7/32'];
 const EIPS = ['eipalloc-0123456789abcdef0', 'eipalloc-0fedcba9876543210'];
 const CUSTOM_NOTIFY = 'https://pay.example.com/lianlian/notify';
+/** Each provider call on its own URL, one of them on a non-default port (egress must open it). */
+const SPLIT = {
+  apiBase: undefined,
+  applyUrl: 'https://instantpay.example.com:8443/paymentapi/payment.htm',
+  queryUrl: 'https://queryapi.example.com/orderquery.htm',
+  balanceUrl: 'https://queryapi.example.com:9443/traderAcctQuery.htm',
+};
 
-let s: Record<'dev' | 'prod' | 'md5' | 'egress', Synthesized>;
+let s: Record<'dev' | 'prod' | 'md5' | 'egress' | 'split', Synthesized>;
 
 beforeAll(() => {
   s = synthesizeAll({
@@ -34,6 +41,7 @@ beforeAll(() => {
     prod: testConfig('prod', { notifyAllowCidrs: ALLOW_LIST, alarmEmail: 'ops@example.com' }),
     md5: testConfig('dev', { signType: 'MD5', providerPublicKey: undefined }),
     egress: testConfig('prod', { egressEipAllocationIds: EIPS, notifyUrl: CUSTOM_NOTIFY }),
+    split: testConfig('dev', { ...SPLIT, egressEipAllocationIds: EIPS.slice(0, 1) }),
   });
 }, 120_000);
 
@@ -144,6 +152,25 @@ describe('functions', () => {
     expect(publish[ENV.eventBusName]).toBeDefined();
     for (const name of [ENV.oidPartner, ENV.tableName, ENV.merchantKeyKmsKeyId, ENV.fieldKeyKmsKeyId]) {
       expect(publish[name], name).toBeUndefined();
+    }
+  });
+
+  it('provider endpoints: the one base by default, or each URL as configured (defect 4)', () => {
+    const dev = lambda(s.dev, 'apply').Environment.Variables;
+    expect(dev[ENV.apiBase]).toBe('https://yintong.com.cn');
+    for (const name of [ENV.applyUrl, ENV.queryUrl, ENV.balanceUrl]) expect(dev[name], name).toBeUndefined();
+    for (const name of ['apply', 'query', 'notify', 'reconcile'] as const) {
+      const split = lambda(s.split, name).Environment.Variables;
+      expect(split[ENV.apiBase], name).toBeUndefined();
+      expect(split[ENV.applyUrl], name).toBe(SPLIT.applyUrl);
+      expect(split[ENV.queryUrl], name).toBe(SPLIT.queryUrl);
+      expect(split[ENV.balanceUrl], name).toBe(SPLIT.balanceUrl);
+    }
+  });
+
+  it('the merchant key lifetime reaches the functions that load it', () => {
+    for (const name of ['apply', 'query', 'notify', 'reconcile'] as const) {
+      expect(lambda(s.dev, name).Environment.Variables[ENV.keyCacheSeconds], name).toBe('300');
     }
   });
 
@@ -401,6 +428,34 @@ describe('IAM', () => {
     expect(query?.resource).not.toContain('*');
   });
 
+  it('the table key only through DynamoDB (kms:ViaService), for every function with table access (defect 9)', () => {
+    for (const synth of [s.dev, s.prod]) {
+      const tableKey = synth.stack.getLogicalId(synth.stack.storage.key.node.defaultChild as never);
+      for (const name of ['apply', 'query', 'notify', 'reconcile'] as const) {
+        const grants = statementsOfFunction(synth, name).filter(
+          (st) => st.Effect === 'Allow' && JSON.stringify(st.Resource).includes(tableKey),
+        );
+        expect(grants, name).toHaveLength(1);
+        expect(actionsOf(grants[0]!).sort(), name).toEqual(
+          ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'].sort(),
+        );
+        expect(grants[0]?.Condition, name).toEqual({
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        });
+      }
+    }
+    // The field key is a different key, used directly by apply and reconcile for data keys: no ViaService.
+    const fieldKey = s.dev.stack.getLogicalId(s.dev.stack.keys.fieldKey.node.defaultChild as never);
+    const storageKey = s.dev.stack.getLogicalId(s.dev.stack.storage.key.node.defaultChild as never);
+    expect(fieldKey).not.toBe(storageKey);
+    const fieldGrant = statementsOfFunction(s.dev, 'apply').find((st) =>
+      JSON.stringify(st.Resource).includes(fieldKey),
+    );
+    expect(JSON.stringify(fieldGrant?.Condition)).not.toContain('kms:ViaService');
+  });
+
   it('publish: events:PutEvents on the payout bus only, and no table item access', () => {
     const statements = statementsOfFunction(s.dev, 'publish');
     const busId = s.dev.stack.getLogicalId(s.dev.stack.events.bus.node.defaultChild as never);
@@ -475,6 +530,30 @@ describe('monitoring', () => {
     for (const p of alarmJson(s.dev)) expect(p?.AlarmActions).toHaveLength(1);
   });
 
+  it('any signature failure, of any kind, pages within five minutes (defect 5)', () => {
+    const alarm = alarmJson(s.dev).find((p) =>
+      ((p?.Metrics as { Expression?: string }[] | undefined) ?? []).some(
+        (m) => m.Expression === `SELECT SUM(${METRICS.signatureFailures}) FROM ${METRICS.namespace}`,
+      ),
+    );
+    expect(alarm).toBeDefined();
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(((alarm?.Metrics ?? []) as { Period?: number }[])[0]?.Period).toBe(300);
+    const topic = s.dev.stack.getLogicalId(s.dev.stack.monitoring.topic.node.defaultChild as never);
+    expect(alarm?.AlarmActions).toEqual([{ Ref: topic }]);
+    // The dashboard shows which kind failed.
+    const dashboard = JSON.stringify(ofType(s.dev.json, 'AWS::CloudWatch::Dashboard')[0]?.[1].Properties);
+    expect(dashboard).toContain(
+      `SELECT SUM(${METRICS.signatureFailures}) FROM ${METRICS.namespace} GROUP BY kind`,
+    );
+  });
+
   it('a dashboard, and the outputs an operator needs', () => {
     expect(ofType(s.dev.json, 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
     expect(Object.keys(s.dev.json.Outputs as object)).toEqual(
@@ -494,6 +573,16 @@ describe('fixed egress (optional VPC)', () => {
     );
     expect(allocations.sort()).toEqual([...EIPS].sort());
     expect(ofType(s.dev.json, 'AWS::EC2::VPC')).toEqual([]);
+  });
+
+  it('opens the port of every configured provider URL, and only those besides 443', () => {
+    const ports = (synth: Synthesized) =>
+      ofType(synth.json, 'AWS::EC2::SecurityGroup')
+        .flatMap(([, g]) => (g.Properties?.SecurityGroupEgress as { FromPort?: number }[] | undefined) ?? [])
+        .map((e) => e.FromPort)
+        .sort();
+    expect(ports(s.egress)).toEqual([443]);
+    expect(ports(s.split)).toEqual([443, 8443, 9443]);
   });
 });
 

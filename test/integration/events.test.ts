@@ -27,7 +27,8 @@ const sink = new LocalEventSink();
 
 beforeAll(async () => {
   stack = await startTestStack('events', {
-    env: { RECONCILE_MIN_AGE_SECONDS: '1' },
+    // The smallest minimum age the default 10 s provider timeout allows (src/config/timing.ts).
+    env: { RECONCILE_MIN_AGE_SECONDS: '21' },
     sandbox: { stepMs: 150, notifyIntervalMs: 50, notFoundForMs: 60_000 },
     events: { pollMs: 25, retryMs: 50, sink },
   });
@@ -91,7 +92,7 @@ describe('payout events from the table stream', () => {
 
     // Catch the slow order mid-way so the store records WAITING/PROCESSING transitions too.
     await vi.waitFor(() => expect(sandbox.order(slow)?.result_pay).toBe('PROCESSING'), { timeout: 3_000 });
-    await stack.reconcileOnce({ now: new Date(Date.now() + 2_000) });
+    await stack.reconcileOnce({ now: new Date(Date.now() + 25_000) });
     expect((await stored(slow)).history.map((h) => h.to)).toContain('PROCESSING');
 
     await reaches(success, 'SUCCESS');

@@ -14,7 +14,7 @@ let sandbox: Sandbox;
 
 beforeAll(async () => {
   stack = await startTestStack('returns', {
-    env: { RECONCILE_MIN_AGE_SECONDS: '1', RETURN_WATCH_SECONDS: String(DAY / 1000) },
+    env: { RECONCILE_MIN_AGE_SECONDS: '21', RETURN_WATCH_SECONDS: String(DAY / 1000) },
     // One second per provider step: SUCCESS stands a full second before the cancel scenario's CANCEL.
     sandbox: { stepMs: 1_000, dropNotifications: true },
   });
@@ -44,7 +44,7 @@ describe('the returns watch', () => {
     const body = payoutBody('cancel');
     expect((await postPayout(stack, body)).status).toBe(202);
     await providerReaches(body.no_order, 'SUCCESS');
-    await stack.reconcileOnce({ now: later(5_000) });
+    await stack.reconcileOnce({ now: later(25_000) });
     const paid = await stored(body.no_order);
     expect(paid.status).toBe('SUCCESS');
     expect(paid.next_check_at).toBeDefined();
@@ -63,7 +63,7 @@ describe('the returns watch', () => {
     const body = payoutBody('success');
     expect((await postPayout(stack, body)).status).toBe(202);
     await providerReaches(body.no_order, 'SUCCESS');
-    await stack.reconcileOnce({ now: later(5_000) });
+    await stack.reconcileOnce({ now: later(25_000) });
     const paid = await stored(body.no_order);
     expect(paid.status).toBe('SUCCESS');
 

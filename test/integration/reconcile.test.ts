@@ -29,7 +29,8 @@ beforeAll(async () => {
     env: {
       // The applyTimeout scenario holds its answer for 1.5 s; the client gives up after 0.5 s.
       LLP_TIMEOUT_MS: '500',
-      RECONCILE_MIN_AGE_SECONDS: '1',
+      // Above the 0.5 s timeout plus the apply function's 10 s margin (src/config/timing.ts).
+      RECONCILE_MIN_AGE_SECONDS: '11',
       NOT_FOUND_GRACE_SECONDS: '1800',
     },
     sandbox: { stepMs: 20, notifyIntervalMs: 50, applyDelayMs: 1_500, notFoundForMs: NOT_FOUND_FOR_MS },
@@ -84,7 +85,7 @@ describe('reconciliation alone brings orders to their final state', () => {
     for (const order of orders) expect(order.status).toBe('ACCEPTED');
     await Promise.all(orders.map((o, i) => providerFinished(o.no_order, expected[i]![1])));
 
-    const summary = await stack.reconcileOnce({ now: later(5_000) });
+    const summary = await stack.reconcileOnce({ now: later(15_000) });
 
     expect(summary.changed).toBeGreaterThanOrEqual(expected.length);
     for (const [i, order] of orders.entries()) {
@@ -107,7 +108,7 @@ describe('reconciliation alone brings orders to their final state', () => {
     expect((await stored(order.no_order)).history.at(-1)?.note).toContain('timeout');
     await providerFinished(order.no_order, 'SUCCESS');
 
-    await stack.reconcileOnce({ now: later(5_000) });
+    await stack.reconcileOnce({ now: later(15_000) });
 
     const after = await stored(order.no_order);
     expect(after.status).toBe('SUCCESS');
@@ -147,7 +148,7 @@ describe('a crash between recording and sending leaves a PENDING order, reconcil
     const original = await stored(noOrder);
 
     // 8901 right after the apply proves nothing yet: inside the grace nothing is resent.
-    await stack.reconcileOnce({ now: later(5_000) });
+    await stack.reconcileOnce({ now: later(15_000) });
     expect(await stored(noOrder)).toMatchObject({ status: 'PENDING', apply_attempts: 1 });
     expect(applies(noOrder)).toEqual([]);
 
@@ -169,7 +170,7 @@ describe('a crash between recording and sending leaves a PENDING order, reconcil
     const noOrder = await recordThenCrash('success', 'after-send');
     await providerFinished(noOrder, 'SUCCESS');
 
-    const summary = await stack.reconcileOnce({ now: later(5_000) });
+    const summary = await stack.reconcileOnce({ now: later(15_000) });
 
     expect(summary.resent).toBe(0);
     expect((await stored(noOrder)).status).toBe('SUCCESS');
@@ -204,7 +205,7 @@ describe('8901: inside the grace period nothing changes; after it, the documente
     expect(order.status).toBe('UNKNOWN');
     const before = await stored(order.no_order);
 
-    await stack.reconcileOnce({ now: later(5_000) });
+    await stack.reconcileOnce({ now: later(15_000) });
     const inside = await stored(order.no_order);
     expect(inside).toMatchObject({ status: 'UNKNOWN', ret_code: '9999', anomalies: 0 });
     expect(inside.history).toEqual(before.history);
@@ -224,7 +225,7 @@ describe('8901: inside the grace period nothing changes; after it, the documente
     expect(order.status).toBe('ACCEPTED');
     const before = await stored(order.no_order);
 
-    await stack.reconcileOnce({ now: later(5_000) });
+    await stack.reconcileOnce({ now: later(15_000) });
     const inside = await stored(order.no_order);
     expect(inside).toMatchObject({ status: 'ACCEPTED', anomalies: 0 });
     expect(inside.history).toEqual(before.history);
