@@ -380,7 +380,7 @@ function perfDetails(p: PerfFile): string[] {
   out.push('');
   const l = d.latency;
   out.push(
-    'The deployed handler factories (`functions/shared/handlers.ts`: middy, Powertools logger and metrics) ' +
+    'The deployed handler factories (`functions/<name>/handler.ts` over `functions/shared/lambda.ts`: middy, Powertools logger and metrics) ' +
       'with a Runtime from `buildRuntime(env, overrides)`: the `MemoryOrderStore`, the real ' +
       '`HttpProviderClient` over a fake `fetch` that returns a provider-signed 0000 (signed before the clock ' +
       'starts), the real envelope encryption with a local data key, 1024-bit keys on both sides. Apply: ' +

@@ -65,16 +65,57 @@ export function lambdaContext(
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too_large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    // API Gateway itself caps payloads; keep reading bounded so a huge body cannot exhaust memory.
-    if (size > MAX_BODY_BYTES * 4) return 'too_large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * API Gateway itself caps payloads; the front caps reading so a huge body cannot exhaust memory. The
+ * handlers check the real limit (MAX_BODY_BYTES) and answer in their own format (notify: the provider's).
+ */
+const FRONT_MAX_BYTES = MAX_BODY_BYTES * 4;
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too_large'> {
+  // Refused before reading a byte when the size is declared.
+  if (Number(req.headers['content-length'] ?? 0) > FRONT_MAX_BYTES) return Promise.resolve('too_large');
+  // Events rather than `for await`: leaving that loop early destroys the request, and its socket with it.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > FRONT_MAX_BYTES) {
+        req.off('data', onData);
+        req.pause();
+        resolve('too_large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/**
+ * 413 for a body the front did not read to its end. The rest of that body is still on the connection: a
+ * keep-alive client would send its next request behind it and get a reset, so the answer says
+ * `connection: close` and the connection ends. The unread rest is drained (briefly) rather than cut off,
+ * since closing a socket with unread data resets it and the client could lose the 413 itself.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  res.once('finish', () => {
+    req.resume();
+    if (!socket || socket.destroyed) return;
+    const timer = setTimeout(() => socket.destroy(), 1_000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
+  send(res, {
+    statusCode: 413,
+    headers: { 'content-type': 'application/json', connection: 'close' },
+    body: JSON.stringify({
+      error: { code: 'payload_too_large', message: `the body must be at most ${FRONT_MAX_BYTES} bytes` },
+    }),
+  });
 }
 
 export function toEvent(req: IncomingMessage, body: Buffer, match: Match, url: URL): APIGatewayProxyEvent {
@@ -147,11 +188,7 @@ export async function startLocalFront(
       }
       const body = await readBody(req);
       if (body === 'too_large') {
-        send(res, {
-          statusCode: 413,
-          headers: { 'content-type': 'application/json' },
-          body: '{"error":{"code":"payload_too_large","message":"body too large"}}',
-        });
+        refuseTooLarge(req, res);
         return;
       }
       const name =

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/reconcile/handler';
 import { MemoryMetrics } from '../functions/shared/observability';
-import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/shared/reconcile-handler';
 import { buildRuntime } from '../functions/shared/runtime';
 import { ENV } from '../src/config/contract';
 import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';

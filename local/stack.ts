@@ -1,9 +1,11 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyHandler, notifyHandler, queryHandler } from '../functions/shared/handlers';
+import { applyHandler } from '../functions/apply/handler';
+import { notifyHandler } from '../functions/notify/handler';
+import { queryHandler } from '../functions/query/handler';
+import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/reconcile/handler';
 import { MemoryMetrics } from '../functions/shared/observability';
-import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/shared/reconcile-handler';
 import { buildRuntime, type Runtime, type RuntimeOverrides } from '../functions/shared/runtime';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
 import { ENV } from '../src/config/contract';

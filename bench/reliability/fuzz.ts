@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
-import { notifyHandler } from '../../functions/shared/handlers';
+import { notifyHandler } from '../../functions/notify/handler';
 import { amountFor } from '../../sandbox/scenarios';
 import { buildSignString, rsaSignString, signFields } from '../../src/lianlian/sign';
 import { apiEvent, lambdaContext } from '../lambda';

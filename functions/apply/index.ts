@@ -1,4 +1,4 @@
-import { applyHandler } from '../shared/handlers';
 import { processRuntime } from '../shared/runtime';
+import { applyHandler } from './handler';
 
 export const handler = applyHandler(processRuntime);

@@ -1,4 +1,4 @@
-import { notifyHandler } from '../shared/handlers';
 import { processRuntime } from '../shared/runtime';
+import { notifyHandler } from './handler';
 
 export const handler = notifyHandler(processRuntime);

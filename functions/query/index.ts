@@ -1,4 +1,4 @@
-import { queryHandler } from '../shared/handlers';
 import { processRuntime } from '../shared/runtime';
+import { queryHandler } from './handler';
 
 export const handler = queryHandler(processRuntime);

@@ -1,5 +1,5 @@
-import { reconcileHandler } from '../shared/reconcile-handler';
 import { processRuntime } from '../shared/runtime';
+import { reconcileHandler } from './handler';
 
 /** EventBridge schedule → one reconciliation pass (payload: ReconcileSchedulePayload). */
 export const handler = reconcileHandler(processRuntime);

@@ -6,19 +6,56 @@ import type { Log, MetricsPort } from '../../src/core/ports';
 
 /**
  * Defence in depth behind "never log payee data": the payout code passes only masked or non-secret
- * attributes, and this replacer still redacts secret-named keys and card-like digit runs anywhere in a
- * log record, so a future careless `logger.info(..., { body })` cannot leak a card number or key.
+ * attributes, and this replacer still redacts secret-named keys, card-like digit runs, PEM blocks and long
+ * base64 blobs (keys, signatures, sealed payee data) anywhere in a log record, so a future careless
+ * `logger.info(..., { body })` cannot leak a card number or key.
+ *
+ * It must not destroy what an operator needs to find a record again: identifiers that are long digit
+ * strings (stream sequence numbers, shard ids, bill numbers) are kept by key, and a digit run only counts
+ * as card-like when it stands alone — a 21+ digit sequence number inside a message is not a card number
+ * with extra digits, and cutting 19 digits out of it would make the record impossible to find.
  */
 const SECRET_KEYS =
-  /^(card_no|acct_name|sign|payee|payee_sealed|private_?key|md5_?key|plaintext|authorization)$/i;
-// Identifiers that are long digit strings but not secret.
-const DIGIT_IDS = new Set(['no_order', 'oid_partner', 'oid_paybill', 'dt_order', 'settle_date', 'requestId']);
-const CARD_LIKE = /\d{15,19}/g;
+  /^(card_?no|card_?number|acct_?name|payee|payee_?sealed|sign|signature|plaintext|authorization|password|secret|token|\w*private_?key|\w*md5_?key)$/i;
+/** Identifiers that may be long digit strings but are not secret, and are how a record is found again. */
+const DIGIT_IDS = new Set([
+  'no_order',
+  'oid_partner',
+  'oid_paybill',
+  'dt_order',
+  'settle_date',
+  'requestId',
+  'awsRequestId',
+  'function_request_id',
+  'xray_trace_id',
+  'sequenceNumber',
+  'SequenceNumber',
+  'eventID',
+  'eventId',
+  'id',
+  'shard',
+  'shardId',
+]);
+/**
+ * 15–19 digits, optionally grouped by single spaces ("6222 0200 …"), with no digit on either side: card
+ * numbers are 15–19 digits, and a longer run is some other identifier.
+ */
+const CARD_LIKE = /(?<!\d)\d(?: ?\d){14,18}(?!\d)/g;
+const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g;
+/** 88+ base64/base64url characters: 64+ bytes of key, signature or sealed data; no identifier is that long. */
+const BLOB = /[A-Za-z0-9+/_-]{88,}={0,2}/g;
 
 export function redact(key: string, value: unknown): unknown {
   if (SECRET_KEYS.test(key)) return '[REDACTED]';
-  if (typeof value === 'string' && !DIGIT_IDS.has(key)) return value.replace(CARD_LIKE, '[REDACTED-DIGITS]');
-  return value;
+  // A card number that arrived as a JSON number.
+  if (typeof value === 'number' && Number.isInteger(value) && /^\d{15,19}$/.test(String(value))) {
+    return '[REDACTED-DIGITS]';
+  }
+  if (typeof value !== 'string' || DIGIT_IDS.has(key)) return value;
+  return value
+    .replace(PEM_BLOCK, '[REDACTED-PEM]')
+    .replace(BLOB, '[REDACTED-BLOB]')
+    .replace(CARD_LIKE, '[REDACTED-DIGITS]');
 }
 
 export function createLogger(serviceName = 'lianlian-payout'): Logger {

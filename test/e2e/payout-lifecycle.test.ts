@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { notifyHandler } from '../../functions/shared/handlers';
+import { notifyHandler } from '../../functions/notify/handler';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { amountFor } from '../../sandbox/scenarios';
 import { type Sandbox, startSandbox } from '../../sandbox/server';

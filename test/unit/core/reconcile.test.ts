@@ -1,12 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { MemoryMetrics } from '../../../functions/shared/observability';
 import {
   parseSchedulePayload,
   reconcileHandler,
   reconcileOptionsFor,
-} from '../../../functions/shared/reconcile-handler';
+} from '../../../functions/reconcile/handler';
+import { MemoryMetrics } from '../../../functions/shared/observability';
 import { buildRuntime } from '../../../functions/shared/runtime';
 import { METRICS } from '../../../src/config/contract';
 import { TransitionConflictError } from '../../../src/core/errors';

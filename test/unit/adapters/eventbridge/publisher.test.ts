@@ -5,13 +5,10 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildPublishRuntime, publishHandler } from '../../../../functions/publish/handler';
 import { MemoryMetrics } from '../../../../functions/shared/observability';
-import {
-  buildPublishRuntime,
-  PUBLISH_METRICS,
-  publishHandler,
-} from '../../../../functions/shared/publish-handler';
 import { EventBridgePublisher, toPutEventsEntry } from '../../../../src/adapters/eventbridge/publisher';
+import { METRICS } from '../../../../src/config/contract';
 import { ConfigError } from '../../../../src/config/env';
 import {
   PAYOUT_DETAIL_TYPES,
@@ -232,7 +229,7 @@ describe('publish handler', () => {
         },
       ],
     });
-    expect(metrics.get(PUBLISH_METRICS.published)).toBe(1);
+    expect(metrics.get(METRICS.eventsPublished)).toBe(1);
     const sent = JSON.stringify(eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input));
     for (const secret of [CARD, NAME, '622202', '测*', 'sealed', 'open_shard'])
       expect(sent).not.toContain(secret);
@@ -256,7 +253,7 @@ describe('publish handler', () => {
     );
 
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '201' }] });
-    expect(metrics.get(PUBLISH_METRICS.failedRecords)).toBe(2);
+    expect(metrics.get(METRICS.eventRecordsRetried)).toBe(2);
   });
 
   it('fails the batch from its first record with events when PutEvents itself fails', async () => {
@@ -285,7 +282,7 @@ describe('publish handler', () => {
     const { handler, metrics } = handlerWith();
     const result = await handler({ Records: [broken, record('401', good.old, good.next)] }, context);
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(metrics.get(PUBLISH_METRICS.malformed)).toBe(1);
+    expect(metrics.get(METRICS.eventRecordsMalformed)).toBe(1);
     expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });
 

@@ -1,11 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import type { ReconcileSchedulePayload } from '../../src/config/contract';
 import type { RuntimeConfig } from '../../src/config/env';
 import { type ReconcileOptions, type ReconcileSummary, runReconciliation } from '../../src/core/reconcile';
-import { flushMetrics } from './observability';
-import type { Runtime } from './runtime';
+import { type LambdaHandler, lambdaHandler } from '../shared/lambda';
+import type { Runtime } from '../shared/runtime';
 
 /**
  * The scheduled reconciliation as a factory over a Runtime, like the HTTP handlers: the deployed
@@ -67,24 +64,19 @@ export async function reconcileWithRuntime(
   return summary;
 }
 
-export type ReconcileHandler = (
-  event: ReconcileSchedulePayload,
-  context: Context,
-) => Promise<ReconcileSummary>;
+export type ReconcileHandler = LambdaHandler<ReconcileSchedulePayload, ReconcileSummary>;
 
-/** The EventBridge-scheduled handler. */
+/**
+ * The EventBridge-scheduled handler. No error mapping: a failed run throws, so Lambda counts an error
+ * (and alarms) and the schedule's next run picks up where this one stopped.
+ */
 export function reconcileHandler(rt: () => Runtime): ReconcileHandler {
   const runtime = rt();
-  const handler = middy<ReconcileSchedulePayload, ReconcileSummary, Error, Context>().use(
-    injectLambdaContext(runtime.logger, { resetKeys: true }),
-  );
-  // Flushes the run's metrics (EMF) at the end of every invocation, also when it fails.
-  if (runtime.metrics) handler.use(flushMetrics(runtime.metrics));
-  return handler.handler(async (event, context) => {
+  return lambdaHandler(runtime, async (event, context) => {
     const payload = parseSchedulePayload(event);
     return reconcileWithRuntime(
       runtime,
       reconcileOptionsFor(runtime.config, payload, () => context.getRemainingTimeInMillis()),
     );
-  }) as unknown as ReconcileHandler;
+  });
 }

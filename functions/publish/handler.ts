@@ -1,16 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import middy from '@middy/core';
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { EventBridgePublisher } from '../../src/adapters/eventbridge/publisher';
 import { publishStreamRecords } from '../../src/adapters/eventbridge/stream-publish';
 import { ENV, METRICS } from '../../src/config/contract';
 import { ConfigError } from '../../src/config/env';
 import type { PayoutEventSink } from '../../src/core/events';
 import type { Log, MetricsPort } from '../../src/core/ports';
-import { asLog, createLogger, createMetrics, flushMetrics } from './observability';
+import { type LambdaHandler, lambdaHandler } from '../shared/lambda';
+import { asLog, createLogger, createMetrics } from '../shared/observability';
 
 /**
  * The table stream → payout events → EventBridge. Delivery survives a crash between a state write and
@@ -19,13 +18,6 @@ import { asLog, createLogger, createMetrics, flushMetrics } from './observabilit
  * enabled on the event source mapping) and nothing is lost. Retried records can publish an event again:
  * consumers deduplicate on detail.id.
  */
-
-/** Names alarms and dashboards watch (from the shared contract). */
-export const PUBLISH_METRICS = {
-  published: METRICS.eventsPublished,
-  failedRecords: METRICS.eventRecordsRetried,
-  malformed: METRICS.eventRecordsMalformed,
-} as const;
 
 export interface PublishRuntime {
   readonly sink: PayoutEventSink;
@@ -62,23 +54,19 @@ export function buildPublishRuntime(
   };
 }
 
-export type PublishHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+export type PublishHandler = LambdaHandler<DynamoDBStreamEvent, DynamoDBBatchResponse>;
 
 export function publishHandler(rt: () => PublishRuntime): PublishHandler {
   const runtime = rt();
-  const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().use(
-    injectLambdaContext(runtime.logger, { resetKeys: true }),
-  );
-  if (runtime.metrics) handler.use(flushMetrics(runtime.metrics));
-  return handler.handler(async (event) => {
+  return lambdaHandler(runtime, async (event) => {
     const records = event.Records ?? [];
     const outcome = await publishStreamRecords(records, runtime.sink, runtime.log);
-    runtime.metricsPort.count(PUBLISH_METRICS.published, outcome.published);
-    if (outcome.malformed > 0) runtime.metricsPort.count(PUBLISH_METRICS.malformed, outcome.malformed);
+    runtime.metricsPort.count(METRICS.eventsPublished, outcome.published);
+    if (outcome.malformed > 0) runtime.metricsPort.count(METRICS.eventRecordsMalformed, outcome.malformed);
     if (outcome.firstFailed === undefined) return { batchItemFailures: [] };
     const failed = records[outcome.firstFailed];
     const sequenceNumber = failed?.dynamodb?.SequenceNumber;
-    runtime.metricsPort.count(PUBLISH_METRICS.failedRecords, records.length - outcome.firstFailed);
+    runtime.metricsPort.count(METRICS.eventRecordsRetried, records.length - outcome.firstFailed);
     runtime.logger.warn('events not delivered; the stream retries from the first failed record', {
       sequenceNumber,
       retried: records.length - outcome.firstFailed,
@@ -87,7 +75,7 @@ export function publishHandler(rt: () => PublishRuntime): PublishHandler {
     if (!sequenceNumber) throw new Error('undelivered events for a record without a sequence number');
     // Lambda checkpoints before the lowest reported sequence number and retries from there.
     return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
-  }) as unknown as PublishHandler;
+  });
 }
 
 function cachedOnceSync<T>(make: () => T): () => T {
