@@ -1,7 +1,7 @@
 import { ENV } from '../src/config/contract';
 import { KeyFormatError, parsePrivateKey, parsePublicKey } from '../src/lianlian/keys';
 import { oidPartner as oidPartnerSchema } from '../src/lianlian/messages';
-import type { SandboxOptions } from './server';
+import type { SandboxOptions } from './types';
 
 /**
  * A made-up 18-digit merchant number, so a sandbox default can never be mistaken for the provider's

@@ -49,6 +49,8 @@ export interface Received {
   readonly contentType: string | undefined;
   readonly raw: string;
   readonly fields: Record<string, string>;
+  /** Settles when the connection is over: answered, or dropped by the sender (a timeout, close()). */
+  readonly done: Promise<void>;
 }
 
 export interface Reply {
@@ -65,19 +67,26 @@ export interface Merchant {
   readonly received: Received[];
   readonly policies: Map<string, (nth: number) => Reply>;
   of(noOrder: string): Received[];
+  /** Resolves at the `nth` (1-based) arrival for `noOrder`, at once if it already came. Real-time guard only. */
+  arrival(noOrder: string, nth?: number, timeoutMs?: number): Promise<Received>;
+  /** Forgets arrivals and policies, so a test starts from nothing. */
+  clear(): void;
   close(): Promise<void>;
 }
 
 export async function startMerchant(): Promise<Merchant> {
   const received: Received[] = [];
   const policies = new Map<string, (nth: number) => Reply>();
+  const listeners = new Set<() => void>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
       const fields = JSON.parse(raw) as Record<string, string>;
-      received.push({ at: Date.now(), contentType: req.headers['content-type'], raw, fields });
+      const done = new Promise<void>((resolve) => res.on('close', () => resolve()));
+      received.push({ at: Date.now(), contentType: req.headers['content-type'], raw, fields, done });
+      for (const listener of [...listeners]) listener();
       const nth = received.filter((r) => r.fields.no_order === fields.no_order).length;
       const reply = policies.get(fields.no_order ?? '')?.(nth) ?? {};
       // A hanging answer is released by the sender's timeout or by close().
@@ -98,6 +107,26 @@ export async function startMerchant(): Promise<Merchant> {
     received,
     policies,
     of: (noOrder) => received.filter((r) => r.fields.no_order === noOrder),
+    arrival: (noOrder, nth = 1, timeoutMs = 5_000) =>
+      new Promise<Received>((resolve, reject) => {
+        const check = () => {
+          const hit = received.filter((r) => r.fields.no_order === noOrder)[nth - 1];
+          if (!hit) return;
+          listeners.delete(check);
+          clearTimeout(guard);
+          resolve(hit);
+        };
+        const guard = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`no arrival #${nth} for ${noOrder} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      }),
+    clear: () => {
+      received.length = 0;
+      policies.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

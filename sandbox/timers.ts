@@ -1,13 +1,17 @@
+import { type Clock, realClock, type TimerHandle } from './clock';
+
 /**
  * Every timer the sandbox starts goes through one of these sets, so `reset()` and `close()` can cancel
  * all of them: a timer that outlives `close()` would keep a test process alive or fire a request into a
- * merchant endpoint that a later test owns.
+ * merchant endpoint that a later test owns. The clock is injected so tests can run them on a ManualClock.
  */
 export class TimerSet {
-  private readonly handles = new Set<NodeJS.Timeout>();
+  private readonly handles = new Set<TimerHandle>();
 
-  add(fn: () => void, ms: number): NodeJS.Timeout {
-    const handle = setTimeout(() => {
+  constructor(private readonly clock: Clock = realClock) {}
+
+  add(fn: () => void, ms: number): TimerHandle {
+    const handle = this.clock.setTimeout(() => {
       this.handles.delete(handle);
       fn();
     }, ms);
@@ -15,14 +19,14 @@ export class TimerSet {
     return handle;
   }
 
-  cancel(handle: NodeJS.Timeout | undefined): void {
+  cancel(handle: TimerHandle | undefined): void {
     if (handle === undefined) return;
-    clearTimeout(handle);
+    this.clock.clearTimeout(handle);
     this.handles.delete(handle);
   }
 
   clear(): void {
-    for (const handle of this.handles) clearTimeout(handle);
+    for (const handle of this.handles) this.clock.clearTimeout(handle);
     this.handles.clear();
   }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '../../../src/core/rate-limit';
+import { SimulatedClock, TokenBucket } from '../../../src/core/rate-limit';
 
 /**
  * A fake clock: `sleep` never really waits, it records when the caller would wake. Grant times are
@@ -81,6 +81,87 @@ describe('TokenBucket (fixed interval with burst 1)', () => {
         },
       ),
     );
+  });
+});
+
+/** Grants per simulated second: `[count in second 0, count in second 1, …]`. */
+function perSecond(times: readonly number[]): number[] {
+  const counts: number[] = [];
+  for (const t of times) {
+    const second = Math.floor(t / 1000 + 1e-9);
+    counts[second] = (counts[second] ?? 0) + 1;
+  }
+  return Array.from(counts, (c) => c ?? 0);
+}
+
+describe('TokenBucket on a SimulatedClock (no wall time)', () => {
+  it('SimulatedClock: sleeping moves time forward by the sleep, never back', async () => {
+    const clock = new SimulatedClock(1_000);
+    await clock.sleep(250);
+    await clock.sleep(-5);
+    clock.advance(50);
+    expect(clock.now()).toBe(1_300);
+    expect(() => clock.advance(-1)).toThrow(RangeError);
+  });
+
+  it('grants concurrent workers exactly `rate` calls in every simulated second', async () => {
+    const clock = new SimulatedClock();
+    const bucket = new TokenBucket({ ratePerSecond: 5, clock });
+    const grants: number[] = [];
+    // Four workers, 25 calls each, every call "taking" 30 ms of simulated time.
+    const worker = async () => {
+      for (let i = 0; i < 25; i++) {
+        grants.push(await bucket.grant());
+        clock.advance(30);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+
+    expect(grants).toHaveLength(100);
+    expect(perSecond(grants)).toEqual(Array.from({ length: 20 }, () => 5));
+    const sorted = [...grants].sort((a, b) => a - b);
+    expect(new Set(sorted.slice(1).map((t, i) => t - (sorted[i] ?? 0)))).toEqual(new Set([200]));
+  });
+
+  it('never grants more than the rate in any simulated second, whatever the call durations and concurrency', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.integer({ min: 0, max: 1_500 }), { minLength: 1, maxLength: 40 }),
+        async (rate, workers, durations) => {
+          const clock = new SimulatedClock();
+          const bucket = new TokenBucket({ ratePerSecond: rate, clock });
+          const grants: number[] = [];
+          const queue = [...durations];
+          const worker = async () => {
+            for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+              grants.push(await bucket.grant());
+              clock.advance(d);
+            }
+          };
+          await Promise.all(Array.from({ length: workers }, worker));
+          expect(grants).toHaveLength(durations.length);
+          expect(maxPerSecond(grants)).toBeLessThanOrEqual(rate);
+        },
+      ),
+    );
+  });
+
+  it('takes the clock option, and now/sleep still override it one by one', async () => {
+    const clock = new SimulatedClock();
+    const slept: number[] = [];
+    const bucket = new TokenBucket({
+      ratePerSecond: 2,
+      clock,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    expect([await bucket.grant(), await bucket.grant(), await bucket.grant()]).toEqual([0, 500, 1_000]);
+    expect(slept).toEqual([500, 1_000]);
+    // The overriding sleep did not move the simulated clock.
+    expect(clock.now()).toBe(0);
   });
 });
 
