@@ -43,8 +43,9 @@ export interface OrderStore {
   /**
    * Writes `change` iff the stored order has `expected.status` and `expected.version`; bumps the version
    * and returns the order as written. Throws TransitionConflictError when the condition fails.
-   * Final statuses leave the reconciliation index — except a SUCCESS whose change sets next_check_at
-   * (the returns watch, see isDueIndexed); open ones are kept in it, keyed by next_check_at.
+   * The due index: a change with `leaveDueIndex` leaves it, FAILURE/CANCEL/REJECTED never stay in it, a
+   * change that sets next_check_at on an open order or a SUCCESS (the returns watch, see isDueIndexed) is
+   * (re)indexed at that time, and every other change keeps the index attributes the order had.
    */
   update(expected: OrderVersion, change: OrderChange): Promise<PayoutOrder>;
   /** Non-final orders whose next_check_at is at or before `dueBefore`, oldest first, one page at a time. */

@@ -85,7 +85,7 @@ export interface ReconcileSummary {
   examined: number;
   /** The query moved the order to another status. */
   changed: number;
-  /** PENDING unknown to the provider: the apply was sent again under the same no_order. */
+  /** PENDING unknown to the provider for the whole grace: the apply was sent again under the same no_order. */
   resent: number;
   unchanged: number;
   /** The provider's answer proved nothing (timeout, 9999, bad signature…); asked again later. */

@@ -327,13 +327,12 @@ describe('POST /lianlian/notify', () => {
     expect((await get(body.no_order)).body.status).toBe('CANCEL');
   });
 
-  it('refuses tampered, wrong-amount, wrong-partner and unknown-order notifications, changing nothing', async () => {
+  it('refuses tampered, wrong-partner and unknown-order notifications, changing nothing', async () => {
     const { body, notification } = await paid();
     const before = (await get(body.no_order)).body;
     const { sign: _s, sign_type: _t, ...unsigned } = notification;
     const cases = [
       JSON.stringify({ ...notification, result_pay: 'FAILURE' }), // tampered after signing
-      notifyBody({ ...unsigned, result_pay: 'FAILURE', money_order: '0.02' }), // signed, wrong amount
       notifyBody({ ...unsigned, result_pay: 'FAILURE', oid_partner: '201400000000000009' }), // wrong partner
       notifyBody({ ...unsigned, no_order: 'NO_SUCH_ORDER' }), // unknown order
       notifyBody(
@@ -349,6 +348,20 @@ describe('POST /lianlian/notify', () => {
     }
     const after = (await get(body.no_order)).body;
     expect(after).toEqual(before);
+  });
+
+  it('refuses a signed wrong-amount notification and records it once as an anomaly (also on retries)', async () => {
+    const { body, notification } = await paid();
+    const { sign: _s, sign_type: _t, ...unsigned } = notification;
+    const raw = notifyBody({ ...unsigned, result_pay: 'FAILURE', money_order: '0.02' });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const answer = await post('/lianlian/notify', raw, { 'content-type': 'text/json;charset=utf-8' });
+      expect(answer.status).toBe(200);
+      expect(answer.body.ret_code).not.toBe('0000');
+    }
+    const after = (await get(body.no_order)).body;
+    expect(after.status).toBe('SUCCESS');
+    expect(after.history.filter((h) => h.anomaly === 'provider reported a different amount')).toHaveLength(1);
   });
 });
 

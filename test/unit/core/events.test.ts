@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,7 +9,10 @@ import {
   type PayoutEventDetail,
 } from '../../../src/core/events';
 import type { HistoryEntry, PayoutOrder } from '../../../src/core/model';
+import { createPayout, receiveNotification } from '../../../src/core/payouts';
 import { isFinal, PAYOUT_STATUSES, type PayoutStatus } from '../../../src/core/status';
+import { signFields } from '../../../src/lianlian/sign';
+import { makeDeps, TEST_OID_PARTNER } from '../../support/fakes';
 import { makeOrder } from '../../support/order-fixtures';
 
 const AT = '2026-11-27T04:30:00.000Z';
@@ -230,5 +234,56 @@ describe('eventsFromChange: properties', () => {
         },
       ),
     );
+  });
+});
+
+describe('eventsFromChange over the images a contradicting notification writes (defect 8)', () => {
+  it('a signed notification with another amount gives one Payout Anomaly; its retries give none', async () => {
+    const provider = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const deps = makeDeps();
+    const body = {
+      no_order: 'LLP2026112700099',
+      money_order: '10.00',
+      card_no: '6222000000001234',
+      acct_name: '测试用户',
+      flag_card: '0',
+      info_order: 'supplier payout',
+    };
+    await createPayout(deps, body);
+    const raw = JSON.stringify(
+      signFields(
+        {
+          oid_partner: TEST_OID_PARTNER,
+          no_order: body.no_order,
+          dt_order: '20261127120000',
+          money_order: '100.00',
+          result_pay: 'SUCCESS',
+          oid_paybill: '2026112700000001',
+          settle_date: '20261127',
+        },
+        { signType: 'RSA', privateKey: provider.privateKey },
+      ),
+    );
+
+    const before = (await deps.store.get(body.no_order))!;
+    const answer = await receiveNotification(deps, { publicKey: provider.publicKey }, raw);
+    expect(answer.ack).toBe(false);
+    const after = (await deps.store.get(body.no_order))!;
+    const events = eventsFromChange(before, after);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      detailType: PAYOUT_DETAIL_TYPES.anomaly,
+      detail: {
+        no_order: body.no_order,
+        status: 'ACCEPTED',
+        anomaly: 'provider reported a different amount',
+        result_pay: 'SUCCESS',
+      },
+    });
+
+    // The provider's retry: refused again, nothing written, so the stream carries nothing to publish.
+    expect((await receiveNotification(deps, { publicKey: provider.publicKey }, raw)).ack).toBe(false);
+    const again = (await deps.store.get(body.no_order))!;
+    expect(again).toEqual(after);
   });
 });

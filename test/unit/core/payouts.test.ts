@@ -560,3 +560,23 @@ describe('applyQueryOutcome: a query answer with another dt_order (defect 3)', (
     expect(again.order).toEqual(first.order);
   });
 });
+
+describe('the returns watch survives an anomaly (defect 6)', () => {
+  it('a FAILURE notification for a watched SUCCESS is recorded as an anomaly and the order stays due', async () => {
+    const deps = makeDeps({ config: { returnWatchMs: 24 * 60 * 60_000 } });
+    const body = request({ money_order: '10' });
+    await createPayout(deps, body);
+    const success = notification({ no_order: body.no_order, money_order: '10.00', result_pay: 'SUCCESS' });
+    expect((await receiveNotification(deps, keys, success)).ack).toBe(true);
+    const watched = (await deps.store.get(body.no_order))!;
+    expect(watched.status).toBe('SUCCESS');
+    expect(watched.next_check_at).toBeDefined();
+
+    const failure = notification({ no_order: body.no_order, money_order: '10.00', result_pay: 'FAILURE' });
+    await receiveNotification(deps, keys, failure);
+    const after = (await deps.store.get(body.no_order))!;
+    expect(after).toMatchObject({ status: 'SUCCESS', anomalies: 1, next_check_at: watched.next_check_at });
+    const due = await deps.store.listDue({ dueBefore: '2100-01-01T00:00:00.000Z', limit: 10 });
+    expect(due.items.map((r) => r.no_order)).toEqual([body.no_order]);
+  });
+});

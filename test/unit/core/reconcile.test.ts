@@ -239,6 +239,23 @@ describe('runReconciliation: decisions', () => {
     expect(after).toMatchObject({ status: 'ACCEPTED', apply_attempts: 2, check_count: 1 });
   });
 
+  it('a refused resend leaves the order open and due: UNKNOWN, counted as resent, PayoutResendRefused', async () => {
+    const h = harness();
+    const order = await seed(h.store, { status: 'PENDING', applied_at: PAST_GRACE });
+    vi.mocked(h.provider.apply).mockImplementation(async (fields) => {
+      h.applied.push({ no_order: fields.no_order, dt_order: fields.dt_order });
+      return { kind: 'rejected', retCode: '9104', retMsg: 'balance insufficient' };
+    });
+    const summary = await h.run();
+    expect(summary).toMatchObject({ examined: 1, resent: 1, changed: 0 });
+    const after = await h.store.get(order.no_order);
+    expect(after).toMatchObject({ status: 'UNKNOWN', ret_code: '9104', apply_attempts: 2, check_count: 1 });
+    expect(h.metric(METRICS.resendRefused)).toBe(1);
+    // Still in the due index: the next look comes with back-off, as for any open order.
+    const due = await h.store.listDue({ dueBefore: '2100-01-01T00:00:00.000Z', limit: 10 });
+    expect(due.items.map((r) => r.no_order)).toEqual([order.no_order]);
+  });
+
   it('does not resend a PENDING order the provider reports: it takes the reported status', async () => {
     const h = harness();
     const order = await seed(h.store, { status: 'PENDING' });

@@ -31,6 +31,7 @@ const INPUTS = {
   R_C: result('CANCEL'),
   R_X: result('REFUNDING'),
   R_amt: result('SUCCESS', AMOUNT + 1),
+  R_dt: { ...result('SUCCESS'), dtOrder: '20261127120001' },
   NF_in: { type: 'not_found', source: 'reconcile' },
   NF_out: { type: 'not_found', source: 'reconcile' },
 } satisfies Record<string, TransitionInput>;
@@ -52,6 +53,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'CANCEL',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'resend',
   },
@@ -66,6 +68,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'CANCEL',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'anomaly',
   },
@@ -80,6 +83,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'CANCEL',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'REJECTED',
   },
@@ -94,6 +98,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'CANCEL',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'anomaly',
   },
@@ -108,6 +113,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'CANCEL',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'anomaly',
   },
@@ -122,6 +128,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'CANCEL',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'none',
   },
@@ -136,6 +143,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'anomaly',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'none',
   },
@@ -150,6 +158,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'none',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'none',
   },
@@ -164,6 +173,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     R_C: 'anomaly',
     R_X: 'anomaly',
     R_amt: 'anomaly',
+    R_dt: 'anomaly',
     NF_in: 'none',
     NF_out: 'none',
   },
@@ -333,52 +343,176 @@ describe('decide: details', () => {
   });
 });
 
-describe('decide: properties over input sequences', () => {
-  const inputArb = fc.constantFrom(...(Object.keys(INPUTS) as InputName[]));
+describe('decide: a refused resend and an unreadable applied_at', () => {
+  it('a conclusive refusal of a RESEND is never final: UNKNOWN, the code kept, an alarm raised', () => {
+    for (const retCode of ['9104', '9912', '9913', '5503', '1001']) {
+      const d = decide(
+        makeOrder({ status: 'PENDING', apply_attempts: 2 }),
+        { type: 'apply', source: 'reconcile', outcome: { kind: 'rejected', retCode } },
+        ctx,
+      );
+      expect(d).toMatchObject({ kind: 'change', status: 'UNKNOWN', set: { ret_code: retCode } });
+      expect(d.kind === 'change' && d.alarm).toBe('resend_refused');
+      expect(d.kind === 'change' && d.leaveDueIndex).toBeFalsy();
+    }
+    // The FIRST apply refused conclusively is still REJECTED: nothing else can be paying.
+    const first = decide(makeOrder({ status: 'PENDING' }), INPUTS.A_rej, ctx);
+    expect(summary(first)).toBe('REJECTED');
+  });
 
-  function run(names: InputName[]): PayoutStatus[] {
-    let order = makeOrder({ status: 'PENDING', money_fen: AMOUNT, applied_at: NOW.toISOString() });
-    const seen: PayoutStatus[] = [order.status];
-    for (const name of names) {
-      const d = decide(order, INPUTS[name], ctx);
-      if (d.kind === 'change') {
+  it('an UNKNOWN from a refused resend is not "the provider has it", and 1002/2005 is not a refused resend', () => {
+    const late = new Date(NOW.getTime() - GRACE_MS - 60_000).toISOString();
+    const refused = orderIn('UNKNOWN', 'NF_out', { apply_attempts: 2, ret_code: '9912', applied_at: late });
+    expect(summary(decide(refused, INPUTS.NF_out, ctx))).toBe('REJECTED');
+    const inside = { ...refused, applied_at: new Date(NOW.getTime() - 60_000).toISOString() };
+    expect(summary(decide(inside, INPUTS.NF_out, ctx))).toBe('none');
+    for (const retCode of ['1002', '2005']) {
+      const has = orderIn('UNKNOWN', 'NF_out', { apply_attempts: 2, ret_code: retCode, applied_at: late });
+      expect(summary(decide(has, INPUTS.NF_out, ctx))).toBe('anomaly');
+    }
+  });
+
+  it.each(['garbage', '', '2026-02-30T00:00:00.000Z', '2026-11-27T04:00:00', '2026-11-27T04:00:00+08:00'])(
+    'applied_at %j counts as inside the grace for every open status, with an alarm',
+    (appliedAt) => {
+      for (const status of ['PENDING', 'ACCEPTED', 'UNKNOWN', 'WAITING', 'PROCESSING'] as const) {
+        const d = decide(orderIn(status, 'NF_out', { applied_at: appliedAt }), INPUTS.NF_out, ctx);
+        expect(d).toMatchObject({ kind: 'none', alarm: 'applied_at_unreadable' });
+      }
+    },
+  );
+
+  it('PENDING + 8901: nothing until the grace has passed since the apply, then resend', () => {
+    const at = (msAgo: number) => makeOrder({ applied_at: new Date(NOW.getTime() - msAgo).toISOString() });
+    expect(summary(decide(at(GRACE_MS - 1), INPUTS.NF_out, ctx))).toBe('none');
+    expect(summary(decide(at(GRACE_MS), INPUTS.NF_out, ctx))).toBe('resend');
+    // An apply "in the future" (clock skew) is inside the grace too.
+    expect(summary(decide(at(-60_000), INPUTS.NF_out, ctx))).toBe('none');
+  });
+});
+
+describe('decide: properties over timed input sequences', () => {
+  /** Inputs for the sequences: the two 8901 inputs of the table are one input here; time decides. */
+  const NAMES = [
+    'A_ok',
+    'A_rej',
+    'A_unk',
+    'R_W',
+    'R_P',
+    'R_S',
+    'R_F',
+    'R_C',
+    'R_X',
+    'R_amt',
+    'R_dt',
+    'NF',
+  ] as const;
+  type Name = (typeof NAMES)[number];
+  const input = (name: Name): TransitionInput => (name === 'NF' ? INPUTS.NF_out : INPUTS[name]);
+  /** One step: an input, after some time (up to 45 min, so 8901 lands on both sides of the 30 min grace). */
+  const stepArb = fc.record({
+    name: fc.constantFrom(...NAMES),
+    afterMs: fc.integer({ min: 0, max: 45 * 60_000 }),
+  });
+  type Step = { name: Name; afterMs: number };
+
+  interface Observed {
+    readonly before: PayoutOrder;
+    readonly after: PayoutOrder;
+    readonly name: Name;
+    readonly decision: Decision;
+    readonly now: Date;
+  }
+
+  /**
+   * Runs the steps from a PENDING order applied `startAgoMs` before the first step, applying decisions as
+   * the stores would and simulating the resend claim (a new apply time and attempt, as resendPending does).
+   */
+  function run(steps: readonly Step[], startAgoMs: number): Observed[] {
+    let now = NOW.getTime();
+    let order = makeOrder({
+      status: 'PENDING',
+      money_fen: AMOUNT,
+      applied_at: new Date(now - startAgoMs).toISOString(),
+    });
+    const seen: Observed[] = [];
+    for (const { name, afterMs } of steps) {
+      now += afterMs;
+      const at = new Date(now);
+      const before = order;
+      const decision = decide(order, input(name), { now: at, notFoundGraceMs: GRACE_MS });
+      if (decision.kind === 'change' || decision.kind === 'anomaly') {
         order = {
           ...order,
-          status: d.status,
-          ...d.set,
+          ...(decision.kind === 'change' ? { status: decision.status } : {}),
+          ...decision.set,
           version: order.version + 1,
-          history: [...order.history, d.entry],
+          history: [...order.history, decision.entry],
         };
-      } else if (d.kind === 'anomaly') {
-        order = { ...order, ...d.set, version: order.version + 1, history: [...order.history, d.entry] };
+      } else if (decision.kind === 'resend') {
+        order = { ...order, apply_attempts: order.apply_attempts + 1, applied_at: at.toISOString() };
       }
-      seen.push(order.status);
+      seen.push({ before, after: order, name, decision, now: at });
     }
     return seen;
   }
 
-  it('a final status never regresses; the only move out of a final status is SUCCESS → CANCEL', () => {
+  const sequences = fc.tuple(fc.array(stepArb, { maxLength: 25 }), fc.integer({ min: 0, max: 60 * 60_000 }));
+  const reached = { resend: 0, rejectedAfterGrace: 0, resendRefused: 0, insideGrace: 0 };
+
+  it('final never regresses; REJECTED only from the first apply or UNKNOWN (not 1002/2005) after the grace; a refused resend is never final', () => {
     fc.assert(
-      fc.property(fc.array(inputArb, { maxLength: 30 }), (names) => {
-        const statuses = run(names);
-        for (let i = 1; i < statuses.length; i++) {
-          const before = statuses[i - 1]!;
-          const after = statuses[i]!;
-          if (isFinal(before) && after !== before) {
-            expect([before, after]).toEqual(['SUCCESS', 'CANCEL']);
+      fc.property(sequences, ([steps, startAgoMs]) => {
+        for (const { before, after, name, decision, now } of run(steps, startAgoMs)) {
+          const age = now.getTime() - Date.parse(before.applied_at);
+          if (isFinal(before.status) && after.status !== before.status) {
+            expect([before.status, after.status]).toEqual(['SUCCESS', 'CANCEL']);
+          }
+          if (after.status === 'REJECTED' && before.status !== 'REJECTED') {
+            if (name === 'NF') {
+              expect(before.status).toBe('UNKNOWN');
+              expect(['1002', '2005']).not.toContain(before.ret_code);
+              expect(age).toBeGreaterThanOrEqual(GRACE_MS);
+              reached.rejectedAfterGrace++;
+            } else {
+              expect([name, before.status, before.apply_attempts]).toEqual(['A_rej', 'PENDING', 1]);
+            }
+          }
+          if (name === 'NF' && before.status === 'PENDING') {
+            // 8901 never closes a PENDING order; it resends only once the grace is over.
+            expect(isFinal(after.status)).toBe(false);
+            expect(decision.kind).toBe(age >= GRACE_MS ? 'resend' : 'none');
+            if (decision.kind === 'resend') reached.resend++;
+            else reached.insideGrace++;
+          }
+          if (name === 'A_rej' && before.status === 'PENDING' && before.apply_attempts > 1) {
+            expect(after.status).toBe('UNKNOWN');
+            reached.resendRefused++;
+          }
+          if (name === 'NF' && !isFinal(before.status) && age < GRACE_MS) {
+            expect(after).toEqual(before);
           }
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 600 },
     );
+    // The generated times do reach both sides of the grace and every path above.
+    expect(reached.resend).toBeGreaterThan(0);
+    expect(reached.insideGrace).toBeGreaterThan(0);
+    expect(reached.rejectedAfterGrace).toBeGreaterThan(0);
+    expect(reached.resendRefused).toBeGreaterThan(0);
   });
 
-  it('applying the same input twice in a row never changes anything the second time', () => {
+  it('the same input repeated at the same time: the status settles at once, and a third time does nothing', () => {
     fc.assert(
-      fc.property(fc.array(inputArb, { maxLength: 20 }), inputArb, (prefix, repeated) => {
-        const once = run([...prefix, repeated]);
-        const twice = run([...prefix, repeated, repeated]);
-        expect(twice.at(-1)).toBe(once.at(-1));
+      fc.property(sequences, fc.constantFrom(...NAMES), ([steps, startAgoMs], repeated) => {
+        const again = { name: repeated, afterMs: 0 };
+        const once = run([...steps, again], startAgoMs);
+        const thrice = run([...steps, again, again, again], startAgoMs);
+        expect(thrice.at(-1)!.after.status).toBe(once.at(-1)!.after.status);
+        // Valid duplicates have no further effect (an anomaly is recorded once; a resend is not repeated
+        // inside the new grace it starts).
+        expect(thrice.at(-1)!.decision.kind).toBe('none');
       }),
       { numRuns: 300 },
     );
