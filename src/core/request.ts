@@ -1,24 +1,24 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import {
+  applyFieldFormats,
   cardNo,
   corporateRules,
   type FieldError,
   fieldErrors,
   flagCard,
   noOrder,
+  optionalApplyFieldsShape,
 } from '../lianlian/messages';
 import { parseCallerAmount } from '../lianlian/money';
 import { OPTIONAL_APPLY_FIELDS, type OptionalApplyField, type PayeeSecret } from './model';
 
 /**
  * The merchant API's payout request (POST /payouts): the provider's field names, but a caller-friendly
- * amount ("7.5" is fine; we send "7.50"). Validation names every bad field.
+ * amount ("7.5" is fine; we send "7.50"). Validation names every bad field. Every other field format is
+ * the wire schema's own (`applyFieldFormats` in src/lianlian/messages.ts): what we accept is what we may
+ * send, including the refusal of `&` and `=` in free text (spec §13).
  */
-const digits = (n: number, what: string) => z.string().regex(new RegExp(`^[0-9]{${n}}$`), `must be ${what}`);
-const text = (max: number) =>
-  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
-
 export const payoutRequestSchema = z
   .object({
     no_order: noOrder,
@@ -27,18 +27,10 @@ export const payoutRequestSchema = z
       if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
     }),
     card_no: cardNo,
-    acct_name: text(100).refine((v) => v.trim() === v, 'must not start or end with spaces'),
+    acct_name: applyFieldFormats.acct_name,
     flag_card: flagCard,
-    info_order: text(255),
-    bank_code: digits(8, '8 digits').optional(),
-    province_code: digits(6, 'a 6-digit area code').optional(),
-    city_code: digits(6, 'a 6-digit area code').optional(),
-    brabank_name: text(100).optional(),
-    prcptcd: z
-      .string()
-      .regex(/^[0-9]{1,12}$/, 'must be at most 12 digits')
-      .optional(),
-    platform: text(32).optional(),
+    info_order: applyFieldFormats.info_order,
+    ...optionalApplyFieldsShape,
   })
   .strict()
   .superRefine(corporateRules);

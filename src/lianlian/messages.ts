@@ -29,35 +29,69 @@ export const cardNo = z.string().regex(/^[0-9]{1,32}$/, 'must be 1–32 digits')
 export const signType = z.enum(['RSA', 'MD5']);
 export const settleDate = z.string().refine(isValidSettleDate, 'must be yyyyMMdd');
 const maxLen = (n: number) => z.string().max(n, `must be at most ${n} characters`);
-const required = (n: number) => z.string().min(1, 'is required').max(n, `must be at most ${n} characters`);
+
+/**
+ * Spec §13: the sign string joins raw values with `&` and `=` and escapes nothing, so a value holding either
+ * lets one signed message be re-read as a different set of fields (`info_order` = `x&no_order=B`). Free text
+ * we send may contain neither. It is refused, never rewritten: the merchant must see exactly what is paid.
+ */
+export const SIGN_DELIMITER_MESSAGE =
+  'must not contain "&" or "=" (they would change what the signature covers)';
+const freeText = (n: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(n, `must be at most ${n} characters`)
+    .regex(/^[^&=]*$/, SIGN_DELIMITER_MESSAGE);
+
+/**
+ * The one definition of each apply field format that both the merchant API (`src/core/request.ts`) and the
+ * wire schema below are built from, so the two cannot drift. Messages are written for the merchant: each
+ * follows the field name in a `{field, message}` error.
+ */
+export const applyFieldFormats = {
+  // Payee name, signed as raw UTF-8. Edge spaces are refused rather than trimmed: we never change a name.
+  acct_name: freeText(100).refine((v) => v.trim() === v, 'must not start or end with spaces'),
+  info_order: freeText(255),
+  platform: freeText(32),
+  bank_code: z.string().regex(digits(8), 'must be 8 digits'),
+  province_code: z.string().regex(digits(6), 'must be a 6-digit area code'),
+  city_code: z.string().regex(digits(6), 'must be a 6-digit area code'),
+  brabank_name: freeText(100),
+  prcptcd: z.string().regex(/^[0-9]{1,12}$/, 'must be at most 12 digits'),
+} as const;
+
+/** The optional apply fields, as both schemas accept them (the corporate rules decide when they are needed). */
+export const optionalApplyFieldsShape = {
+  bank_code: applyFieldFormats.bank_code.optional(),
+  province_code: applyFieldFormats.province_code.optional(),
+  city_code: applyFieldFormats.city_code.optional(),
+  brabank_name: applyFieldFormats.brabank_name.optional(),
+  prcptcd: applyFieldFormats.prcptcd.optional(),
+  platform: applyFieldFormats.platform.optional(),
+};
 
 /** The business fields of an apply, before signing: what the payout service hands to the client. */
 const applyFieldsShape = {
   oid_partner: oidPartner,
   api_version: z.literal('1.2'),
-  platform: maxLen(32).optional(),
   no_order: noOrder,
   dt_order: dtOrder,
   money_order: wireAmount,
   flag_card: flagCard,
   card_no: cardNo,
-  acct_name: required(100),
-  bank_code: z.string().regex(digits(8), 'must be 8 digits').optional(),
-  province_code: z.string().regex(digits(6), 'must be a 6-digit area code').optional(),
-  city_code: z.string().regex(digits(6), 'must be a 6-digit area code').optional(),
-  brabank_name: maxLen(100).optional(),
-  prcptcd: z
-    .string()
-    .regex(/^[0-9]{1,12}$/, 'must be at most 12 digits')
-    .optional(),
-  info_order: required(255),
+  acct_name: applyFieldFormats.acct_name,
+  ...optionalApplyFieldsShape,
+  info_order: applyFieldFormats.info_order,
   notify_url: z
     .string()
     .min(1, 'is required')
     .max(255, 'must be at most 255 characters')
     // The provider POSTs the result here: only http(s) makes sense (zod's bare .url() also takes
     // `javascript:`, `mailto:` and the like).
-    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    // Signed raw like the rest: a query string's "&b=2" would read as a field of its own (spec §13).
+    .regex(/^[^&]*$/, 'must not contain "&" (it would change what the signature covers)'),
 };
 export const applyFieldsSchema = z.object(applyFieldsShape).strict().superRefine(corporateRules);
 
@@ -106,17 +140,56 @@ export type ApplyRequest = z.infer<typeof applyRequestSchema>;
 
 const retCode = z.string().regex(/^[0-9A-Za-z]{4}$/, 'must be 4 characters');
 
+/**
+ * result_pay (spec §8): a strict format, not a closed list. An unknown but well-formed value must still
+ * reach the core, which keeps the order open and raises an alarm; a value with `&`, `=`, spaces or
+ * lower case is not something the provider sends and is refused.
+ */
+export const resultPay = z.string().regex(/^[A-Z][A-Z_]{0,31}$/, 'must be upper-case letters (at most 32)');
+
+/**
+ * An optional received field of known format. Empty counts as absent (empty values are outside the
+ * signature, spec §6, and a provider may well send `"settle_date":""` before settlement); anything else
+ * must match the format exactly (spec §13).
+ */
+/**
+ * A received value holding `&name=` can be read as a different set of fields under the same signature
+ * (spec §13): `ret_msg` = `ok&settle_date=20260102` is also `ret_msg` = `ok` plus a `settle_date`. We never
+ * send one, and the provider has no reason to; refusing them leaves every accepted message exactly one
+ * reading — a `&` followed by `name=` must separate fields, any other `&` must sit inside a value. A
+ * refused message is not believed: a notification is answered non-0000, a query answer stays unknown.
+ */
+const REREADABLE = /&[^&=]+=/;
+function oneReadingOnly(message: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const [key, value] of Object.entries(message)) {
+    // A name with "&" or "=" is no field the provider sends, and it would let a reading start mid-value.
+    if (/[&=]/.test(key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'a field name may not contain "&" or "="' });
+    } else if (typeof value === 'string' && REREADABLE.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'holds "&name=": it could be read as other fields under the same signature',
+      });
+    }
+  }
+}
+
+const receivedOptional = <T extends z.ZodType<string>>(format: T) =>
+  z.union([z.literal(''), format]).optional();
+
 export const applyResponseSchema = z
   .object({
     ret_code: retCode,
     ret_msg: z.string().optional(),
-    oid_partner: z.string().optional(),
-    no_order: z.string().optional(),
+    oid_partner: receivedOptional(oidPartner),
+    no_order: receivedOptional(noOrder),
     oid_paybill: z.string().optional(),
     sign_type: z.string().optional(),
     sign: z.string().optional(),
   })
-  .catchall(z.string());
+  .catchall(z.string())
+  .superRefine(oneReadingOnly);
 export type ApplyResponse = z.infer<typeof applyResponseSchema>;
 
 export const queryRequestSchema = z
@@ -133,41 +206,47 @@ export const queryRequestSchema = z
   .strict();
 export type QueryRequest = z.infer<typeof queryRequestSchema>;
 
-/** A `0000` query answer: the fields a result needs. Other codes only need ret_code. */
+/**
+ * A `0000` query answer: the fields a result needs. Other codes only need ret_code. Every field whose
+ * format is known is checked strictly (spec §13): a field shifted by an injected `&`/`=` cannot pass.
+ */
 export const queryResultSchema = z
   .object({
     ret_code: z.literal('0000'),
     ret_msg: z.string().optional(),
     oid_partner: oidPartner,
-    no_order: z.string(),
-    dt_order: z.string().optional(),
+    no_order: noOrder,
+    dt_order: receivedOptional(dtOrder),
     oid_paybill: z.string().optional(),
     money_order: wireAmount,
-    result_pay: z.string().min(1),
-    settle_date: z.string().optional(),
+    result_pay: resultPay,
+    settle_date: receivedOptional(settleDate),
     info_order: z.string().optional(),
     memo: z.string().optional(),
     bank_name: z.string().optional(),
     sign_type: z.string(),
     sign: z.string(),
   })
-  .catchall(z.string());
+  .catchall(z.string())
+  .superRefine(oneReadingOnly);
 export type QueryResult = z.infer<typeof queryResultSchema>;
 
+/** A result notification (spec §5), its known formats checked strictly like a query answer's. */
 export const notificationSchema = z
   .object({
     oid_partner: oidPartner,
     sign_type: z.string(),
     sign: z.string().min(1),
-    no_order: z.string().min(1).max(32),
-    dt_order: z.string().optional(),
+    no_order: noOrder,
+    dt_order: receivedOptional(dtOrder),
     money_order: wireAmount,
     oid_paybill: z.string().optional(),
-    result_pay: z.string().min(1),
-    settle_date: z.string().optional(),
+    result_pay: resultPay,
+    settle_date: receivedOptional(settleDate),
     info_order: z.string().optional(),
   })
-  .catchall(z.string());
+  .catchall(z.string())
+  .superRefine(oneReadingOnly);
 export type Notification = z.infer<typeof notificationSchema>;
 
 export interface FieldError {

@@ -3,7 +3,9 @@ import { classifyRetCode } from '../../lianlian/codes';
 import type { ProviderEndpoints } from '../../lianlian/endpoints';
 import {
   type ApplyFields,
+  applyFieldsSchema,
   applyResponseSchema,
+  fieldErrors,
   parseWireBody,
   queryResultSchema,
 } from '../../lianlian/messages';
@@ -34,8 +36,21 @@ export interface HttpProviderClientOptions {
 type Transport = { ok: true; fields: Record<string, string> } | { ok: false; reason: UnknownReason };
 
 /**
+ * Apply fields that must never be signed (spec §13: `&`/`=` in free text, or any other format the wire
+ * schema refuses). The merchant API refuses them first, so reaching this is a bug in the caller. Nothing
+ * was sent. Names the fields, never their values (they include the payee's).
+ */
+export class UnsendableApplyError extends Error {
+  override readonly name = 'UnsendableApplyError';
+  constructor(readonly fields: readonly string[]) {
+    super(`apply not sent: invalid field(s) ${fields.join(', ')}`);
+  }
+}
+
+/**
  * HTTP client for apply and query. It never throws transport errors at callers: every answer becomes a
- * classified outcome, and anything it cannot prove is `unknown`.
+ * classified outcome, and anything it cannot prove is `unknown`. The one throw is UnsendableApplyError,
+ * raised before sending.
  */
 export class HttpProviderClient implements ProviderClient {
   private readonly timeoutMs: number;
@@ -46,7 +61,11 @@ export class HttpProviderClient implements ProviderClient {
     this.fetchImpl = options.fetchImpl ?? fetch;
   }
 
+  /** Throws UnsendableApplyError, before anything is sent, for fields the wire schema refuses. */
   async apply(fields: ApplyFields): Promise<ApplyOutcome> {
+    // Defence in depth: a value with `&` or `=` would let the signature be re-read as other fields.
+    const checked = applyFieldsSchema.safeParse(fields);
+    if (!checked.success) throw new UnsendableApplyError(fieldErrors(checked.error).map((e) => e.field));
     const body = signFields({ ...fields }, this.options.signing);
     const answer = await this.post(this.options.endpoints.applyUrl, body);
     if (!answer.ok) return { kind: 'unknown', reason: answer.reason };

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
@@ -10,8 +11,9 @@ import {
   parseWireBody,
   queryRequestSchema,
   queryResultSchema,
+  SIGN_DELIMITER_MESSAGE,
 } from '../../../src/lianlian/messages';
-import { signFields, verifyFields } from '../../../src/lianlian/sign';
+import { buildSignString, signFields, verifyFields } from '../../../src/lianlian/sign';
 import { corporateApply, MERCHANT, personalApply } from './fixtures';
 
 const MD5_KEY = 'messages-test-md5-key';
@@ -315,5 +317,182 @@ describe('parseWireBody: keys that are also Object.prototype names (defect 10)',
     const parsed = parseWireBody('{"ret_code":"0000"}');
     expect(parsed.ok && parsed.fields.constructor).toBeUndefined();
     expect(parsed.ok && parsed.fields.toString).toBeUndefined();
+  });
+});
+
+/**
+ * Every way to read a sign string as `key=value` pairs: split it at `&`, then group consecutive pieces (a
+ * group's key runs to its first `=`). Keeps only readings that could be a received message: ascending,
+ * distinct keys (the sign string is sorted) and non-empty values (empty ones are never signed).
+ */
+function rereadings(signString: string): Record<string, string>[] {
+  const pieces = signString.split('&');
+  const out: Record<string, string>[] = [];
+  const walk = (from: number, previous: string, fields: [string, string][]): void => {
+    if (from === pieces.length) {
+      out.push(Object.fromEntries(fields));
+      return;
+    }
+    for (let to = from + 1; to <= pieces.length; to++) {
+      const group = pieces.slice(from, to).join('&');
+      const eq = group.indexOf('=');
+      const key = group.slice(0, eq);
+      const value = group.slice(eq + 1);
+      if (eq <= 0 || value === '' || key <= previous) continue;
+      walk(to, key, [...fields, [key, value]]);
+    }
+  };
+  walk(0, '', []);
+  return out;
+}
+
+describe('defect 3: "&" and "=" cannot shift what a signature covers (spec §13)', () => {
+  const FREE_TEXT = ['info_order', 'acct_name', 'brabank_name', 'platform'] as const;
+  const withDelimiter = fc
+    .tuple(fc.string({ maxLength: 10 }), fc.constantFrom('&', '='), fc.string({ maxLength: 10 }))
+    .map(([a, d, b]) => `${a}${d}${b}`);
+  // Free text as a merchant may write it: any characters, "&" and "=" included before validation.
+  const text = (max: number) => fc.string({ unit: 'grapheme', minLength: 1, maxLength: max });
+
+  it('the shift the spec describes: info_order "x&no_order=B" is refused before signing', () => {
+    const errors = errorsOf(applyFieldsSchema, personalApply({ info_order: 'x&no_order=B' }));
+    expect(errors).toEqual([{ field: 'info_order', message: SIGN_DELIMITER_MESSAGE }]);
+  });
+
+  it('property: applyFieldsSchema refuses "&" or "=" in any free-text field, naming it', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...FREE_TEXT), withDelimiter, (field, value) => {
+        const fields = fieldsOf(errorsOf(applyFieldsSchema, corporateApply({ [field]: value })));
+        expect(fields).toContain(field);
+      }),
+    );
+  });
+
+  it('property: a signed apply that passes the schema reads back only as itself', () => {
+    fc.assert(
+      fc.property(text(20), text(20), text(20), text(10), (info, name, branch, platform) => {
+        const apply = corporateApply({ info_order: info, acct_name: name, brabank_name: branch, platform });
+        fc.pre(applyFieldsSchema.safeParse(apply).success);
+        const signed: Record<string, string> = signFields(apply, { signType: 'MD5', md5Key: MD5_KEY });
+        const { sign: _s, ...unsigned } = signed;
+        // No value holds "&", so the sign string splits back into exactly the signed fields…
+        const pieces = buildSignString(signed).split('&');
+        expect(
+          Object.fromEntries(pieces.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)])),
+        ).toEqual(unsigned);
+        // …and any other reading merges pieces, so one of its values holds "&": every field refuses that.
+        for (const key of Object.keys(unsigned)) {
+          const merged = { ...signed, [key]: `${signed[key]}&x=y` };
+          expect(fieldsOf(errorsOf(applyRequestSchema, merged)), key).toContain(key);
+        }
+      }),
+    );
+  });
+
+  it('property: of all readings of a signed notification or query answer, only the real one can pass', () => {
+    // Free text from the provider, "&" and "=" included: they are what a shift is made of.
+    // At most one "&" each keeps the readings to enumerate in the thousands.
+    const freeText = fc.stringMatching(/^[a-z =_]{0,5}(&[a-z =_]{0,5})?$/).filter((v) => v !== '');
+    const optionalText = fc.option(freeText, { nil: undefined });
+    fc.assert(
+      fc.property(
+        fc.record({
+          info_order: freeText,
+          memo: optionalText,
+          ret_msg: optionalText,
+        }),
+        fc.constantFrom('SUCCESS', 'FAILURE', 'PROCESSING', 'CANCEL', 'NEW_STATE'),
+        (free, resultPay) => {
+          const received = {
+            oid_partner: MERCHANT,
+            no_order: 'PO20260102003000A1',
+            dt_order: '20260102003000',
+            money_order: '1234.50',
+            result_pay: resultPay,
+            settle_date: '20260102',
+            ...Object.fromEntries(Object.entries(free).filter(([, v]) => v !== undefined)),
+          } as Record<string, string>;
+          const notification = signFields(received, { signType: 'MD5', md5Key: MD5_KEY });
+          const answer = signFields({ ret_code: '0000', ...received }, { signType: 'MD5', md5Key: MD5_KEY });
+          for (const [schema, message] of [
+            [notificationSchema, notification],
+            [queryResultSchema, answer],
+          ] as const) {
+            const { sign, ...unsigned } = message;
+            let passing = 0;
+            for (const reading of rereadings(buildSignString(message))) {
+              // Same sign string, so the same signature verifies every reading: the schema alone must
+              // leave at most one, and only the real one.
+              const forged = { ...reading, sign };
+              if (!schema.safeParse(forged).success) continue;
+              passing += 1;
+              expect(verifyFields(forged, { md5Key: MD5_KEY }).ok).toBe(true);
+              expect({ ...reading }).toEqual({ ...unsigned });
+            }
+            // Not vacuous: a message without "&" in its free text is read, and believed, exactly once.
+            if (!Object.values(free).some((v) => v?.includes('&'))) expect(passing).toBe(1);
+          }
+        },
+      ),
+      // Each case enumerates every grouping of its pieces (thousands): a few dozen cases suffice.
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('received messages: known formats checked strictly (spec §13)', () => {
+  const signed = (overrides: Record<string, string> = {}) =>
+    signFields(
+      {
+        ret_code: '0000',
+        oid_partner: MERCHANT,
+        no_order: 'PO1',
+        dt_order: '20260102003000',
+        money_order: '100.00',
+        result_pay: 'SUCCESS',
+        settle_date: '20260102',
+        ...overrides,
+      },
+      { signType: 'MD5', md5Key: MD5_KEY },
+    );
+
+  it.each([
+    ['dt_order', '2026010200300'],
+    ['dt_order', '20260102003000&x=1'],
+    ['settle_date', '2026-01-02'],
+    ['settle_date', '20260102&no_order=PO2'],
+    ['money_order', '100.00&no_order=PO2'],
+    ['oid_partner', `${MERCHANT}&x=y`],
+    ['no_order', 'PO1&money_order=1.00'],
+    ['no_order', 'PO 1'],
+    ['result_pay', 'SUCCESS&settle_date=20260102'],
+    ['result_pay', 'SUCCESS '],
+    ['result_pay', 'success'],
+    ['result_pay', 'X'.repeat(33)],
+  ])('refuses %s = %j in a notification and in a query answer', (field, value) => {
+    const message = signed({ [field]: value });
+    expect(fieldsOf(errorsOf(notificationSchema, message))).toEqual([field]);
+    expect(fieldsOf(errorsOf(queryResultSchema, message))).toEqual([field]);
+  });
+
+  it('an unknown but well-formed result_pay still passes, for the core to keep open and alarm (spec §8)', () => {
+    expect(notificationSchema.safeParse(signed({ result_pay: 'REFUND_PENDING' })).success).toBe(true);
+    expect(queryResultSchema.safeParse(signed({ result_pay: 'REFUND_PENDING' })).success).toBe(true);
+  });
+
+  it('an empty optional dt_order or settle_date counts as absent (empty values are never signed)', () => {
+    expect(notificationSchema.safeParse(signed({ settle_date: '', dt_order: '' })).success).toBe(true);
+    const { settle_date: _s, dt_order: _d, ...without } = signed();
+    expect(queryResultSchema.safeParse(without).success).toBe(true);
+  });
+
+  it('the apply answer: oid_partner and no_order, where present, have their formats', () => {
+    expect(fieldsOf(errorsOf(applyResponseSchema, { ret_code: '0000', no_order: 'PO1&x=y' }))).toEqual([
+      'no_order',
+    ]);
+    expect(fieldsOf(errorsOf(applyResponseSchema, { ret_code: '0000', oid_partner: '1' }))).toEqual([
+      'oid_partner',
+    ]);
+    expect(applyResponseSchema.safeParse({ ret_code: '5503', no_order: '' }).success).toBe(true);
   });
 });

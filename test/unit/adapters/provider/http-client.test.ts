@@ -1,11 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   classifyApplyAnswer,
   classifyQueryAnswer,
   HttpProviderClient,
   type HttpProviderClientOptions,
+  UnsendableApplyError,
 } from '../../../../src/adapters/provider/http-client';
 import { APPLY_PATH, QUERY_PATH, resolveEndpoints } from '../../../../src/lianlian/endpoints';
 import { applyRequestSchema, queryRequestSchema } from '../../../../src/lianlian/messages';
@@ -593,6 +595,33 @@ describe('HttpProviderClient against a local HTTP server', () => {
       kind: 'unknown',
       reason: 'bad_signature',
     });
+  });
+
+  it('property: an apply with "&" or "=" in free text is never sent (defect 3, spec §13)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('info_order', 'acct_name', 'brabank_name', 'platform'),
+        fc
+          .tuple(fc.string({ maxLength: 8 }), fc.constantFrom('&', '='), fc.string({ maxLength: 8 }))
+          .map(([a, d, b]) => `${a}${d}${b}`),
+        async (field, value) => {
+          let calls = 0;
+          const counting = client({
+            fetchImpl: (() => {
+              calls += 1;
+              return Promise.reject(new Error('must not be called'));
+            }) as typeof fetch,
+          });
+          const error = await counting.apply(corporateApply({ [field]: value })).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(UnsendableApplyError);
+          expect((error as UnsendableApplyError).fields).toContain(field);
+          // Names the field, never the value (it may be the payee's name).
+          expect((error as Error).message).not.toContain(value);
+          expect(calls).toBe(0);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 
   it('connection refused (closed port) → unknown network', async () => {
