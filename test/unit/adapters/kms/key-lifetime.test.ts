@@ -130,15 +130,13 @@ describe('merchant keys with a stated lifetime', () => {
     const warn = vi.spyOn(logger, 'warn');
     await rt.deps.provider.query('PO-1');
 
-    ssmMock
-      .on(GetParameterCommand)
-      .rejects(
-        new ThrottlingException({
-          $metadata: { httpStatusCode: 400 },
-          message: 'Rate exceeded',
-          Message: 'Rate exceeded',
-        }),
-      );
+    ssmMock.on(GetParameterCommand).rejects(
+      new ThrottlingException({
+        $metadata: { httpStatusCode: 400 },
+        message: 'Rate exceeded',
+        Message: 'Rate exceeded',
+      }),
+    );
     now += 300_000;
     await rt.deps.provider.query('PO-2');
     expect(lastSignedWith()).toBe(OLD_KEY);
@@ -160,15 +158,13 @@ describe('merchant keys with a stated lifetime', () => {
   });
 
   it('with no key loaded yet, SSM/KMS throttling surfaces as DependencyError and is not cached', async () => {
-    ssmMock
-      .on(GetParameterCommand)
-      .rejects(
-        new ThrottlingException({
-          $metadata: { httpStatusCode: 400 },
-          message: 'Rate exceeded',
-          Message: 'Rate exceeded',
-        }),
-      );
+    ssmMock.on(GetParameterCommand).rejects(
+      new ThrottlingException({
+        $metadata: { httpStatusCode: 400 },
+        message: 'Rate exceeded',
+        Message: 'Rate exceeded',
+      }),
+    );
     const rt = runtime();
     await expect(rt.merchantKeys()).rejects.toBeInstanceOf(DependencyError);
     await expect(rt.deps.provider.query('PO-1')).rejects.toBeInstanceOf(DependencyError);
