@@ -7,7 +7,13 @@ import { buildRuntime } from '../functions/shared/runtime';
 import { ENV } from '../src/config/contract';
 import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
-import { LOCAL_OID_PARTNER, type LocalSecrets, type LocalStack, readLocalSecrets } from './stack';
+import {
+  LOCAL_OID_PARTNER,
+  type LocalSecrets,
+  type LocalStack,
+  providerConfigured,
+  readLocalSecrets,
+} from './stack';
 
 /**
  * How `npm run reconcile` finds local mode's data. `npm start` writes `<data dir>/stack.json` (its pid,
@@ -106,7 +112,7 @@ export async function reconcileLocalData(options: ReconcileLocalOptions): Promis
       endpoint = state.dynamoEndpoint;
       base = { ...state.env };
     } else {
-      if (!user[ENV.apiBase]) {
+      if (!providerConfigured(user)) {
         throw new Error(
           `no running \`npm start\` found (${join(options.dataDir, STATE_FILE)}) and ${ENV.apiBase} is not set: ` +
             'start local mode first, or point LLP_API_BASE (and LLP_PUBLIC_KEY) at a provider that knows the orders',
@@ -136,8 +142,10 @@ export async function reconcileLocalData(options: ReconcileLocalOptions): Promis
     if (state) {
       // The running stack's table and provider are the ones that know its orders.
       env[ENV.tableName] = state.tableName;
-      if (!user[ENV.apiBase]) {
-        env[ENV.apiBase] = state.env[ENV.apiBase] ?? '';
+      if (!providerConfigured(user)) {
+        for (const name of [ENV.apiBase, ENV.applyUrl, ENV.queryUrl, ENV.balanceUrl]) {
+          env[name] = state.env[name] ?? '';
+        }
         env[ENV.providerPublicKey] = state.env[ENV.providerPublicKey] ?? '';
       }
     }

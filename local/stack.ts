@@ -142,11 +142,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(async () => ddb.destroy());
     await ensurePayoutsTable(ddb, tableName);
 
-    // The provider: the embedded sandbox unless LLP_API_BASE points elsewhere.
+    // The provider: the embedded sandbox unless LLP_API_BASE (or both LLP_APPLY_URL and LLP_QUERY_URL)
+    // point elsewhere.
     let sandbox: Sandbox | undefined;
     let apiBase = user[ENV.apiBase];
     let providerPublicKey = user[ENV.providerPublicKey];
-    if (!apiBase) {
+    if (!providerConfigured(user)) {
       const providerPrivateKey = parsePrivateKey(secrets.providerPrivateKey, 'provider key');
       sandbox = await startSandbox({
         ...options.sandbox,
@@ -179,7 +180,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.keySource]: 'env',
       [ENV.tableName]: tableName,
       [ENV.dynamoEndpoint]: dynamoEndpoint,
-      [ENV.apiBase]: apiBase,
+      [ENV.apiBase]: apiBase ?? '',
+      [ENV.applyUrl]: user[ENV.applyUrl] ?? '',
+      [ENV.queryUrl]: user[ENV.queryUrl] ?? '',
+      [ENV.balanceUrl]: user[ENV.balanceUrl] ?? '',
       [ENV.oidPartner]: oidPartner,
       [ENV.signType]: signType,
       [ENV.providerPublicKey]: providerPublicKey ?? '',
@@ -194,6 +198,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.reconcileRatePerSecond]: user[ENV.reconcileRatePerSecond] || '10',
       [ENV.reconcileConcurrency]: user[ENV.reconcileConcurrency] || '4',
       [ENV.stuckAfterSeconds]: user[ENV.stuckAfterSeconds] || '86400',
+      [ENV.keyCacheSeconds]: user[ENV.keyCacheSeconds] ?? '',
     };
     const runtime = buildRuntime(env, {
       dynamo: ddb,
@@ -285,6 +290,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await close();
     throw error;
   }
+}
+
+/** A provider outside the stack: one base, or both the apply and the query URL (src/config/env.ts). */
+export function providerConfigured(env: Record<string, string | undefined>): boolean {
+  return Boolean(env[ENV.apiBase] || (env[ENV.applyUrl] && env[ENV.queryUrl]));
 }
 
 function parseSeconds(value: string | undefined, fallback: number): number {

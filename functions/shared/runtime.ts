@@ -9,7 +9,7 @@ import {
   LocalDataKeySource,
 } from '../../src/adapters/crypto/field-cipher';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
-import { cachedOnce } from '../../src/adapters/kms/cache';
+import { cachedFor, cachedOnce } from '../../src/adapters/kms/cache';
 import {
   loadEnvMerchantKeys,
   loadKmsMerchantKeys,
@@ -26,15 +26,16 @@ import {
   type ProviderClient,
   systemClock,
 } from '../../src/core/ports';
-import { resolveEndpoints } from '../../src/lianlian/endpoints';
 import { parsePublicKey } from '../../src/lianlian/keys';
 import type { VerifyingKeys } from '../../src/lianlian/sign';
 import { asLog, createLogger, createMetrics } from './observability';
 
 /**
  * Everything a function needs, built once per container from the environment. Nothing here calls AWS at
- * build time: keys are loaded on first use and cached for the container's life (cold start), so a
- * function that never signs (notify, in RSA mode) never asks KMS for the merchant key.
+ * build time: keys are loaded on first use, so a function that never signs (notify, in RSA mode) never
+ * asks KMS for the merchant key. In kms mode a loaded key is used for MERCHANT_KEY_CACHE_SECONDS, then read
+ * again (a key rotated in SSM is in use within that long, without a cold start); the provider client is
+ * rebuilt when the keys it was built with change.
  */
 export interface Runtime {
   readonly config: RuntimeConfig;
@@ -42,7 +43,10 @@ export interface Runtime {
   readonly logger: Logger;
   /** Powertools Metrics to flush per invocation; absent when a MetricsPort override is given. */
   readonly metrics?: Metrics;
-  /** Loads (once) the merchant keys; call before recording anything that will need a signature. */
+  /**
+   * The merchant keys (loaded on first use, re-read after their lifetime); call before recording anything
+   * that will need a signature. Rejects with DependencyError when SSM/KMS fail and no key is loaded yet.
+   */
   readonly merchantKeys: () => Promise<MerchantKeys>;
   readonly verifyingKeys: () => Promise<VerifyingKeys>;
 }
@@ -79,34 +83,55 @@ export function buildRuntime(
     return kms;
   };
 
-  const merchantKeys = cachedOnce(async (): Promise<MerchantKeys> => {
-    if (config.kms) {
-      return loadKmsMerchantKeys({
-        ssm: overrides.ssm ?? new SSMClient({}),
-        kms: kmsClient(),
-        oidPartner: config.oidPartner,
-        signType: config.signType,
-        merchantKeyParam: config.kms.merchantKeyParam,
-        md5KeyParam: config.kms.md5KeyParam,
-        kmsKeyId: config.kms.merchantKeyKmsKeyId,
-      });
-    }
-    return loadEnvMerchantKeys({
-      signType: config.signType,
-      privateKey: config.local?.merchantPrivateKey,
-      md5Key: config.local?.md5Key,
-    });
-  });
+  const clock = overrides.clock ?? systemClock;
+  const merchantKeys: () => Promise<MerchantKeys> = config.kms
+    ? cachedFor(
+        () => {
+          const kmsConfig = config.kms!;
+          return loadKmsMerchantKeys({
+            ssm: overrides.ssm ?? new SSMClient({}),
+            kms: kmsClient(),
+            oidPartner: config.oidPartner,
+            signType: config.signType,
+            merchantKeyParam: kmsConfig.merchantKeyParam,
+            md5KeyParam: kmsConfig.md5KeyParam,
+            kmsKeyId: kmsConfig.merchantKeyKmsKeyId,
+          });
+        },
+        {
+          lifetimeMs: config.keyCacheMs,
+          now: () => clock.now().getTime(),
+          // The previous key keeps signing (see cachedFor); the message names the parameter, never a key.
+          onRefreshError: (error) =>
+            logger.warn('merchant key refresh failed; the previously loaded key stays in use', {
+              error: error instanceof Error ? error.message : 'unknown error',
+            }),
+        },
+      )
+    : // Local mode: the keys are this process's environment, which does not change while it runs.
+      cachedOnce(async () =>
+        loadEnvMerchantKeys({
+          signType: config.signType,
+          privateKey: config.local?.merchantPrivateKey,
+          md5Key: config.local?.md5Key,
+        }),
+      );
 
   // Parsed once; a malformed provider key fails the cold start rather than every notification.
   const providerPublicKey = config.providerPublicKey
     ? parsePublicKey(config.providerPublicKey, 'LLP_PUBLIC_KEY')
     : undefined;
-  const verifyingKeys = cachedOnce(async (): Promise<VerifyingKeys> => {
+  // Follows the merchant keys' lifetime (the MD5 key verifies MD5 messages): the same object as long as
+  // they are the same, a new one when they were re-read.
+  let verifying: { from?: MerchantKeys; keys: VerifyingKeys } | undefined;
+  const verifyingKeys = async (): Promise<VerifyingKeys> => {
     // The MD5 key is a secret: only fetched where MD5 messages must be verified.
-    const md5Key = config.signType === 'MD5' ? (await merchantKeys()).md5Key : undefined;
-    return { publicKey: providerPublicKey, md5Key };
-  });
+    const from = config.signType === 'MD5' ? await merchantKeys() : undefined;
+    if (!verifying || verifying.from !== from) {
+      verifying = { from, keys: { publicKey: providerPublicKey, md5Key: from?.md5Key } };
+    }
+    return verifying.keys;
+  };
 
   const provider =
     overrides.provider ?? lazyProvider(config, merchantKeys, verifyingKeys, overrides.fetchImpl);
@@ -123,7 +148,7 @@ export function buildRuntime(
     store,
     provider,
     cipher,
-    clock: overrides.clock ?? systemClock,
+    clock,
     log: asLog(logger),
     metrics: metricsPort,
     config: {
@@ -137,24 +162,33 @@ export function buildRuntime(
   return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys };
 }
 
-/** The HTTP client, built when the keys are first needed. */
+/** The HTTP client, built when the keys are first needed and again whenever they were re-read. */
 function lazyProvider(
   config: RuntimeConfig,
   merchantKeys: () => Promise<MerchantKeys>,
   verifyingKeys: () => Promise<VerifyingKeys>,
   fetchImpl: typeof fetch | undefined,
 ): ProviderClient {
-  const client = cachedOnce(
-    async () =>
-      new HttpProviderClient({
-        endpoints: resolveEndpoints({ base: config.apiBase }),
-        oidPartner: config.oidPartner,
-        signing: (await merchantKeys()).signing,
-        verifying: await verifyingKeys(),
-        timeoutMs: config.timeoutMs,
-        ...(fetchImpl ? { fetchImpl } : {}),
-      }),
-  );
+  let built: { keys: MerchantKeys; verifying: VerifyingKeys; client: HttpProviderClient } | undefined;
+  const client = async (): Promise<HttpProviderClient> => {
+    const keys = await merchantKeys();
+    const verifying = await verifyingKeys();
+    if (!built || built.keys !== keys || built.verifying !== verifying) {
+      built = {
+        keys,
+        verifying,
+        client: new HttpProviderClient({
+          endpoints: config.endpoints,
+          oidPartner: config.oidPartner,
+          signing: keys.signing,
+          verifying,
+          timeoutMs: config.timeoutMs,
+          ...(fetchImpl ? { fetchImpl } : {}),
+        }),
+      };
+    }
+    return built.client;
+  };
   return {
     apply: async (fields) => (await client()).apply(fields),
     query: async (noOrder, dtOrder) => (await client()).query(noOrder, dtOrder),

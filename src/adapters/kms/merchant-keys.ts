@@ -22,8 +22,9 @@ export interface MerchantKeys {
 }
 
 /**
- * Configuration is missing or a key is malformed: retrying will not help. (SSM/KMS call failures are thrown
- * as DependencyError — throttling, access denied, network — where the next attempt may work.)
+ * Configuration is missing or a key is malformed: retrying will not help. (Every failed SSM/KMS call is
+ * thrown as the core's DependencyError — throttling, service errors, access denied, network — which the
+ * handlers answer with 503: the next attempt may work, and nothing was recorded.)
  */
 export class MerchantKeyError extends Error {
   override readonly name = 'MerchantKeyError';
@@ -162,8 +163,15 @@ function checkSignType(signType: string): void {
     throw new MerchantKeyError(`${ENV.signType} must be RSA or MD5`);
 }
 
+/**
+ * What went wrong, safe to log: the SDK's error name (ThrottlingException, KMSInternalException,
+ * AccessDeniedException…), plus a Node system error's code (ECONNRESET, ETIMEDOUT, ENOTFOUND…) so a
+ * network failure is not just "Error". Never a message, which for some SDK errors echoes the request.
+ */
 function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'unknown error';
+  if (!(error instanceof Error)) return 'unknown error';
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^E[A-Z_]+$/.test(code) ? `${error.name} (${code})` : error.name;
 }
 
 /** parsePrivateKey's own messages never quote the input; anything else is reduced to its name. */

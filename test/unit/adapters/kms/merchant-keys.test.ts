@@ -233,6 +233,55 @@ describe('loadKmsMerchantKeys — RSA', () => {
     }
   });
 
+  // Throttling and unavailability must reach the handlers as the core's DependencyError (answered 503),
+  // named so an operator can tell them apart, with nothing of the request in the message.
+  it.each([
+    ['SSM', 'ThrottlingException', 'client'],
+    ['SSM', 'InternalServerError', 'server'],
+    ['KMS', 'ThrottlingException', 'client'],
+    ['KMS', 'KMSInternalException', 'server'],
+    ['KMS', 'ServiceUnavailable', 'server'],
+  ] as const)('a %s %s is a DependencyError naming it', async (service, name, fault) => {
+    const { stored } = encrypt(privateKeyDer, 'rsa');
+    storeParameter(RSA_PARAM, stored);
+    const failure = new KMSServiceException({
+      name,
+      $fault: fault,
+      $metadata: { httpStatusCode: fault === 'server' ? 500 : 400 },
+      message: `Rate exceeded for ${stored.slice(0, 12)}`,
+    });
+    if (service === 'SSM') ssmMock.on(GetParameterCommand).rejects(failure);
+    else kmsMock.on(DecryptCommand).rejects(failure);
+
+    const error = await rejectionOf(loadKmsMerchantKeys(rsaOptions()));
+
+    expect(error).toBeInstanceOf(DependencyError);
+    expect(error.cause).toBe(failure);
+    expect(error.message).toContain(name);
+    expect(error.message).toContain(service === 'SSM' ? 'SSM GetParameter' : 'KMS Decrypt');
+    expect(error.message).not.toContain(stored.slice(0, 12));
+  });
+
+  it('a network failure is a DependencyError naming the system error code', async () => {
+    const reset = Object.assign(new Error('read ECONNRESET 10.0.0.1:443'), { code: 'ECONNRESET' });
+    ssmMock.on(GetParameterCommand).rejects(reset);
+    const error = await rejectionOf(loadKmsMerchantKeys(rsaOptions()));
+    expect(error).toBeInstanceOf(DependencyError);
+    expect(error.message).toContain('Error (ECONNRESET)');
+    expect(error.message).not.toContain('10.0.0.1');
+
+    const timeout = Object.assign(new Error('connect ETIMEDOUT'), {
+      name: 'TimeoutError',
+      code: 'ETIMEDOUT',
+    });
+    const { stored } = encrypt(privateKeyDer, 'rsa');
+    storeParameter(RSA_PARAM, stored);
+    kmsMock.on(DecryptCommand).rejects(timeout);
+    const kmsError = await rejectionOf(loadKmsMerchantKeys(rsaOptions()));
+    expect(kmsError).toBeInstanceOf(DependencyError);
+    expect(kmsError.message).toContain('TimeoutError (ETIMEDOUT)');
+  });
+
   it('wraps an SSM failure naming the parameter', async () => {
     const error = await rejectionOf(loadKmsMerchantKeys(rsaOptions()));
     expect(error).toBeInstanceOf(DependencyError);
