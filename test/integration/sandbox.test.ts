@@ -892,6 +892,44 @@ describe('admin endpoints and lifecycle', () => {
     expect(merchant.of(apply.no_order)).toHaveLength(1);
   });
 
+  it('onEvent sees every event in order, without card data; a throwing listener is logged, not raised', async () => {
+    const seen: SandboxEvent[] = [];
+    const lines: string[] = [];
+    const { box, clock: boxClock } = await another({
+      onEvent: (event) => {
+        seen.push(event);
+        if (event.type === 'order' && event.result_pay === 'PROCESSING') throw new Error('listener broke');
+      },
+      log: (line) => lines.push(line),
+    });
+    const apply = fields();
+    await clientFor(box).apply(apply);
+    toFinal(boxClock);
+    await seriesEnded(apply.no_order, 'SUCCESS', box);
+
+    expect(seen).toEqual(box.events());
+    expect(seen.map((e) => (e.type === 'order' ? `order ${e.result_pay}` : e.type))).toEqual([
+      'order WAITING',
+      'request',
+      'order PROCESSING',
+      'order SUCCESS',
+      'notification',
+      'seriesEnded',
+    ]);
+    // The throw did not stop the order or its notification; it went to the log.
+    expect(lines).toContain('onEvent threw: listener broke');
+    expect(box.order(apply.no_order)?.result_pay).toBe('SUCCESS');
+    const text = JSON.stringify(seen);
+    expect(text).not.toContain(CARD_NO);
+    expect(text).not.toContain(ACCT_NAME);
+  });
+
+  it('waitFor rejects after its real-time guard when nothing matches', async () => {
+    await expect(sandbox.waitFor((e) => e.type === 'closed', { timeoutMs: 20 })).rejects.toThrow(
+      /no matching event within 20 ms/,
+    );
+  });
+
   it('refuses an oidPartner that is not 18 digits', async () => {
     await expect(startSandbox({ ...baseOptions(), oidPartner: '201408071' })).rejects.toThrow(/18 digits/);
   });
