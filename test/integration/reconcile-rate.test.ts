@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { reconcileOptionsFor } from '../../functions/shared/reconcile-handler';
+import { reconcileOptionsFor } from '../../functions/reconcile/handler';
 import { amountFor } from '../../sandbox/scenarios';
 import type { Sandbox } from '../../sandbox/server';
 import { SimulatedClock, TokenBucket } from '../../src/core/rate-limit';
