@@ -102,7 +102,11 @@ export const payoutConfigSchema = z
     /** SSM parameter (String) holding the base64 KMS ciphertext of the MD5 key (MD5 sign type only). */
     md5KeyParam: parameterName,
     /** Overrides the API's own notify URL (e.g. behind a custom domain). */
-    notifyUrl: httpsUrl.refine((v) => v.length <= 255, 'must be at most 255 characters (spec §2)').optional(),
+    notifyUrl: httpsUrl
+      .refine((v) => v.length <= 255, 'must be at most 255 characters (spec §2)')
+      // Sent raw inside the signed apply: "&" would read as a field separator (spec §13).
+      .refine((v) => !v.includes('&'), 'must not contain "&" (it would change what the signature covers)')
+      .optional(),
     /** Source CIDRs allowed to reach POST /lianlian/notify. Empty: open (the signature still guards it). */
     notifyAllowCidrs: list(cidr),
     reconcileRateMinutes: wholeNumber(1, 60),

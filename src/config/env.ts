@@ -44,7 +44,11 @@ const common = {
   [ENV.signType]: z.enum(['RSA', 'MD5']).optional().default('RSA'),
   [ENV.providerPublicKey]: z.string().min(1).optional(),
   [ENV.timeoutMs]: positiveInt(10_000),
-  [ENV.notifyUrl]: url.max(255, 'must be at most 255 characters'),
+  [ENV.notifyUrl]: url
+    .max(255, 'must be at most 255 characters')
+    // Sent raw inside the signed apply: a query string's "&b=2" would read as a field of its own (spec §13),
+    // and every payout would be refused before sending.
+    .regex(/^[^&]*$/, 'must not contain "&" (it would change what the signature covers)'),
   [ENV.notFoundGraceSeconds]: positiveInt(30 * 60),
   [ENV.returnWatchSeconds]: nonNegativeInt(0),
   [ENV.reconcileMinAgeSeconds]: positiveInt(120),

@@ -111,6 +111,12 @@ describe('deployment configuration', () => {
     );
   });
 
+  it('refuses at synth a notify URL with "&", which would change what the signature covers (spec §13)', () => {
+    expect(() =>
+      loadConfig(context({ ...minimal, notifyUrl: 'https://merchant.example.com/notify?a=1&b=2' })),
+    ).toThrow(/notifyUrl must not contain "&"/);
+  });
+
   it('refuses a merchant number given as a JSON number (18 digits lose precision)', () => {
     expect(() => loadConfig(context({ ...minimal, oidPartner: JSON.parse('201408071000001543') }))).toThrow(
       /quote it/,

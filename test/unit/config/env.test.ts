@@ -112,6 +112,16 @@ describe('loadConfig — the timing the design relies on (defect 2)', () => {
   });
 });
 
+describe('loadConfig — the notify URL', () => {
+  it('refuses a NOTIFY_URL with "&": it is signed raw, so it would read as a field of its own (spec §13)', () => {
+    const error = errorOf({ ...base, [ENV.notifyUrl]: 'https://merchant.example.com/notify?a=1&b=2' });
+    expect(error.message).toContain(`${ENV.notifyUrl} must not contain "&"`);
+    expect(
+      loadConfig({ ...base, [ENV.notifyUrl]: 'https://merchant.example.com/notify?a=1' }).notifyUrl,
+    ).toBe('https://merchant.example.com/notify?a=1');
+  });
+});
+
 describe('loadConfig — errors', () => {
   it('names missing and malformed variables, never their values', () => {
     const error = errorOf({ ...base, [ENV.tableName]: undefined, [ENV.oidPartner]: 'abc-secret' });
