@@ -93,8 +93,12 @@ const err = (description: string) => ({ description, content: json('Error') });
 const serverErrors = {
   '500': err('Internal error; the body carries no detail.'),
   '503': {
-    ...err('A dependency (DynamoDB, KMS, SSM) is throttled or unavailable; retry after `Retry-After` seconds.'),
-    headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' } },
+    ...err(
+      'A dependency (DynamoDB, KMS, SSM) is throttled or unavailable; retry after `Retry-After` seconds.',
+    ),
+    headers: {
+      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' },
+    },
   },
 };
 
