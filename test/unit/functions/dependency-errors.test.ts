@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GenerateDataKeyCommand, KMSClient, KMSServiceException } from '@aws-sdk/client-kms';
+import { GetParameterCommand, SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEvent, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -297,6 +298,60 @@ describe('notify', () => {
     expect(JSON.parse(result.body)).toEqual(BUSY);
     expect(logText()).toContain('TypeError');
     expectNoPayeeData(result.body + logText());
+  });
+});
+
+describe('merchant keys from SSM (KEY_SOURCE=kms)', () => {
+  const KMS_ENV = {
+    ...ENV,
+    KEY_SOURCE: 'kms',
+    LOCAL_FIELD_KEY: undefined,
+    LLP_MD5_KEY: undefined,
+    LLP_MD5_KEY_PARAM: '/payouts/md5-key',
+    MERCHANT_KEY_KMS_KEY_ID: 'arn:aws:kms:ap-east-1:111122223333:key/merchant-test',
+    FIELD_KEY_KMS_KEY_ID: FIELD_KEY_ID,
+  };
+  const credentials = { accessKeyId: 'x', secretAccessKey: 'y' };
+  const ssm = new SSMClient({ region: 'ap-east-1', credentials });
+  const ssmMock = mockClient(ssm);
+  beforeEach(() => {
+    ssmMock.reset();
+    ssmMock
+      .on(GetParameterCommand)
+      .rejects(
+        new SSMServiceException({
+          name: 'ThrottlingException',
+          $fault: 'client',
+          $metadata: {},
+          message: 'Rate exceeded',
+        }),
+      );
+  });
+  const kmsRuntime = () => () =>
+    buildRuntime(KMS_ENV, {
+      dynamo,
+      ssm,
+      kms: new KMSClient({ region: 'ap-east-1', credentials }),
+      provider: new FakeProvider(),
+      metrics: new MemoryMetrics(),
+      logger: createLogger('test'),
+    });
+
+  it('apply answers 503 when SSM throttles, before anything is recorded', async () => {
+    const result = await applyHandler(kmsRuntime())(applyEvent(), context);
+    expect503(result);
+    expect(ssmMock).toHaveReceivedCommandExactlyOnceWith(GetParameterCommand, { Name: '/payouts/md5-key' });
+    expect(dynamoMock).not.toHaveReceivedAnyCommand();
+    expectNoPayeeData(result.body + logText());
+  });
+
+  it('notify answers 503 in the provider format when SSM throttles loading the MD5 key', async () => {
+    const result = await notifyHandler(kmsRuntime())(notifyEvent(testNoOrder('N')), context);
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
+    expect(JSON.parse(result.body)).toEqual({ ret_code: '9999', ret_msg: '系统繁忙' });
+    expect(ssmMock).toHaveReceivedCommandExactlyOnceWith(GetParameterCommand, { Name: '/payouts/md5-key' });
+    expect(dynamoMock).not.toHaveReceivedAnyCommand();
   });
 });
 
