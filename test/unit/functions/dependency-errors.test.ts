@@ -316,16 +316,14 @@ describe('merchant keys from SSM (KEY_SOURCE=kms)', () => {
   const ssmMock = mockClient(ssm);
   beforeEach(() => {
     ssmMock.reset();
-    ssmMock
-      .on(GetParameterCommand)
-      .rejects(
-        new SSMServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          $metadata: {},
-          message: 'Rate exceeded',
-        }),
-      );
+    ssmMock.on(GetParameterCommand).rejects(
+      new SSMServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Rate exceeded',
+      }),
+    );
   });
   const kmsRuntime = () => () =>
     buildRuntime(KMS_ENV, {
