@@ -3,12 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/shared/http';
+import type { ApiHandler } from '../functions/shared/lambda';
 
 /**
  * The local HTTP front: turns requests into the same API Gateway (REST, v1) proxy events the deployed
  * functions receive, and their results back into HTTP. Routes mirror the API Gateway resources.
  */
-export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type { ApiHandler };
 
 export interface Routes {
   readonly apply: ApiHandler;

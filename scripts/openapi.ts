@@ -89,6 +89,18 @@ const errorSchema: Json = {
 
 const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
 const err = (description: string) => ({ description, content: json('Error') });
+/** Every merchant route: a dependency that failed is retryable, anything else is a generic 500. */
+const serverErrors = {
+  '500': err('Internal error; the body carries no detail.'),
+  '503': {
+    ...err(
+      'A dependency (DynamoDB, KMS, SSM) is throttled or unavailable; retry after `Retry-After` seconds.',
+    ),
+    headers: {
+      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' },
+    },
+  },
+};
 
 export function buildOpenApi(): Json {
   return {
@@ -117,6 +129,7 @@ export function buildOpenApi(): Json {
             '400': err('Invalid input; `fields` names each bad field. Nothing was recorded or sent.'),
             '409': err('Same no_order with different fields; nothing sent.'),
             '413': err('Body too large.'),
+            ...serverErrors,
           },
         },
       },
@@ -143,6 +156,7 @@ export function buildOpenApi(): Json {
             '200': { description: 'The payout.', content: json('PayoutView') },
             '400': err('Malformed no_order or refresh.'),
             '404': err('No such payout.'),
+            ...serverErrors,
           },
         },
       },
@@ -163,8 +177,13 @@ export function buildOpenApi(): Json {
                 'ret_code 0000 = accepted (also for valid repeats); any other ret_code = refused, nothing changed.',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/NotifyAnswer' } } },
             },
+            '500': {
+              description: 'Not processed (internal error); ret_code 9999, so the provider retries.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/NotifyAnswer' } } },
+            },
             '503': {
-              description: 'Temporarily unable to record it; the provider retries.',
+              description:
+                'Temporarily unable to record it (a dependency failed; `Retry-After` set); ret_code 9999, so the provider retries.',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/NotifyAnswer' } } },
             },
           },

@@ -1,7 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ConflictError, NotFoundError, ValidationError } from '../../src/core/errors';
+import { ConflictError, DependencyError, NotFoundError, ValidationError } from '../../src/core/errors';
+
+/**
+ * How long a caller should wait before retrying after a dependency failure (seconds). Short: throttling
+ * and brief outages clear in seconds, and the apply is idempotent on no_order, so a retry is safe.
+ */
+export const RETRY_AFTER_SECONDS = 1;
 
 /** Merchant requests and provider notifications are small; anything bigger is refused before parsing. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -51,8 +57,10 @@ export function jsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Enc
 type HttpHandlerMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
 
 /**
- * The one place errors become HTTP answers. 4xx carry a clear message naming the fields; everything else
- * is a generic 500 that leaks nothing (the details go to the log, which redacts payee data).
+ * The one place errors become HTTP answers. 4xx carry a clear message naming the fields; a dependency
+ * that failed (DynamoDB, KMS, SSM throttled or unavailable) is a retryable 503 with Retry-After;
+ * everything else is a generic 500. 5xx bodies leak nothing (the error's name goes to the log, which
+ * redacts payee data anyway).
  */
 export function httpErrors(logger: Logger): HttpHandlerMiddleware {
   return {
@@ -76,6 +84,24 @@ export function toResponse(error: unknown, logger: Logger): APIGatewayProxyResul
   if (error instanceof NotFoundError) {
     return json(404, { error: { code: 'not_found', message: error.message } });
   }
-  logger.error('unhandled error', { error: error instanceof Error ? { name: error.name } : String(error) });
+  if (error instanceof DependencyError) {
+    logger.warn('dependency unavailable; the caller may retry', { error: errorNames(error) });
+    return dependencyUnavailable({
+      error: { code: 'dependency_unavailable', message: 'a dependency is unavailable; retry later' },
+    });
+  }
+  logger.error('unhandled error', { error: errorNames(error) });
   return json(500, { error: { code: 'internal_error', message: 'internal error' } });
+}
+
+/** A 503 the caller may retry, with its body in the caller's format (ours, or the provider's for notify). */
+export function dependencyUnavailable(body: unknown): APIGatewayProxyResult {
+  return json(503, body, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+}
+
+/** Names only: messages may quote request details, and SDK messages quote ARNs and principals. */
+export function errorNames(error: unknown): { name: string; cause?: string } {
+  if (!(error instanceof Error)) return { name: typeof error };
+  const cause = error.cause instanceof Error ? error.cause.name : undefined;
+  return cause ? { name: error.name, cause } : { name: error.name };
 }

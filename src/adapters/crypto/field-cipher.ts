@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { ENV, FIELD_KEY_CONTEXT } from '../../config/contract';
+import { DependencyError } from '../../core/errors';
 import type { PayeeSecret } from '../../core/model';
 import type { FieldCipher } from '../../core/ports';
 
@@ -34,15 +35,25 @@ export interface DataKeySource {
  */
 export type FieldCipherFailure = 'malformed' | 'rejected' | 'key_unavailable';
 
+/** The data itself is wrong (`malformed`, `rejected`): retrying cannot help. */
 export class FieldCipherError extends Error {
   override readonly name = 'FieldCipherError';
   constructor(
     message: string,
-    readonly reason: FieldCipherFailure,
+    readonly reason: Exclude<FieldCipherFailure, 'key_unavailable'>,
     options?: { cause?: unknown },
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The key service failed. A DependencyError, so the caller answers "retry later" (503) instead of an
+ * internal error, and nothing was sealed or opened.
+ */
+export class FieldKeyUnavailableError extends DependencyError {
+  override readonly name = 'FieldKeyUnavailableError';
+  readonly reason = 'key_unavailable' as const;
 }
 
 export interface EnvelopeFieldCipherOptions {
@@ -181,7 +192,7 @@ export class EnvelopeFieldCipher implements FieldCipher {
     }
     const key = toKeyObject(generated.plaintext);
     if (generated.encrypted.length === 0 || generated.encrypted.length > MAX_EDK_BYTES) {
-      throw new FieldCipherError('data key source returned an unusable encrypted key', 'key_unavailable');
+      throw new FieldKeyUnavailableError('data key source returned an unusable encrypted key');
     }
     const edk = b64u(generated.encrypted);
     // A value sealed here and opened in the same container needs no Decrypt.
@@ -315,7 +326,7 @@ export class KmsDataKeySource implements DataKeySource {
       throw kmsError('GenerateDataKey', cause);
     }
     if (!out?.Plaintext || !out.CiphertextBlob) {
-      throw new FieldCipherError('KMS GenerateDataKey returned no key', 'key_unavailable');
+      throw new FieldKeyUnavailableError('KMS GenerateDataKey returned no key');
     }
     return { plaintext: Buffer.from(out.Plaintext), encrypted: Buffer.from(out.CiphertextBlob) };
   }
@@ -333,7 +344,7 @@ export class KmsDataKeySource implements DataKeySource {
     } catch (cause) {
       throw kmsError('Decrypt', cause);
     }
-    if (!out?.Plaintext) throw new FieldCipherError('KMS Decrypt returned no plaintext', 'key_unavailable');
+    if (!out?.Plaintext) throw new FieldKeyUnavailableError('KMS Decrypt returned no plaintext');
     return Buffer.from(out.Plaintext);
   }
 }
@@ -388,7 +399,7 @@ function b64u(bytes: Buffer): string {
 function toKeyObject(plaintext: Buffer): KeyObject {
   try {
     if (!Buffer.isBuffer(plaintext) || plaintext.length !== KEY_BYTES) {
-      throw new FieldCipherError(`data key must be ${KEY_BYTES} bytes`, 'key_unavailable');
+      throw new FieldKeyUnavailableError(`data key must be ${KEY_BYTES} bytes`);
     }
     return createSecretKey(Buffer.from(plaintext));
   } finally {
@@ -413,17 +424,19 @@ function positive(value: number, name: string): number {
   return value;
 }
 
-function asCipherError(cause: unknown, message: string): FieldCipherError {
-  if (cause instanceof FieldCipherError) return cause;
-  return new FieldCipherError(message, 'key_unavailable', { cause });
+function asCipherError(cause: unknown, message: string): FieldCipherError | FieldKeyUnavailableError {
+  if (cause instanceof FieldCipherError || cause instanceof FieldKeyUnavailableError) return cause;
+  return new FieldKeyUnavailableError(message, { cause });
 }
 
 /** KMS answers that mean "this ciphertext is not ours" rather than "try again later". */
 const KMS_REJECTIONS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
 
 /** Names only the operation and the SDK error name: the SDK's message may echo request details. */
-function kmsError(operation: string, cause: unknown): FieldCipherError {
+function kmsError(operation: string, cause: unknown): FieldCipherError | FieldKeyUnavailableError {
   const name = cause instanceof Error ? cause.name : 'unknown error';
-  const reason = KMS_REJECTIONS.has(name) ? 'rejected' : 'key_unavailable';
-  return new FieldCipherError(`KMS ${operation} of a field data key failed: ${name}`, reason, { cause });
+  const message = `KMS ${operation} of a field data key failed: ${name}`;
+  return KMS_REJECTIONS.has(name)
+    ? new FieldCipherError(message, 'rejected', { cause })
+    : new FieldKeyUnavailableError(message, { cause });
 }

@@ -9,7 +9,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { TransitionConflictError } from '../../core/errors';
+import { DependencyError, TransitionConflictError } from '../../core/errors';
 import { type OrderChange, type OrderPatch, PATCH_KEYS, type PayoutOrder } from '../../core/model';
 import type { DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../core/ports';
 import { isDueIndexed, isFinal } from '../../core/status';
@@ -90,7 +90,7 @@ export class DynamoOrderStore implements OrderStore {
       this.report('create', out.ConsumedCapacity);
       return { created: true };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw storeError('create', error);
       if (error.Item) return { created: false, existing: toOrder(error.Item) };
       // Emulators or older endpoints may not return the old item; nothing ever deletes an order, so a
       // consistent read after the failed condition must find it.
@@ -105,13 +105,15 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   async get(noOrder: string): Promise<PayoutOrder | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [PAYOUTS_TABLE.partitionKey]: { S: noOrder } },
-        ConsistentRead: true,
-        ...this.capacityRequest(),
-      }),
+    const out = await this.call('get', () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { [PAYOUTS_TABLE.partitionKey]: { S: noOrder } },
+          ConsistentRead: true,
+          ...this.capacityRequest(),
+        }),
+      ),
     );
     this.report('get', out.ConsumedCapacity);
     return out.Item ? toOrder(out.Item) : undefined;
@@ -182,7 +184,7 @@ export class DynamoOrderStore implements OrderStore {
       if (error instanceof ConditionalCheckFailedException) {
         throw new TransitionConflictError(expected.no_order, { cause: error });
       }
-      throw error;
+      throw storeError('update', error);
     }
   }
 
@@ -245,18 +247,20 @@ export class DynamoOrderStore implements OrderStore {
       : undefined;
     // A Query page can stop short of Limit (1 MB cap); keep going so the merge never sees a partial view.
     do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: name,
-          KeyConditionExpression: '#shard = :shard AND #due <= :due',
-          ExpressionAttributeNames: { '#shard': partitionKey, '#due': sortKey },
-          ExpressionAttributeValues: { ':shard': { S: shard }, ':due': { S: dueBefore } },
-          ScanIndexForward: true,
-          Limit: want - items.length,
-          ExclusiveStartKey: startKey,
-          ...this.capacityRequest(),
-        }),
+      const out = await this.call('listDue', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: name,
+            KeyConditionExpression: '#shard = :shard AND #due <= :due',
+            ExpressionAttributeNames: { '#shard': partitionKey, '#due': sortKey },
+            ExpressionAttributeValues: { ':shard': { S: shard }, ':due': { S: dueBefore } },
+            ScanIndexForward: true,
+            Limit: want - items.length,
+            ExclusiveStartKey: startKey,
+            ...this.capacityRequest(),
+          }),
+        ),
       );
       this.report('listDue', out.ConsumedCapacity);
       for (const raw of out.Items ?? []) {
@@ -270,6 +274,19 @@ export class DynamoOrderStore implements OrderStore {
     return { items, exhausted: startKey === undefined };
   }
 
+  /**
+   * Reads go through here (writes translate in their own catch blocks) so that "DynamoDB is throttled or unreachable" reaches callers as the
+   * core's DependencyError (retry later), whatever the operation. Everything else — the condition
+   * failures the callers handle, validation errors that are our bugs — passes through unchanged.
+   */
+  private async call<T>(operation: OrderStoreOperation, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw storeError(operation, error);
+    }
+  }
+
   private capacityRequest(): { ReturnConsumedCapacity?: 'INDEXES' } {
     return this.onConsumedCapacity ? { ReturnConsumedCapacity: 'INDEXES' } : {};
   }
@@ -281,6 +298,48 @@ export class DynamoOrderStore implements OrderStore {
     if (!this.onConsumedCapacity || capacity === undefined) return;
     this.onConsumedCapacity(operation, Array.isArray(capacity) ? capacity : [capacity]);
   }
+}
+
+/** DynamoDB answers that mean "not now": throttling, capacity, the service's own faults. */
+const UNAVAILABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'LimitExceededException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+/** Network failures below the SDK (after its own retries). */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code, $fault } = error as Error & { code?: unknown; $fault?: unknown };
+  return (
+    UNAVAILABLE.has(error.name) ||
+    (typeof code === 'string' && NETWORK_CODES.has(code)) ||
+    // Any 5xx the SDK classified as the service's fault, including ones not named above.
+    $fault === 'server'
+  );
+}
+
+/** "DynamoDB is throttled or unreachable" as the core's DependencyError; anything else unchanged. */
+function storeError(operation: OrderStoreOperation, error: unknown): unknown {
+  if (!isUnavailable(error)) return error;
+  // The SDK's message is left out: only the operation and the exception's name.
+  return new DependencyError(`DynamoDB ${operation} failed: ${(error as Error).name}`, { cause: error });
 }
 
 function toOrder(item: Record<string, AttributeValue>): PayoutOrder {

@@ -13,9 +13,11 @@ import {
   type DataKeySource,
   EnvelopeFieldCipher,
   FieldCipherError,
+  FieldKeyUnavailableError,
   KmsDataKeySource,
   LocalDataKeySource,
 } from '../../../../src/adapters/crypto/field-cipher';
+import { DependencyError } from '../../../../src/core/errors';
 import type { PayeeSecret } from '../../../../src/core/model';
 
 const CARD = '6222021234567890123'; // 19 digits
@@ -48,17 +50,29 @@ function edkOf(sealed: string): string {
   return sealed.split('.')[1]!;
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<FieldCipherError> {
+type CipherFailure = FieldCipherError | FieldKeyUnavailableError;
+
+/**
+ * The failure of a seal/open. A key service failure is a DependencyError (retry later), anything else a
+ * FieldCipherError (the data is wrong) — never both, never a bare Error.
+ */
+async function rejectionOf(promise: Promise<unknown>): Promise<CipherFailure> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
+  if (error instanceof FieldKeyUnavailableError) {
+    expect(error).toBeInstanceOf(DependencyError);
+    expect(error.reason).toBe('key_unavailable');
+    return error;
+  }
   expect(error).toBeInstanceOf(FieldCipherError);
+  expect(error).not.toBeInstanceOf(DependencyError);
   return error as FieldCipherError;
 }
 
 /** Every rendering of an error a logger might produce. */
-function renderings(error: FieldCipherError): string {
+function renderings(error: CipherFailure): string {
   return [error.message, String(error), error.stack ?? '', JSON.stringify(error)].join('\n');
 }
 
@@ -73,7 +87,7 @@ function forbiddenFragments(secret: PayeeSecret, sealed?: string): string[] {
   return fragments;
 }
 
-function expectNoLeak(error: FieldCipherError, secret: PayeeSecret, sealed?: string): void {
+function expectNoLeak(error: CipherFailure, secret: PayeeSecret, sealed?: string): void {
   const text = renderings(error);
   for (const fragment of forbiddenFragments(secret, sealed)) expect(text).not.toContain(fragment);
 }
@@ -525,7 +539,7 @@ describe('EnvelopeFieldCipher with KmsDataKeySource', () => {
     expect(localSealed.length).toBe(2 + 4 + 80 + 16 + 22 + 76);
   });
 
-  it('surfaces a KMS failure on Decrypt as FieldCipherError with the cause, and retries next time', async () => {
+  it('surfaces a KMS failure on Decrypt as a dependency error with the cause, and retries next time', async () => {
     const sealed = await kmsCipher().seal(SECRET, ORDER);
     const denied = new KMSServiceException({
       name: 'AccessDeniedException',
@@ -537,6 +551,7 @@ describe('EnvelopeFieldCipher with KmsDataKeySource', () => {
     const opener = kmsCipher();
     const error = await rejectionOf(opener.open(sealed, ORDER));
     expect(error.cause).toBe(denied);
+    expect(error).toBeInstanceOf(DependencyError);
     expect(error.reason).toBe('key_unavailable');
     expect(error.message).toContain('AccessDeniedException');
     expectNoLeak(error, SECRET, sealed);
@@ -545,7 +560,7 @@ describe('EnvelopeFieldCipher with KmsDataKeySource', () => {
     expect(kmsMock).toHaveReceivedCommandTimes(DecryptCommand, 2);
   });
 
-  it('surfaces a KMS failure on GenerateDataKey as FieldCipherError with the cause', async () => {
+  it('surfaces a KMS failure on GenerateDataKey as a dependency error with the cause', async () => {
     const throttled = new KMSServiceException({
       name: 'ThrottlingException',
       $fault: 'client',
@@ -556,6 +571,7 @@ describe('EnvelopeFieldCipher with KmsDataKeySource', () => {
     const cipher = kmsCipher();
     const error = await rejectionOf(cipher.seal(SECRET, ORDER));
     expect(error.cause).toBe(throttled);
+    expect(error).toBeInstanceOf(DependencyError);
     expect(error.reason).toBe('key_unavailable');
     expectNoLeak(error, SECRET);
     await expect(cipher.seal(SECRET, ORDER)).resolves.toMatch(/^v1\./);
