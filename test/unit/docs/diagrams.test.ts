@@ -117,9 +117,9 @@ function inputs(order: PayoutOrder): TransitionInput[] {
 /** Every (from → to) status change decide() can make, found by exploring it. */
 function exploredEdges(): Set<string> {
   const edges = new Set<string>();
+  // Time matters to 8901 (the grace period) and the returns watch to results; the other inputs are
+  // tried at one time only, which keeps the exploration to about a second.
   for (const order of orders())
-    // Time matters to 8901 (the grace period) and the returns watch to results; the other inputs are
-    // tried at one time only, which keeps the exploration to about a second.
     for (const input of inputs(order))
       for (const now of input.type === 'not_found' ? NOWS : [NOWS[0] as Date])
         for (const returnWatchMs of input.type === 'result' ? [0, 86_400_000] : [0]) {
