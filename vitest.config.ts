@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // ports) and run anywhere; integration and e2e get DynamoDB Local from the global setup.
 // `npm test` runs them all; `npm run test:unit` etc. run one (see package.json).
 const needsDynamo = ['test/support/global-setup.ts'];
+// `TEST_SHUFFLE_SEED=<n> npm test` runs files and tests in a shuffled order that the seed reproduces, to
+// catch a test that only passes after another one.
+const shuffleSeed = Number(process.env.TEST_SHUFFLE_SEED) || undefined;
 
 export default defineConfig({
   test: {
@@ -12,6 +15,7 @@ export default defineConfig({
     // Two cores: files run in parallel workers, each with its own table and sandbox on free ports.
     pool: 'forks',
     restoreMocks: true,
+    sequence: { shuffle: shuffleSeed !== undefined, ...(shuffleSeed ? { seed: shuffleSeed } : {}) },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // CDK template tests: pure (synth in memory, no AWS, no Docker), but slow; a project of their own

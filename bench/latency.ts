@@ -6,6 +6,7 @@ import { applyHandler } from '../functions/apply/handler';
 import { notifyHandler } from '../functions/notify/handler';
 import { buildPublishRuntime, publishHandler } from '../functions/publish/handler';
 import { buildRuntime } from '../functions/shared/runtime';
+import { LOCAL_OID_PARTNER } from '../local/test-merchant';
 import { ENV } from '../src/config/contract';
 import type { PayoutOrder } from '../src/core/model';
 import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../src/lianlian/keys';
@@ -24,7 +25,7 @@ import { percentile, round } from './stats';
  * 0000 answer, the transition, logging — without network or DynamoDB time.
  */
 
-export const BENCH_OID = '201400000000000001';
+export const BENCH_OID = LOCAL_OID_PARTNER;
 const CARD = '6222021234567890123';
 const NAME = '张三丰';
 const MONEY = '1234.50';

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { LOCAL_OID_PARTNER } from '../local/test-merchant';
 import { ENV, FUNCTION_NAMES, type FunctionName } from '../src/config/contract';
 import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../src/lianlian/keys';
 import { bundleFunctions, LAMBDA_BUNDLE_OPTIONS, measureInit, REPO_ROOT, toKb } from './bundle';
@@ -117,7 +118,7 @@ function initEnv(
     [ENV.tableName]: 'payouts',
     [ENV.dynamoEndpoint]: 'http://127.0.0.1:9',
     [ENV.apiBase]: 'http://127.0.0.1:9',
-    [ENV.oidPartner]: '201400000000000001',
+    [ENV.oidPartner]: LOCAL_OID_PARTNER,
     [ENV.signType]: 'RSA',
     [ENV.providerPublicKey]: providerPublicKey,
     [ENV.notifyUrl]: 'https://abc123defg.execute-api.cn-north-1.amazonaws.com.cn/v1/lianlian/notify',

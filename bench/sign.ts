@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, sign as rsaSign } from 'node:crypto';
 import { promisify } from 'node:util';
+import { LOCAL_OID_PARTNER } from '../local/test-merchant';
 import type { ApplyFields } from '../src/lianlian/messages';
 import { buildSignString, signFields, verifyFields } from '../src/lianlian/sign';
 import { median } from './stats';
@@ -15,7 +16,7 @@ const run = promisify(execFile);
 
 /** A realistic apply as createPayout builds it (spec §2), before sign_type/sign are added. */
 export const APPLY_FIELDS: ApplyFields = {
-  oid_partner: '201400000000000001',
+  oid_partner: LOCAL_OID_PARTNER,
   api_version: '1.2',
   no_order: 'LLP20261127000000000001',
   dt_order: '20261127120000',
@@ -29,7 +30,7 @@ export const APPLY_FIELDS: ApplyFields = {
 
 /** A result notification as the provider sends it (spec §5), before signing. */
 export const NOTIFY_FIELDS: Record<string, string> = {
-  oid_partner: '201400000000000001',
+  oid_partner: LOCAL_OID_PARTNER,
   no_order: 'LLP20261127000000000001',
   dt_order: '20261127120000',
   money_order: '1234.50',

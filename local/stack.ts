@@ -15,9 +15,10 @@ import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
 import { type DynamoLocal, ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
 import { type LocalEventSink, type LocalEvents, startLocalEvents } from './events';
 import { type LocalFront, type Routes, startLocalFront } from './front';
+import { LOCAL_OID_PARTNER } from './test-merchant';
 
 /** A test merchant number (18 digits) for local mode; clearly not a real merchant. */
-export const LOCAL_OID_PARTNER = '201400000000000001';
+export { LOCAL_OID_PARTNER };
 
 /** Local-mode-only variables (the deployed schedule is infrastructure, not environment). */
 export const LOCAL_ENV = {

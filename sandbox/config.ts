@@ -1,3 +1,4 @@
+import { LOCAL_OID_PARTNER } from '../local/test-merchant';
 import { ENV } from '../src/config/contract';
 import { KeyFormatError, parsePrivateKey, parsePublicKey } from '../src/lianlian/keys';
 import { oidPartner as oidPartnerSchema } from '../src/lianlian/messages';
@@ -7,7 +8,7 @@ import type { SandboxOptions } from './types';
  * A made-up 18-digit merchant number, so a sandbox default can never be mistaken for the provider's
  * published demo merchant (201408071000001539) or for a real one.
  */
-export const DEFAULT_OID_PARTNER = '201400000000000001';
+export const DEFAULT_OID_PARTNER = LOCAL_OID_PARTNER;
 export const DEFAULT_PORT = 8089;
 /** setTimeout's limit: longer delays would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;

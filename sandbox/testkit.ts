@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_OID_PARTNER } from '../local/test-merchant';
 import type { ApplyFields } from '../src/lianlian/messages';
 import { formatDtOrder } from '../src/lianlian/time';
 
@@ -10,7 +11,7 @@ import { formatDtOrder } from '../src/lianlian/time';
  * polling. Test-only: nothing in the sandbox server imports it.
  */
 
-export const OID = '201400000000000001';
+export const OID = LOCAL_OID_PARTNER;
 export const MD5_KEY = 'sandbox-test-md5-key';
 export const CARD_NO = '6222021234567890123';
 export const ACCT_NAME = '张三丰';

@@ -4,6 +4,7 @@ import { MemoryMetrics } from '../../functions/shared/observability';
 import { buildRuntime } from '../../functions/shared/runtime';
 import { localDynamoClient } from '../../local/dynamodb';
 import { type LocalStack, startLocalStack } from '../../local/stack';
+import { LOCAL_OID_PARTNER } from '../../local/test-merchant';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/server';
 import { ENV } from '../../src/config/contract';
 import type { PayoutOrder } from '../../src/core/model';
@@ -18,7 +19,7 @@ import { CrashingProvider, FaultyStore } from './faults';
  * bench holds the provider's private key (the fuzzer signs bodies with it) and the sandbox itself.
  */
 
-export const OID = '201400000000000001';
+export const OID = LOCAL_OID_PARTNER;
 
 export interface ReliabilityStack {
   readonly stack: LocalStack;

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { notifyHandler } from '../../functions/notify/handler';
 import { type LocalStack, startLocalStack } from '../../local/stack';
+import { LOCAL_OID_PARTNER as OID } from '../../local/test-merchant';
 import { amountFor } from '../../sandbox/scenarios';
 import { type Sandbox, startSandbox } from '../../sandbox/server';
 import type { PayoutView } from '../../src/core/view';
@@ -14,7 +15,6 @@ import { signFields } from '../../src/lianlian/sign';
  * provider sandbox over HTTP, which answers, processes and notifies as LianLian does.
  */
 
-const OID = '201400000000000001';
 const CARD = '6222000000004321';
 const NAME = '测试收款人';
 const APPLY_TIMEOUT_MS = 400;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MemoryMetrics } from '../../functions/shared/observability';
+import { LOCAL_OID_PARTNER } from '../../local/test-merchant';
 import { EnvelopeFieldCipher, LocalDataKeySource } from '../../src/adapters/crypto/field-cipher';
 import type { PayoutConfig, PayoutDeps } from '../../src/core/payouts';
 import type {
@@ -14,7 +15,7 @@ import type { ApplyFields } from '../../src/lianlian/messages';
 import { MemoryOrderStore } from './memory-order-store';
 
 /** Test merchant number: 18 digits, clearly not a real merchant. */
-export const TEST_OID_PARTNER = '201400000000000001';
+export const TEST_OID_PARTNER = LOCAL_OID_PARTNER;
 
 /** A provider double that records every call and answers what the test scripts. */
 export class FakeProvider implements ProviderClient {

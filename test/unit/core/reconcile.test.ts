@@ -8,6 +8,7 @@ import {
 } from '../../../functions/reconcile/handler';
 import { MemoryMetrics } from '../../../functions/shared/observability';
 import { buildRuntime } from '../../../functions/shared/runtime';
+import { LOCAL_OID_PARTNER as OID } from '../../../local/test-merchant';
 import { METRICS } from '../../../src/config/contract';
 import { TransitionConflictError } from '../../../src/core/errors';
 import type { PayoutOrder } from '../../../src/core/model';
@@ -23,7 +24,6 @@ import { type ReconcileDeps, type ReconcileOptions, runReconciliation } from '..
 import { MemoryOrderStore } from '../../support/memory-order-store';
 import { makeOrder } from '../../support/order-fixtures';
 
-const OID = '201400000000000001';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 // The fixtures' orders are created at 04:00Z and due at 04:05Z; "now" is just after that.
