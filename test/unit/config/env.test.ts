@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ENV } from '../../../src/config/contract';
 import { ConfigError, loadConfig } from '../../../src/config/env';
 import { APPLY_FUNCTION_MARGIN_MS } from '../../../src/config/timing';
+import { TEST_OID_PARTNER } from '../../support/fakes';
 
 /** A valid local-mode (env keys) configuration: MD5 so no provider public key is needed. */
 const base: Record<string, string> = {
   [ENV.keySource]: 'env',
   [ENV.tableName]: 'payouts',
   [ENV.apiBase]: 'http://127.0.0.1:9',
-  [ENV.oidPartner]: '201400000000000001',
+  [ENV.oidPartner]: TEST_OID_PARTNER,
   [ENV.signType]: 'MD5',
   [ENV.md5Key]: 'md5-test-key',
   [ENV.localFieldKey]: Buffer.alloc(32, 1).toString('base64'),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, redact } from '../../../functions/shared/observability';
+import { TEST_OID_PARTNER } from '../../support/fakes';
 
 /**
  * The log redactor, as Powertools uses it: a JSON.stringify replacer over the whole record. What it must
@@ -65,7 +66,7 @@ describe('redact: what must stay', () => {
     ['a 16-digit no_order', { no_order: '2026113000000012' }],
     ['an oid_paybill', { oid_paybill: '2026113012345678' }],
     ['a dt_order', { dt_order: '20261130012326' }],
-    ['an oid_partner', { oid_partner: '201400000000000001' }],
+    ['an oid_partner', { oid_partner: TEST_OID_PARTNER }],
     ['an event id', { id: '2026113000000012:3' }],
     ['a stream event id', { eventID: 'c4ca4238a0b923820dcc509a6f75849b' }],
     ['a shard id', { shard: 'shardId-00000001414562045508-2bac9cd2' }],

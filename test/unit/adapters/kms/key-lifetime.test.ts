@@ -1,3 +1,4 @@
+import { TEST_OID_PARTNER } from '../../../support/fakes';
 import 'aws-sdk-client-mock-vitest/extend';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -18,7 +19,7 @@ import { verifyFields } from '../../../../src/lianlian/sign';
  * failed re-read keeps the key in use. MD5 mode, so each request's signature shows which key signed it.
  */
 
-const OID = '201400000000000001';
+const OID = TEST_OID_PARTNER;
 const KMS_KEY = 'arn:aws:kms:ap-east-1:111122223333:key/merchant';
 const MD5_PARAM = '/lianlian-payout/test/merchant-md5-key';
 const OLD_KEY = 'md5-key-before-rotation';
