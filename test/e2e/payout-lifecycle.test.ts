@@ -5,7 +5,7 @@ import { notifyHandler } from '../../functions/notify/handler';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { LOCAL_OID_PARTNER as OID } from '../../local/test-merchant';
 import { amountFor } from '../../sandbox/scenarios';
-import { type Sandbox, startSandbox } from '../../sandbox/server';
+import { type Sandbox, type SandboxEvent, startSandbox } from '../../sandbox/server';
 import type { PayoutView } from '../../src/core/view';
 import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../../src/lianlian/keys';
 import { signFields } from '../../src/lianlian/sign';
@@ -261,9 +261,13 @@ describe('POST /lianlian/notify', () => {
     const body = payout();
     await post('/payouts', body);
     await until(body.no_order, 'SUCCESS');
-    const delivered = sandbox.notifications().find((n) => n.no_order === body.no_order && n.delivered);
-    if (!delivered) throw new Error('no delivered notification');
-    return { body, notification: delivered.body };
+    // Our handler writes SUCCESS before it answers, and the sandbox records the attempt once the answer
+    // is in: wait for that event rather than racing it.
+    const delivered = await sandbox.waitFor(
+      (e): e is Extract<SandboxEvent, { type: 'notification' }> =>
+        e.type === 'notification' && e.attempt.no_order === body.no_order && e.attempt.delivered,
+    );
+    return { body, notification: delivered.attempt.body };
   }
 
   it('acknowledges a duplicate with no second effect', async () => {
