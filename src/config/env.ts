@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { ENV } from './contract';
+import { CONTROLS_ENV, ENV } from './contract';
+import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
 
 /**
  * Reads and validates the functions' configuration once, at cold start. A missing or malformed variable
@@ -45,6 +46,13 @@ const common = {
   [ENV.stuckAfterSeconds]: positiveInt(24 * 60 * 60),
   [ENV.eventBusName]: z.string().min(1).optional(),
   [ENV.dynamoEndpoint]: url.optional(),
+  // Controls are plain strings here; parseControls (shared with the synth) gives them their meaning.
+  [ENV.approvalMinAmount]: z.string().optional(),
+  [ENV.payoutMaxAmount]: z.string().optional(),
+  [ENV.dailyLimitAmount]: z.string().optional(),
+  [ENV.payeeDailyLimitAmount]: z.string().optional(),
+  [ENV.payeeDailyLimitCount]: z.string().optional(),
+  [ENV.approvalTtlSeconds]: z.string().optional(),
 };
 
 const kmsMode = z.object({
@@ -54,6 +62,7 @@ const kmsMode = z.object({
   [ENV.md5KeyParam]: z.string().min(1).optional(),
   [ENV.merchantKeyKmsKeyId]: z.string().min(1),
   [ENV.fieldKeyKmsKeyId]: z.string().min(1),
+  [ENV.payeeHmacKmsKeyId]: z.string().min(1).optional(),
 });
 
 const envMode = z.object({
@@ -62,6 +71,7 @@ const envMode = z.object({
   [ENV.merchantPrivateKey]: z.string().min(1).optional(),
   [ENV.md5Key]: z.string().min(1).optional(),
   [ENV.localFieldKey]: z.string().min(1),
+  [ENV.localPayeeHmacKey]: z.string().min(1).optional(),
 });
 
 const schema = z.discriminatedUnion(ENV.keySource, [kmsMode, envMode]);
@@ -88,16 +98,22 @@ export interface RuntimeConfig {
     readonly stuckAfterMs: number;
   };
   readonly eventBusName?: string;
+  /** Spending controls; with nothing set only approvalTtlMs is present and nothing is controlled. */
+  readonly controls: ControlsConfig;
   readonly kms?: {
     readonly merchantKeyParam?: string;
     readonly md5KeyParam?: string;
     readonly merchantKeyKmsKeyId: string;
     readonly fieldKeyKmsKeyId: string;
+    /** Present when payee limits are configured (required then). */
+    readonly payeeHmacKmsKeyId?: string;
   };
   readonly local?: {
     readonly merchantPrivateKey?: string;
     readonly md5Key?: string;
     readonly fieldKey: string;
+    /** base64, 32 bytes; present when payee limits are configured (required then). */
+    readonly payeeHmacKey?: string;
   };
 }
 
@@ -119,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  const controls = loadControls(c);
   const signType = c[ENV.signType];
   const config: RuntimeConfig = {
     keySource: c[ENV.keySource],
@@ -139,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
       stuckAfterMs: c[ENV.stuckAfterSeconds] * 1000,
     },
     eventBusName: c[ENV.eventBusName],
+    controls,
     ...(c.KEY_SOURCE === 'kms'
       ? {
           kms: {
@@ -146,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
             md5KeyParam: c.LLP_MD5_KEY_PARAM,
             merchantKeyKmsKeyId: c.MERCHANT_KEY_KMS_KEY_ID,
             fieldKeyKmsKeyId: c.FIELD_KEY_KMS_KEY_ID,
+            payeeHmacKmsKeyId: c.PAYEE_HMAC_KMS_KEY_ID,
           },
         }
       : {
@@ -153,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
             merchantPrivateKey: c.LLP_MERCHANT_PRIVATE_KEY,
             md5Key: c.LLP_MD5_KEY,
             fieldKey: c.LOCAL_FIELD_KEY,
+            payeeHmacKey: c.LOCAL_PAYEE_HMAC_KEY,
           },
         }),
   };
@@ -163,5 +183,28 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
       `invalid configuration: ${ENV.providerPublicKey} is required when ${ENV.signType}=RSA`,
     );
   }
+  // Payee limits count by a keyed hash of the card number; without its key they could not be enforced.
+  if (needsPayeeKey(controls)) {
+    const keyName = config.kms ? ENV.payeeHmacKmsKeyId : ENV.localPayeeHmacKey;
+    const present = config.kms ? config.kms.payeeHmacKmsKeyId : config.local?.payeeHmacKey;
+    if (!present) {
+      throw new ConfigError(
+        `invalid configuration: ${keyName} is required when ${ENV.payeeDailyLimitAmount} or ${ENV.payeeDailyLimitCount} is set`,
+      );
+    }
+    if (config.local?.payeeHmacKey && Buffer.from(config.local.payeeHmacKey, 'base64').length !== 32) {
+      throw new ConfigError(`invalid configuration: ${ENV.localPayeeHmacKey} must be base64 of 32 bytes`);
+    }
+  }
   return config;
+}
+
+function loadControls(c: Record<string, unknown>): ControlsConfig {
+  const input = Object.fromEntries(
+    Object.entries(CONTROLS_ENV).map(([field, name]) => [field, c[name]]),
+  ) as ControlsInput;
+  const result = parseControls(input, (field) => CONTROLS_ENV[field]);
+  if (result.ok) return result.controls;
+  const problems = result.problems.map((p) => `${CONTROLS_ENV[p.field]} ${p.message}`);
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
