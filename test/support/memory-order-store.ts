@@ -1,7 +1,7 @@
 import { assertPatchKeys } from '../../src/adapters/dynamodb/order-store';
 import { TransitionConflictError } from '../../src/core/errors';
 import type { OrderChange, PayoutOrder } from '../../src/core/model';
-import type { DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../src/core/ports';
+import type { AwaitingPage, DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../src/core/ports';
 import { isDueIndexed, isFinal } from '../../src/core/status';
 
 interface Stored {
@@ -75,6 +75,10 @@ export class MemoryOrderStore implements OrderStore {
     const items = due.slice(0, limit);
     const last = items.at(-1);
     return due.length > limit && last ? { items, cursor: encodeCursor(last) } : { items };
+  }
+
+  async listAwaitingApproval(_query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    throw new Error('not implemented yet');
   }
 
   /** Number of stored orders; lets benchmarks and tests check nothing was written twice. */

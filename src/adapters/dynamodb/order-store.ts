@@ -11,7 +11,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TransitionConflictError } from '../../core/errors';
 import type { OrderChange, OrderPatch, PayoutOrder } from '../../core/model';
-import type { DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../core/ports';
+import type { AwaitingPage, DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../core/ports';
 import { isDueIndexed, isFinal } from '../../core/status';
 import { allOpenShards, openShardFor, PAYOUTS_TABLE } from './table';
 
@@ -267,6 +267,10 @@ export class DynamoOrderStore implements OrderStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey && items.length < want);
     return { items, exhausted: startKey === undefined };
+  }
+
+  async listAwaitingApproval(_query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    throw new Error('not implemented yet');
   }
 
   private capacityRequest(): { ReturnConsumedCapacity?: 'INDEXES' } {
