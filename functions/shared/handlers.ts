@@ -1,10 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { listAwaitingApproval } from '../../src/core/approvals';
+import { ValidationError } from '../../src/core/errors';
 import { createPayout, getPayout, receiveNotification } from '../../src/core/payouts';
 import { noOrder as noOrderSchema } from '../../src/lianlian/messages';
 import { HttpError, httpErrors, json, jsonBody, rawBody } from './http';
 import { flushMetrics } from './observability';
+import { principalOf } from './principal';
 import type { Runtime } from './runtime';
 
 /**
@@ -12,9 +15,9 @@ import type { Runtime } from './runtime';
  * the tests run the very same code. Each one parses the event, calls one use case, maps the result.
  */
 
-type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-function wrap(
+export function wrap(
   rt: () => Runtime,
   fn: (rt: Runtime, event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>,
 ) {
@@ -33,20 +36,19 @@ export function applyHandler(rt: () => Runtime): ApiHandler {
     if (body && typeof body === 'object' && 'no_order' in body && typeof body.no_order === 'string') {
       runtime.logger.appendKeys({ no_order: body.no_order });
     }
+    const principal = principalOf(event);
     // Keys first: an order must never be recorded by a container that could not sign its apply.
     await runtime.merchantKeys();
-    const result = await createPayout(runtime.deps, body);
+    const result = await createPayout(runtime.deps, body, principal);
     return json(result.created ? 202 : 200, result.view);
   });
 }
 
-/** GET /payouts/{no_order}[?refresh=true] */
+/** GET /payouts/{no_order}[?refresh=true] and GET /payouts?status=AWAITING_APPROVAL[&limit=&cursor=] */
 export function queryHandler(rt: () => Runtime): ApiHandler {
   return wrap(rt, async (runtime, event) => {
-    const noOrder = event.pathParameters?.no_order ?? '';
-    if (!noOrderSchema.safeParse(noOrder).success) {
-      throw new HttpError(400, 'invalid_request', 'no_order in the path is invalid');
-    }
+    if (event.pathParameters?.no_order === undefined) return listPayouts(runtime, event);
+    const noOrder = pathNoOrder(event);
     runtime.logger.appendKeys({ no_order: noOrder });
     const refreshParam = event.queryStringParameters?.refresh;
     if (refreshParam !== undefined && refreshParam !== 'true' && refreshParam !== 'false') {
@@ -56,6 +58,48 @@ export function queryHandler(rt: () => Runtime): ApiHandler {
     if (refresh) await runtime.merchantKeys();
     return json(200, await getPayout(runtime.deps, noOrder, refresh));
   });
+}
+
+/** What GET /payouts answers today; a later issue adds the full search (status, from, to, batch_id). */
+const LIST_PARAMETERS = new Set(['status', 'limit', 'cursor']);
+
+async function listPayouts(runtime: Runtime, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const params = event.queryStringParameters ?? {};
+  for (const name of Object.keys(params)) {
+    if (!LIST_PARAMETERS.has(name)) {
+      throw new ValidationError(
+        [{ field: name, message: 'is not supported yet' }],
+        `${name} is not supported yet`,
+      );
+    }
+  }
+  if (params.status !== 'AWAITING_APPROVAL') {
+    throw new ValidationError(
+      [{ field: 'status', message: 'only AWAITING_APPROVAL is supported yet' }],
+      'status must be AWAITING_APPROVAL',
+    );
+  }
+  let limit: number | undefined;
+  if (params.limit !== undefined) {
+    if (!/^[0-9]{1,4}$/.test(params.limit)) {
+      throw new ValidationError([{ field: 'limit', message: 'must be a whole number' }]);
+    }
+    limit = Number(params.limit);
+  }
+  const page = await listAwaitingApproval(runtime.deps, {
+    ...(limit === undefined ? {} : { limit }),
+    ...(params.cursor ? { cursor: params.cursor } : {}),
+  });
+  return json(200, page);
+}
+
+/** The path's no_order, validated as the apply validates it. */
+export function pathNoOrder(event: APIGatewayProxyEvent): string {
+  const noOrder = event.pathParameters?.no_order ?? '';
+  if (!noOrderSchema.safeParse(noOrder).success) {
+    throw new HttpError(400, 'invalid_request', 'no_order in the path is invalid');
+  }
+  return noOrder;
 }
 
 /**

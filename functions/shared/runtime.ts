@@ -131,6 +131,7 @@ export function buildRuntime(
       notFoundGraceMs: config.notFoundGraceMs,
       returnWatchMs: config.returnWatchMs,
       firstCheckDelayMs: config.reconcile.minAgeMs,
+      controls: config.controls,
     },
   };
   return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys };
