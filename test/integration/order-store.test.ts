@@ -141,6 +141,43 @@ describe('DynamoOrderStore on DynamoDB Local', () => {
     expect(await raw(createdFinal.no_order)).not.toHaveProperty('open_shard');
   });
 
+  it('stores approval_queue only while AWAITING_APPROVAL; the approving write removes it in the same write', async () => {
+    const store = new DynamoOrderStore({ client, tableName });
+    const order = makeOrder({ status: 'AWAITING_APPROVAL', created_by: 'maker' });
+    await store.create(order);
+    const before = await raw(order.no_order);
+    expect(before?.approval_queue).toEqual({ S: 'AWAITING' });
+    expect(Object.keys(before ?? {}).sort()).toEqual(
+      [...Object.keys(order), 'open_shard', 'approval_queue'].sort(),
+    );
+    await store.update(
+      order,
+      {
+        status: 'PENDING',
+        set: { approved_by: 'checker', next_check_at: '2026-11-27T04:07:00.000Z' },
+        at: '2026-11-27T04:05:00.000Z',
+      },
+      {
+        kind: 'reserve',
+        day: '2026-11-27',
+        amountFen: order.money_fen,
+        expiresAt: 1_800_000_000,
+        dailyLimitFen: 1_000_000,
+      },
+    );
+    const after = await raw(order.no_order);
+    expect(after).not.toHaveProperty('approval_queue');
+    expect(after?.open_shard).toEqual({ S: openShardFor(order.no_order) });
+    expect(after?.status).toEqual({ S: 'PENDING' });
+    // The counter item: amount, count and the TTL attribute, nothing else.
+    expect(await raw('LIMIT#2026-11-27')).toEqual({
+      no_order: { S: 'LIMIT#2026-11-27' },
+      amount_fen: { N: String(order.money_fen) },
+      count: { N: '1' },
+      expires_at: { N: '1800000000' },
+    });
+  });
+
   it('a failed condition leaves the item byte-identical', async () => {
     const store = new DynamoOrderStore({ client, tableName });
     const order = makeOrder();
