@@ -1,4 +1,4 @@
-import { reservationFields, reservationFor, usesPayeeLimits } from './controls';
+import { payoutMaxBreach, reservationFields, reservationFor, usesPayeeLimits } from './controls';
 import { LimitExceededError, NotFoundError, TransitionConflictError, ValidationError } from './errors';
 import type { PayeeSecret, PayoutOrder } from './model';
 import {
@@ -46,6 +46,9 @@ export async function approvePayout(
     const decision = decide(order, { type: 'approve', principal }, transitionContext(deps));
     if (decision.kind === 'refused') throw refusal(noOrder, decision);
     if (decision.kind !== 'change') throw new Error(`approve of ${noOrder} decided ${decision.kind}`);
+    // Limits are those in force at approval: a maximum lowered since the request applies too.
+    const breach = payoutMaxBreach(policy, order.money_fen);
+    if (breach) throw new LimitExceededError(breach.limit, breach.remaining);
     // The payee key is never stored for a waiting order (the limits in force at approval decide whether
     // it is needed), so with per-payee limits the card number is opened here, before the claim.
     if (usesPayeeLimits(policy)) payee ??= await deps.cipher.open(order.payee_sealed, noOrder);

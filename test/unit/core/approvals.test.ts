@@ -193,6 +193,18 @@ describe('approvePayout', () => {
     expect(deps.provider.applies).toHaveLength(1);
   });
 
+  it('a per-payout maximum lowered after the request applies at approval', async () => {
+    const { deps, store, noOrder } = await waiting();
+    const lowered = makeDeps({
+      store,
+      config: { controls: { ...NO_CONTROLS, approvalMinFen: 100_000, payoutMaxFen: 150_000 } },
+    });
+    const error = await approvePayout(lowered, noOrder, CHECKER).catch((e: unknown) => e);
+    expect(limitOf(error)).toMatchObject({ limit: 'payout_max', remaining: '1500.00' });
+    expect((await store.get(noOrder))?.status).toBe('AWAITING_APPROVAL');
+    expect(deps.provider.applies.length + lowered.provider.applies.length).toBe(0);
+  });
+
   it('20 concurrent approvals: exactly one apply, the 19 others 409 invalid_state', async () => {
     const { deps, noOrder } = await waiting({ dailyLimitFen: 10_000_000 });
     const results = await Promise.allSettled(
