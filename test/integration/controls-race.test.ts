@@ -10,11 +10,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { dailyCounterKey, PAYOUTS_TABLE, payeeCounterKey } from '../../src/adapters/dynamodb/table';
-import { approvePayout } from '../../src/core/approvals';
+import { approvePayout, listAwaitingApproval } from '../../src/core/approvals';
 import { type ControlPolicy, chinaDay, counterExpiresAt, NO_CONTROLS } from '../../src/core/controls';
 import { InvalidStateError, LimitExceededError } from '../../src/core/errors';
 import { applyQueryOutcome, createPayout } from '../../src/core/payouts';
 import type { QueryOutcome } from '../../src/core/ports';
+import { runReconciliation } from '../../src/core/reconcile';
 import { makeDeps, TEST_OID_PARTNER, type TestDeps } from '../support/fakes';
 
 /**
@@ -197,6 +198,33 @@ describe('controls races on DynamoDB Local', () => {
       amount_fen: 20_000,
       count: 1,
     });
+  }, 120_000);
+
+  it('expiry on DynamoDB Local: the due index hands the waiting payout to reconciliation, which voids it unasked', async () => {
+    const { deps } = await setup({ approvalMinFen: 1, approvalTtlMs: 3_600_000 });
+    const bodies = [request('10.00', 0), request('20.00', 1)];
+    for (const b of bodies) await createPayout(deps, b, MAKER);
+    expect((await listAwaitingApproval(deps, { limit: 10 })).items.map((v) => v.no_order).sort()).toEqual(
+      bodies.map((b) => b.no_order).sort(),
+    );
+    await approvePayout(deps, bodies[1]!.no_order, CHECKER);
+    deps.clock.advance(3_600_000);
+    const summary = await runReconciliation(deps, {
+      minAgeMs: 60_000,
+      ratePerSecond: 100,
+      concurrency: 2,
+      stuckAfterMs: 86_400_000,
+      remainingTimeMs: () => 60_000,
+      safetyMarginMs: 1000,
+      // Only the expired one: the approved payout's first check is long due too, and is queried.
+    });
+    expect(await deps.store.get(bodies[0]!.no_order)).toMatchObject({
+      status: 'VOIDED',
+      voided_by: 'system:expiry',
+    });
+    expect(deps.provider.queries.map((q) => q.noOrder)).toEqual([bodies[1]!.no_order]);
+    expect(summary.examined).toBe(2);
+    expect((await listAwaitingApproval(deps, { limit: 10 })).items).toEqual([]);
   }, 120_000);
 
   it('the local table expires counters by TTL on expires_at, and keeps the awaiting-approval index', async () => {
