@@ -151,6 +151,15 @@ function decideApply(
   ctx: TransitionContext,
 ): Decision {
   const { outcome, source } = input;
+  if (neverSent(order.status)) {
+    // Only PENDING is ever sent; an apply answer for anything else cannot be ours to apply.
+    if (outcome.kind === 'rejected') {
+      return anomaly(order, ctx, source, `apply answer for an order never sent (${order.status})`, {
+        ret_code: outcome.retCode,
+      });
+    }
+    return { kind: 'none', reason: `apply answer ignored in ${order.status}` };
+  }
   if (order.status !== 'PENDING') {
     // A late apply answer after a notification or query already moved the order: the provider's result
     // is better evidence. Only a conclusive refusal contradicts it.
@@ -188,7 +197,7 @@ function decideResult(
 ): Decision {
   const { source, resultPay } = input;
   const codes = { ret_code: input.retCode, result_pay: resultPay };
-  if (NOT_SENT_STATUSES.has(order.status) || order.status === 'DENIED' || order.status === 'VOIDED') {
+  if (neverSent(order.status)) {
     // We never sent this order, yet the provider reports it: never believed, always looked at.
     return anomaly(
       order,
@@ -296,6 +305,11 @@ function decideNotFound(
   // ACCEPTED (a signed 0000), WAITING/PROCESSING (the provider reported it), or UNKNOWN after 1002/2005
   // (the provider said it has the order): a missing record contradicts evidence; never close it.
   return anomaly(order, ctx, source, `8901 after grace for ${order.status}`, codes);
+}
+
+/** Statuses in which nothing was ever sent: still waiting, or ended before sending. */
+function neverSent(status: PayoutStatus): boolean {
+  return NOT_SENT_STATUSES.has(status) || status === 'DENIED' || status === 'VOIDED';
 }
 
 const refused = (code: 'same_principal' | 'invalid_state', reason: string): Decision => ({
