@@ -3,7 +3,10 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type ConsumedCapacity,
+  CreateTableCommand,
   DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -13,7 +16,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
 import { DynamoOrderStore, type OrderStoreOperation } from '../../src/adapters/dynamodb/order-store';
-import { openShardFor } from '../../src/adapters/dynamodb/table';
+import { openShardFor, PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
 import { TransitionConflictError } from '../../src/core/errors';
 import type { PayoutOrder } from '../../src/core/model';
 import { MemoryOrderStore } from '../support/memory-order-store';
@@ -47,6 +50,55 @@ describeOrderStoreContract(
   'DynamoOrderStore',
   async () => new DynamoOrderStore({ client, tableName: await freshTable() }),
 );
+
+describe('ensurePayoutsTable', () => {
+  it('adds the awaiting-approval index and counter TTL to a local table made before issue 10', async () => {
+    const name = `orders-old-${randomUUID()}`;
+    tables.push(name);
+    const { partitionKey, openIndex, awaitingIndex, ttlAttribute } = PAYOUTS_TABLE;
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: openIndex.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: openIndex.name,
+            KeySchema: [
+              { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+      }),
+    );
+    await ensurePayoutsTable(client, name);
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(
+      [awaitingIndex.name, openIndex.name].sort(),
+    );
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({
+      TimeToLiveStatus: 'ENABLED',
+      AttributeName: ttlAttribute,
+    });
+    // And it works: a waiting order is listed.
+    const store = new DynamoOrderStore({ client, tableName: name });
+    const order = makeOrder({ status: 'AWAITING_APPROVAL' });
+    await store.create(order);
+    expect((await store.listAwaitingApproval({ limit: 5 })).items.map((i) => i.no_order)).toEqual([
+      order.no_order,
+    ]);
+    // Idempotent: a second call changes nothing and does not fail.
+    await ensurePayoutsTable(client, name);
+  });
+});
 
 describe('DynamoOrderStore on DynamoDB Local', () => {
   let tableName: string;
