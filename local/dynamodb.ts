@@ -143,8 +143,11 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + 20_000;
+  let last = 'unknown';
+  while (Date.now() < deadline) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    last = `${Table?.TableStatus}; ${Table?.GlobalSecondaryIndexes?.map((i) => `${i.IndexName}:${i.IndexStatus}`).join(',')}`;
     const awaiting = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === awaitingIndex.name);
     if (Table?.TableStatus === 'ACTIVE' && !awaiting) {
       // A local data dir from before issue 10: add the awaiting-approval index in place.
@@ -169,13 +172,15 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
           ],
         }),
       );
-    } else if (Table?.TableStatus === 'ACTIVE' && (awaiting?.IndexStatus ?? 'ACTIVE') === 'ACTIVE') {
+    } else if (Table?.TableStatus === 'ACTIVE') {
+      // An index just added to an old table may still be CREATING: DynamoDB Local backfills it in the
+      // background (slowly when it holds many tables), and nothing at start-up needs it yet.
       await enableCounterTtl(client, tableName);
       return;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`table ${tableName} did not become ACTIVE`);
+  throw new Error(`table ${tableName} did not become ACTIVE (${last})`);
 }
 
 /** Spending-limit counters expire by TTL (DynamoDB Local accepts the setting; expiry itself is best effort). */
