@@ -6,7 +6,7 @@ import { applyHandler } from '../../../functions/shared/handlers';
 import { MemoryMetrics } from '../../../functions/shared/observability';
 import { principalOf } from '../../../functions/shared/principal';
 import { buildRuntime } from '../../../functions/shared/runtime';
-import { lambdaContext } from '../../../local/front';
+import { lambdaContext, localPrincipal } from '../../../local/front';
 import { FakeProvider, TEST_OID_PARTNER } from '../../support/fakes';
 import { MemoryOrderStore } from '../../support/memory-order-store';
 
@@ -75,6 +75,16 @@ describe('the principal', () => {
       principalOf(event({ userArn: 'arn:aws:sts::1:assumed-role/Approver/alice', caller: 'AROA:alice' })),
     ).toBe('arn:aws:sts::1:assumed-role/Approver/alice');
     expect(principalOf(event({ userArn: null, caller: 'AIDAEXAMPLE' }))).toBe('AIDAEXAMPLE');
+  });
+
+  it('in local mode, the front names it from x-principal (default local), valid names only', () => {
+    expect(localPrincipal('bob')).toBe('local:bob');
+    expect(localPrincipal(undefined)).toBe('local:local');
+    expect(localPrincipal('')).toBe('local:local');
+    expect(localPrincipal('ops.team@example-1_x')).toBe('local:ops.team@example-1_x');
+    expect(localPrincipal('two words')).toBeUndefined();
+    expect(localPrincipal('a'.repeat(65))).toBeUndefined();
+    expect(localPrincipal('local:admin')).toBeUndefined();
   });
 
   it('can never come from a header outside local mode', () => {
