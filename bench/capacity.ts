@@ -44,6 +44,8 @@ export async function capacityBench(
   payouts: number,
   concurrency: number,
   progress: (line: string) => void,
+  /** Extra configuration (the spending controls for `wru_per_payout_with_controls`). */
+  env: Record<string, string> = {},
 ): Promise<CapacityResult> {
   const tallies = new Map<OrderStoreOperation, Tally>();
   const onConsumedCapacity = (operation: OrderStoreOperation, capacity: ConsumedCapacity[]) => {
@@ -63,6 +65,7 @@ export async function capacityBench(
     tableName,
     sandbox: { stepMs: 20, notifyIntervalMs: 300 },
     onConsumedCapacity,
+    env,
   });
   const sandbox = stack.sandbox!;
   const raw = localDynamoClient(dynamoEndpoint);

@@ -48,12 +48,14 @@ export async function startMeteredStack(options: {
   readonly tableName: string;
   readonly sandbox: NonNullable<LocalStackOptions['sandbox']>;
   readonly onConsumedCapacity: (operation: OrderStoreOperation, capacity: ConsumedCapacity[]) => void;
+  /** Extra configuration, e.g. a spending-control policy. */
+  readonly env?: Record<string, string>;
 }): Promise<LocalStack> {
   return startLocalStack({
     port: 0,
     dynamoEndpoint: options.dynamoEndpoint,
     tableName: options.tableName,
-    env: {},
+    env: options.env ?? {},
     sandbox: options.sandbox,
     overrides: ({ env }) => ({
       store: new DynamoOrderStore({

@@ -38,7 +38,12 @@ export function apiEvent(
       resourcePath: resource,
       protocol: 'HTTP/1.1',
       authorizer: null,
-      identity: { sourceIp: '127.0.0.1' } as APIGatewayProxyEvent['requestContext']['identity'],
+      // What API Gateway writes after IAM authorization: the handlers take the principal from here only.
+      identity: {
+        sourceIp: '127.0.0.1',
+        userArn: 'arn:aws:iam::000000000000:user/bench',
+        caller: 'AIDABENCH',
+      } as APIGatewayProxyEvent['requestContext']['identity'],
     },
   };
 }

@@ -96,10 +96,22 @@ export interface PerfRun {
   readonly initKms: Record<FunctionName, { importMedianMs: number; sinceStartMedianMs: number }>;
   readonly latency: LatencyResult;
   readonly capacity: CapacityResult;
+  /** The same payouts under a daily and a per-payee limit (each commit a transaction with two counters). */
+  readonly capacityWithControls: CapacityResult;
   readonly reconcile: ReconcileRateResult;
   readonly cost: { inputs: CostInputs; result: CostResult; withOneGet: CostResult };
   readonly seconds: Record<string, number>;
 }
+
+/**
+ * Every counting control on, none refusing: each payout's commit is a transaction of the order and two
+ * counters (the day's and the payee's), the most a payout without approval writes.
+ */
+export const CONTROLS_BENCH_POLICY: Record<string, string> = {
+  DAILY_LIMIT_AMOUNT: '100000000',
+  PAYEE_DAILY_LIMIT_AMOUNT: '100000000',
+  PAYEE_DAILY_LIMIT_COUNT: '1000000',
+};
 
 function initEnv(
   keySource: 'env' | 'kms',
@@ -179,11 +191,15 @@ export async function runPerf(sizes: PerfSizes, progress: (line: string) => void
 
   const dynamo = await startBenchDynamo();
   let capacity: CapacityResult;
+  let capacityWithControls: CapacityResult;
   let reconcile: ReconcileRateResult;
   try {
     // Two in flight: enough to overlap, few enough that the round trips are not queueing time.
     capacity = await timed('capacity', () =>
       capacityBench(dynamo.endpoint, sizes.capacityPayouts, 2, progress),
+    );
+    capacityWithControls = await timed('capacity_with_controls', () =>
+      capacityBench(dynamo.endpoint, sizes.capacityPayouts, 2, progress, CONTROLS_BENCH_POLICY),
     );
     reconcile = await timed('reconcile_rate', () =>
       reconcileRateBench(
@@ -212,6 +228,7 @@ export async function runPerf(sizes: PerfSizes, progress: (line: string) => void
     initKms,
     latency,
     capacity,
+    capacityWithControls,
     reconcile,
     cost: { inputs, result, withOneGet },
     seconds,
@@ -330,6 +347,7 @@ export function perfKeys(run: PerfRun) {
     notify_p50_ms: run.latency.notify.p50,
     notify_p99_ms: run.latency.notify.p99,
     wru_per_payout: run.capacity.wruPerPayout,
+    wru_per_payout_with_controls: run.capacityWithControls.wruPerPayout,
     rru_per_payout: run.capacity.rruPerPayout,
     reconcile_rate_ratio: run.reconcile.ratio,
     usd_per_million_payouts: round(run.cost.result.usdPerMillion, 2),

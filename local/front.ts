@@ -14,7 +14,23 @@ export type { ApiHandler };
 export interface Routes {
   readonly apply: ApiHandler;
   readonly query: ApiHandler;
+  readonly review: ApiHandler;
   readonly notify: ApiHandler;
+}
+
+/**
+ * Local mode only: who the caller is, from the `x-principal` header (default `local`), so two people can
+ * be played on one machine. Written into `requestContext.identity.userArn` as `local:<name>`, where API
+ * Gateway writes the IAM caller in AWS; the handlers read only that (functions/shared/principal.ts), never
+ * the header, so in the deployed API no header can set identity.
+ */
+export const PRINCIPAL_HEADER = 'x-principal';
+export const DEFAULT_LOCAL_PRINCIPAL = 'local';
+const PRINCIPAL_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+export function localPrincipal(header: string | undefined): string | undefined {
+  const name = header === undefined || header === '' ? DEFAULT_LOCAL_PRINCIPAL : header;
+  return PRINCIPAL_NAME.test(name) ? `local:${name}` : undefined;
 }
 
 interface Match {
@@ -26,6 +42,16 @@ interface Match {
 function route(routes: Routes, method: string, path: string): Match | undefined {
   if (method === 'POST' && path === '/payouts')
     return { handler: routes.apply, resource: '/payouts', pathParameters: null };
+  if (method === 'GET' && path === '/payouts')
+    return { handler: routes.query, resource: '/payouts', pathParameters: null };
+  const review = /^\/payouts\/([^/]+)\/(approve|deny|void)$/.exec(path);
+  if (method === 'POST' && review?.[1]) {
+    return {
+      handler: routes.review,
+      resource: `/payouts/{no_order}/${review[2]}`,
+      pathParameters: { no_order: decodeURIComponent(review[1]) },
+    };
+  }
   if (method === 'POST' && path === '/lianlian/notify') {
     return { handler: routes.notify, resource: '/lianlian/notify', pathParameters: null };
   }
@@ -119,7 +145,13 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-export function toEvent(req: IncomingMessage, body: Buffer, match: Match, url: URL): APIGatewayProxyEvent {
+export function toEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  match: Match,
+  url: URL,
+  principal: string,
+): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
   const query = Object.fromEntries(url.searchParams.entries());
@@ -152,6 +184,8 @@ export function toEvent(req: IncomingMessage, body: Buffer, match: Match, url: U
       authorizer: null,
       identity: {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userArn: principal,
+        caller: principal,
       } as APIGatewayProxyEvent['requestContext']['identity'],
     },
   };
@@ -187,14 +221,36 @@ export async function startLocalFront(
         });
         return;
       }
+      const header = req.headers[PRINCIPAL_HEADER];
+      const principal = localPrincipal(Array.isArray(header) ? header[0] : header);
+      if (!principal) {
+        send(res, {
+          statusCode: 400,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            error: {
+              code: 'invalid_request',
+              message: `${PRINCIPAL_HEADER} must be 1 to 64 of A-Z a-z 0-9 _ . @ -`,
+              fields: [{ field: PRINCIPAL_HEADER, message: 'must be 1 to 64 of A-Z a-z 0-9 _ . @ -' }],
+            },
+          }),
+        });
+        return;
+      }
       const body = await readBody(req);
       if (body === 'too_large') {
         refuseTooLarge(req, res);
         return;
       }
       const name =
-        match.handler === routes.apply ? 'apply' : match.handler === routes.query ? 'query' : 'notify';
-      send(res, await match.handler(toEvent(req, body, match, url), lambdaContext(name)));
+        match.handler === routes.apply
+          ? 'apply'
+          : match.handler === routes.query
+            ? 'query'
+            : match.handler === routes.review
+              ? 'review'
+              : 'notify';
+      send(res, await match.handler(toEvent(req, body, match, url, principal), lambdaContext(name)));
     } catch {
       send(res, {
         statusCode: 500,

@@ -5,10 +5,11 @@ import { applyHandler } from '../functions/apply/handler';
 import { notifyHandler } from '../functions/notify/handler';
 import { queryHandler } from '../functions/query/handler';
 import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/reconcile/handler';
+import { reviewHandler } from '../functions/review/handler';
 import { MemoryMetrics } from '../functions/shared/observability';
 import { buildRuntime, type Runtime, type RuntimeOverrides } from '../functions/shared/runtime';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
-import { ENV } from '../src/config/contract';
+import { CONTROLS_ENV, ENV } from '../src/config/contract';
 import type { PayoutEvent } from '../src/core/events';
 import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
@@ -81,6 +82,8 @@ export interface LocalSecrets {
   merchantPrivateKey: string;
   providerPrivateKey: string;
   fieldKey: string;
+  /** HMAC key of the payee keys (per-payee spending limits); absent in data dirs made before them. */
+  payeeHmacKey?: string;
 }
 
 const LOCAL_SECRETS_FILE = 'local-secrets.json';
@@ -100,13 +103,17 @@ export function readLocalSecrets(dataDir: string): LocalSecrets | undefined {
  */
 function localSecrets(dataDir: string | undefined): LocalSecrets {
   const kept = dataDir ? readLocalSecrets(dataDir) : undefined;
-  if (kept) return kept;
+  if (kept?.payeeHmacKey) return kept;
   const gen = () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
-  const secrets: LocalSecrets = {
-    merchantPrivateKey: exportPrivateKeyBase64(gen()),
-    providerPrivateKey: exportPrivateKeyBase64(gen()),
-    fieldKey: randomBytes(32).toString('base64'),
-  };
+  // A data dir from before the payee key keeps its other secrets (its payee seals must still open).
+  const secrets: LocalSecrets = kept
+    ? { ...kept, payeeHmacKey: randomBytes(32).toString('base64') }
+    : {
+        merchantPrivateKey: exportPrivateKeyBase64(gen()),
+        providerPrivateKey: exportPrivateKeyBase64(gen()),
+        fieldKey: randomBytes(32).toString('base64'),
+        payeeHmacKey: randomBytes(32).toString('base64'),
+      };
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(join(dataDir, LOCAL_SECRETS_FILE), JSON.stringify(secrets), { mode: 0o600 });
@@ -200,6 +207,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.reconcileConcurrency]: user[ENV.reconcileConcurrency] || '4',
       [ENV.stuckAfterSeconds]: user[ENV.stuckAfterSeconds] || '86400',
       [ENV.keyCacheSeconds]: user[ENV.keyCacheSeconds] ?? '',
+      // Spending controls: passed through as set (none set = none apply, as in the quick start).
+      ...Object.fromEntries(
+        Object.values(CONTROLS_ENV).flatMap((name) => (user[name] ? [[name, user[name]]] : [])),
+      ),
+      [ENV.localPayeeHmacKey]: user[ENV.localPayeeHmacKey] || secrets.payeeHmacKey || '',
     };
     const runtime = buildRuntime(env, {
       dynamo: ddb,
@@ -210,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     routes = {
       apply: applyHandler(() => runtime),
       query: queryHandler(() => runtime),
+      review: reviewHandler(() => runtime),
       notify: notifyHandler(() => runtime),
     };
 

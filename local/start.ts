@@ -41,6 +41,8 @@ async function main(): Promise<void> {
   console.log(`
 lianlian-payout local mode is up
   merchant API      ${stack.url}   (POST /payouts, GET /payouts/{no_order}, POST /lianlian/notify)
+  approvals         POST /payouts/{no_order}/approve|deny|void, GET /payouts?status=AWAITING_APPROVAL
+                    (x-principal: <name> plays a person here, local mode only; controls: docs/controls.md)
   notify URL        ${stack.notifyUrl}
   provider          ${stack.env.LLP_API_BASE}${stack.sandbox ? '   (embedded sandbox)' : ''}
   DynamoDB Local    ${stack.dynamoEndpoint}   table ${stack.tableName}, data in ${dataDir}/

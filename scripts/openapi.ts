@@ -55,6 +55,10 @@ function viewSchema(): Json {
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     history: { type: 'array', items: { $ref: '#/components/schemas/HistoryEntry' } },
+    created_by: { ...nullableString, description: 'Principal that created the payout (the IAM caller).' },
+    approved_by: nullableString,
+    denied_by: nullableString,
+    voided_by: { ...nullableString, description: '`system:expiry` when the approval expired.' },
   };
   return {
     type: 'object',
@@ -79,13 +83,46 @@ const errorSchema: Json = {
           items: {
             type: 'object',
             required: ['field', 'message'],
-            properties: { field: { type: 'string' }, message: { type: 'string' } },
+            properties: {
+              field: { type: 'string' },
+              message: { type: 'string' },
+              limit: {
+                type: 'string',
+                enum: ['payout_max', 'daily_amount', 'payee_daily_amount', 'payee_daily_count'],
+                description: 'limit_exceeded only: which limit.',
+              },
+              remaining: {
+                type: 'string',
+                description:
+                  'limit_exceeded only: what is left under it (yuan with 2 decimals, or a count for payee_daily_count).',
+              },
+            },
           },
         },
       },
     },
   },
 };
+
+const noOrderParameter = {
+  name: 'no_order',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
+};
+
+const reasonBody = (required: boolean) => ({
+  required,
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        ...(required ? { required: ['reason'] } : {}),
+        properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+      },
+    },
+  },
+});
 
 const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
 const err = (description: string) => ({ description, content: json('Error') });
@@ -119,7 +156,8 @@ export function buildOpenApi(): Json {
           requestBody: { required: true, content: json('PayoutRequest') },
           responses: {
             '202': {
-              description: 'New payout recorded and sent to the provider.',
+              description:
+                'New payout recorded and sent to the provider — or, at or above APPROVAL_MIN_AMOUNT, recorded with status AWAITING_APPROVAL and nothing sent.',
               content: json('PayoutView'),
             },
             '200': {
@@ -127,23 +165,55 @@ export function buildOpenApi(): Json {
               content: json('PayoutView'),
             },
             '400': err('Invalid input; `fields` names each bad field. Nothing was recorded or sent.'),
+            '403': err('`no_principal`: the request carries no authenticated caller.'),
             '409': err('Same no_order with different fields; nothing sent.'),
             '413': err('Body too large.'),
+            '422': err(
+              '`limit_exceeded`: the payout would cross a spending limit; `fields` names money_order, the limit and what remains. Nothing was recorded: the same no_order can be used later.',
+            ),
+            ...serverErrors,
+          },
+        },
+        get: {
+          operationId: 'listPayouts',
+          security: [{ sigv4: [] }],
+          description:
+            'Payouts awaiting approval, oldest first. Only status=AWAITING_APPROVAL is supported yet; any other filter answers 400 naming it.',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              required: true,
+              schema: { type: 'string', enum: ['AWAITING_APPROVAL'] },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', pattern: '^[0-9]+$', description: '1–100, default 50' },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              description: 'next_cursor of the previous page (opaque).',
+              schema: { type: 'string' },
+            },
+          ],
+          responses: {
+            '200': { description: 'One page.', content: json('PayoutList') },
+            '400': err('Unsupported filter, bad limit or cursor; `fields` names it.'),
             ...serverErrors,
           },
         },
       },
+      ...reviewPaths(),
       '/payouts/{no_order}': {
         get: {
           operationId: 'getPayout',
           security: [{ sigv4: [] }],
           parameters: [
-            {
-              name: 'no_order',
-              in: 'path',
-              required: true,
-              schema: { type: 'string', maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
-            },
+            noOrderParameter,
             {
               name: 'refresh',
               in: 'query',
@@ -202,12 +272,27 @@ export function buildOpenApi(): Json {
       schemas: {
         PayoutRequest: requestSchema(),
         PayoutView: viewSchema(),
+        PayoutList: {
+          type: 'object',
+          required: ['items', 'next_cursor'],
+          properties: {
+            items: { type: 'array', items: { $ref: '#/components/schemas/PayoutView' } },
+            next_cursor: nullableString,
+          },
+        },
         HistoryEntry: {
           type: 'object',
           required: ['at', 'source', 'from', 'to'],
           properties: {
             at: { type: 'string', format: 'date-time' },
-            source: { type: 'string', enum: ['apply', 'query', 'notify', 'reconcile'] },
+            source: {
+              type: 'string',
+              enum: ['apply', 'query', 'notify', 'reconcile', 'approval', 'expiry'],
+            },
+            principal: {
+              type: 'string',
+              description: 'Who decided: approve, deny, void (`system:expiry` for an expired approval).',
+            },
             from: { type: 'string', enum: [...PAYOUT_STATUSES] },
             to: { type: 'string', enum: [...PAYOUT_STATUSES] },
             ret_code: { type: 'string' },
@@ -227,6 +312,56 @@ export function buildOpenApi(): Json {
         Error: errorSchema,
       },
     },
+  };
+}
+
+/** POST /payouts/{no_order}/approve | deny | void: the second person (docs/controls.md). */
+function reviewPaths(): Json {
+  const common = {
+    '403': err(
+      '`same_principal`: the creator cannot approve or deny their own payout (`no_principal`: no caller).',
+    ),
+    '404': err('No such payout.'),
+    '409': err('`invalid_state`: the payout is not in a status that allows this.'),
+  };
+  const path = (action: string, op: Json) => ({
+    [`/payouts/{no_order}/${action}`]: {
+      post: { security: [{ sigv4: [] }], parameters: [noOrderParameter], ...op },
+    },
+  });
+  return {
+    ...path('approve', {
+      operationId: 'approvePayout',
+      description:
+        'From AWAITING_APPROVAL: limits are checked now and the apply is sent once, exactly as for a new payout. Of concurrent approvals exactly one wins; the others get 409.',
+      responses: {
+        '200': { description: 'Approved and sent: the view.', content: json('PayoutView') },
+        ...common,
+        '422': err('`limit_exceeded`: a limit would be crossed; the payout stays AWAITING_APPROVAL.'),
+        ...serverErrors,
+      },
+    }),
+    ...path('deny', {
+      operationId: 'denyPayout',
+      requestBody: reasonBody(true),
+      responses: {
+        '200': { description: 'DENIED (final, nothing sent): the view.', content: json('PayoutView') },
+        '400': err('`reason` missing or too long.'),
+        ...common,
+        ...serverErrors,
+      },
+    }),
+    ...path('void', {
+      operationId: 'voidPayout',
+      requestBody: reasonBody(false),
+      responses: {
+        '200': { description: 'VOIDED (final, nothing sent): the view.', content: json('PayoutView') },
+        '400': err('`reason` too long.'),
+        '404': common['404'],
+        '409': err('`invalid_state`: something has been sent already (or it is final).'),
+        ...serverErrors,
+      },
+    }),
   };
 }
 

@@ -2,6 +2,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { callApi, formatAnswer, parseApprovalCommand, requestFor } from './approvals';
 import { encryptMerchantKey, formatEncryptResult, parseKind, parseOidPartner } from './encrypt-key';
 import { ToolError } from './errors';
 import { formatKeyPair, generateMerchantKeyPair, parseKeySize } from './keygen';
@@ -32,6 +33,15 @@ const USAGE = `Usage: npm run ops -- <command> [options]
   query-order --no-order <no_order> [--dt-order yyyyMMddHHmmss]
       Asks the provider for a payout's result, using LLP_API_BASE, LLP_OID_PARTNER, LLP_SIGN_TYPE,
       LLP_MERCHANT_PRIVATE_KEY or LLP_MD5_KEY, LLP_PUBLIC_KEY from the environment.
+
+  approvals list [--limit n] [--cursor c]
+  approvals approve <no_order>
+  approvals deny <no_order> --reason "…"
+  approvals void <no_order> [--reason "…"]
+      Payouts awaiting approval, and the second person's decisions, through the payout API (--api <url>
+      or PAYOUT_API_URL). Deployed API: signed (SigV4) with your AWS credentials, which are the principal
+      (AWS_PROFILE; AWS_REGION if the host does not say). Local mode (http://127.0.0.1:…): --principal
+      <name> plays a person (x-principal, default "local").
 `;
 
 type Options = Record<string, { type: 'string' | 'boolean' }>;
@@ -149,6 +159,37 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
     return outcome.kind === 'found' ? 0 : 1;
   },
 };
+
+async function approvals(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        api: { type: 'string' },
+        principal: { type: 'string' },
+        reason: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new ToolError(error instanceof Error ? error.message : 'invalid options');
+  }
+  const f = parsed.values as Record<string, string | undefined>;
+  const command = parseApprovalCommand(parsed.positionals, f);
+  const baseUrl = f.api ?? process.env.PAYOUT_API_URL;
+  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
+  const answer = await callApi(
+    { baseUrl, ...(f.principal === undefined ? {} : { principal: f.principal }) },
+    requestFor(command),
+  );
+  print(formatAnswer(command, answer));
+  return answer.status < 400 ? 0 : 1;
+}
+commands.approvals = approvals;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

@@ -1,7 +1,9 @@
 import type { OrderChange, PayoutOrder } from '../../src/core/model';
 import type {
   ApplyOutcome,
+  AwaitingPage,
   DuePage,
+  LimitCommit,
   OrderStore,
   OrderVersion,
   ProviderClient,
@@ -30,7 +32,7 @@ export class InjectedFault extends Error {
   override readonly name = 'InjectedFault';
 }
 
-type StoreOp = 'create' | 'get' | 'update' | 'listDue';
+type StoreOp = 'create' | 'get' | 'update' | 'listDue' | 'listAwaitingApproval';
 
 export interface StoreFaultPolicy {
   /** Probability that a call fails (0 = off). */
@@ -57,6 +59,7 @@ export class FaultyStore implements OrderStore {
     get: { before: 0, after: 0 },
     update: { before: 0, after: 0 },
     listDue: { before: 0, after: 0 },
+    listAwaitingApproval: { before: 0, after: 0 },
   };
   calls = 0;
 
@@ -85,17 +88,23 @@ export class FaultyStore implements OrderStore {
     throw new InjectedFault(`injected ${op} failure before the call`);
   }
 
-  create(order: PayoutOrder) {
-    return this.call('create', order.no_order, () => this.inner.create(order));
+  create(order: PayoutOrder, commit?: LimitCommit) {
+    return this.call('create', order.no_order, () => this.inner.create(order, commit));
   }
   get(noOrder: string) {
     return this.call('get', noOrder, () => this.inner.get(noOrder));
   }
-  update(expected: OrderVersion, change: OrderChange) {
-    return this.call('update', expected.no_order, () => this.inner.update(expected, change));
+  update(expected: OrderVersion, change: OrderChange, commit?: LimitCommit) {
+    return this.call('update', expected.no_order, () => this.inner.update(expected, change, commit));
   }
   listDue(query: { dueBefore: string; limit: number; cursor?: string }): Promise<DuePage> {
     return this.call('listDue', query.cursor ?? 'first-page', () => this.inner.listDue(query));
+  }
+
+  listAwaitingApproval(query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    return this.call('listAwaitingApproval', query.cursor ?? 'first-page', () =>
+      this.inner.listAwaitingApproval(query),
+    );
   }
 
   /** The real store, for the bench's own reads (never faulted, never counted). */

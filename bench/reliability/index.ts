@@ -2,7 +2,11 @@ import { startBenchDynamo } from '../dynamo';
 import { stageTimer } from '../stats';
 import { FUZZ_SEED, type NotifyFuzzResult, notifyFuzz } from './fuzz';
 import {
+  type ApprovalStormResult,
+  approvalStorm,
+  type ControlsRaceResult,
   type CrashResult,
+  controlsRace,
   crashBetweenWrites,
   type DuplicateStormResult,
   duplicateStorm,
@@ -47,6 +51,8 @@ export interface ReliabilityResults {
   readonly crash_between_writes: CrashResult;
   readonly store_faults: StoreFaultsResult;
   readonly notify_fuzz: NotifyFuzzResult;
+  readonly controls_race: ControlsRaceResult;
+  readonly approval_storm: ApprovalStormResult;
   readonly seconds: Record<string, number>;
 }
 
@@ -73,7 +79,19 @@ export async function runReliability(
     const notify_fuzz = await timed('notify_fuzz', () =>
       notifyFuzz(dynamo.endpoint, progress, sizes.fuzzCases, FUZZ_SEED),
     );
-    return { duplicate_storm, lost_notifications, crash_between_writes, store_faults, notify_fuzz, seconds };
+    // The issue fixes these sizes (50 payouts of a tenth of the limit; 20 approvals): not scaled down.
+    const controls_race = await timed('controls_race', () => controlsRace(dynamo.endpoint, progress, 50));
+    const approval_storm = await timed('approval_storm', () => approvalStorm(dynamo.endpoint, progress, 20));
+    return {
+      duplicate_storm,
+      lost_notifications,
+      crash_between_writes,
+      store_faults,
+      notify_fuzz,
+      controls_race,
+      approval_storm,
+      seconds,
+    };
   } finally {
     await dynamo.stop();
   }

@@ -376,3 +376,128 @@ export async function storeFaults(
     await rs.close();
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Spending controls (issue 10)
+
+/** One POST with a principal (local mode's x-principal); status 0 = transport error. */
+async function postAs(url: string, path: string, principal: string, body?: unknown) {
+  try {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: {
+        'x-principal': principal,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return { status: 0, body: '' };
+  }
+}
+
+function tally(statuses: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of statuses) out[s] = (out[s] ?? 0) + 1;
+  return out;
+}
+
+export interface ControlsRaceResult {
+  readonly payouts: number;
+  readonly dailyLimit: string;
+  readonly amount: string;
+  readonly expectedCommitted: number;
+  /** Applies the sandbox received for these orders: the count that decides. */
+  readonly applies: number;
+  readonly statuses: Record<string, number>;
+  /** Orders recorded in our table (refused ones must not be). */
+  readonly recorded: number;
+  readonly pass: boolean;
+}
+
+/**
+ * 50 concurrent payouts, each a tenth of the daily limit, all at once: exactly 10 are committed (10
+ * applies at the provider, 202), 40 refused with 422 limit_exceeded and not recorded.
+ */
+export async function controlsRace(
+  dynamoEndpoint: string,
+  progress: Progress,
+  payouts = 50,
+): Promise<ControlsRaceResult> {
+  const dailyLimit = '100.00';
+  const amount = '10.00';
+  const expectedCommitted = 10;
+  const rs = await startReliabilityStack(
+    dynamoEndpoint,
+    'controls-race',
+    {},
+    { DAILY_LIMIT_AMOUNT: dailyLimit },
+  );
+  try {
+    const noOrders = Array.from(
+      { length: payouts },
+      (_, i) => `RACE${Date.now().toString(36)}${i.toString().padStart(3, '0')}`,
+    );
+    const results = await Promise.all(
+      noOrders.map((n) => postAs(rs.stack.url, '/payouts', 'submitter', payoutBody(n, amount))),
+    );
+    const statuses = tally(results.map((r) => r.status));
+    const applies = noOrders.reduce((sum, n) => sum + appliesFor(rs, n), 0);
+    const recorded = (await ourOrders(rs, noOrders)).size;
+    progress(`controls_race: ${payouts} payouts of ${amount} under ${dailyLimit}/day → ${applies} applies`);
+    return {
+      payouts,
+      dailyLimit,
+      amount,
+      expectedCommitted,
+      applies,
+      statuses,
+      recorded,
+      pass:
+        applies === expectedCommitted &&
+        recorded === expectedCommitted &&
+        statuses['202'] === expectedCommitted &&
+        statuses['422'] === payouts - expectedCommitted,
+    };
+  } finally {
+    await rs.close();
+  }
+}
+
+export interface ApprovalStormResult {
+  readonly approvals: number;
+  readonly applies: number;
+  readonly statuses: Record<string, number>;
+  readonly pass: boolean;
+}
+
+/** One payout awaiting approval, 20 different approvers at once: one 200, nineteen 409, one apply. */
+export async function approvalStorm(
+  dynamoEndpoint: string,
+  progress: Progress,
+  approvals = 20,
+): Promise<ApprovalStormResult> {
+  const rs = await startReliabilityStack(dynamoEndpoint, 'approval-storm', {}, { APPROVAL_MIN_AMOUNT: '1' });
+  try {
+    const noOrder = `APPR${Date.now().toString(36)}`;
+    const created = await postAs(rs.stack.url, '/payouts', 'maker', payoutBody(noOrder));
+    if (created.status !== 202) throw new Error(`approval_storm: creation answered ${created.status}`);
+    const results = await Promise.all(
+      Array.from({ length: approvals }, (_, i) =>
+        postAs(rs.stack.url, `/payouts/${noOrder}/approve`, `approver${i}`),
+      ),
+    );
+    const statuses = tally(results.map((r) => r.status));
+    const applies = appliesFor(rs, noOrder);
+    progress(`approval_storm: ${approvals} concurrent approvals → ${applies} applies`);
+    return {
+      approvals,
+      applies,
+      statuses,
+      pass: applies === 1 && statuses['200'] === 1 && statuses['409'] === approvals - 1,
+    };
+  } finally {
+    await rs.close();
+  }
+}

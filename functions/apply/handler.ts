@@ -1,6 +1,7 @@
 import { createPayout } from '../../src/core/payouts';
 import { json, jsonBody } from '../shared/http';
 import { type ApiHandler, httpHandler } from '../shared/lambda';
+import { principalOf } from '../shared/principal';
 import type { Runtime } from '../shared/runtime';
 
 /**
@@ -14,9 +15,10 @@ export function applyHandler(rt: () => Runtime): ApiHandler {
     if (body && typeof body === 'object' && 'no_order' in body && typeof body.no_order === 'string') {
       runtime.logger.appendKeys({ no_order: body.no_order });
     }
+    const principal = principalOf(event);
     // Keys first: an order must never be recorded by a container that could not sign its apply.
     await runtime.merchantKeys();
-    const result = await createPayout(runtime.deps, body);
+    const result = await createPayout(runtime.deps, body, principal);
     return json(result.created ? 202 : 200, result.view);
   });
 }

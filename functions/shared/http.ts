@@ -1,7 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ConflictError, DependencyError, NotFoundError, ValidationError } from '../../src/core/errors';
+import {
+  ConflictError,
+  DependencyError,
+  ForbiddenError,
+  InvalidStateError,
+  LimitExceededError,
+  NotFoundError,
+  ValidationError,
+} from '../../src/core/errors';
 
 /**
  * How long a caller should wait before retrying after a dependency failure (seconds). Short: throttling
@@ -80,6 +88,16 @@ export function toResponse(error: unknown, logger: Logger): APIGatewayProxyResul
   }
   if (error instanceof ConflictError) {
     return json(409, { error: { code: 'conflict', message: error.message } });
+  }
+  // Spending controls (issue 10): the issue fixes these statuses and codes.
+  if (error instanceof LimitExceededError) {
+    return json(422, { error: { code: error.code, message: error.message, fields: error.fields } });
+  }
+  if (error instanceof ForbiddenError) {
+    return json(403, { error: { code: error.code, message: error.message } });
+  }
+  if (error instanceof InvalidStateError) {
+    return json(409, { error: { code: error.code, message: error.message } });
   }
   if (error instanceof NotFoundError) {
     return json(404, { error: { code: 'not_found', message: error.message } });

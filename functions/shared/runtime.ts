@@ -8,6 +8,7 @@ import {
   KmsDataKeySource,
   LocalDataKeySource,
 } from '../../src/adapters/crypto/field-cipher';
+import { KmsPayeeKeyer, LocalPayeeKeyer } from '../../src/adapters/crypto/payee-key';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { cachedFor, cachedOnce } from '../../src/adapters/kms/cache';
 import {
@@ -16,6 +17,7 @@ import {
   type MerchantKeys,
 } from '../../src/adapters/kms/merchant-keys';
 import { HttpProviderClient } from '../../src/adapters/provider/http-client';
+import { needsPayeeKey } from '../../src/config/controls';
 import { loadConfig, type RuntimeConfig } from '../../src/config/env';
 import type { PayoutDeps } from '../../src/core/payouts';
 import {
@@ -23,6 +25,7 @@ import {
   type FieldCipher,
   type MetricsPort,
   type OrderStore,
+  type PayeeKeyer,
   type ProviderClient,
   systemClock,
 } from '../../src/core/ports';
@@ -62,6 +65,7 @@ export interface RuntimeOverrides {
   readonly kms?: KMSClient;
   readonly ssm?: SSMClient;
   readonly fetchImpl?: typeof fetch;
+  readonly payeeKeys?: PayeeKeyer;
 }
 
 export function buildRuntime(
@@ -144,6 +148,9 @@ export function buildRuntime(
         : LocalDataKeySource.fromBase64(config.local?.fieldKey),
     );
 
+  // Only with per-payee limits: otherwise no function ever holds (or is granted) the payee HMAC key.
+  const payeeKeys = overrides.payeeKeys ?? payeeKeyerFor(config, kmsClient);
+
   const deps: PayoutDeps = {
     store,
     provider,
@@ -157,9 +164,19 @@ export function buildRuntime(
       notFoundGraceMs: config.notFoundGraceMs,
       returnWatchMs: config.returnWatchMs,
       firstCheckDelayMs: config.reconcile.minAgeMs,
+      controls: config.controls,
     },
+    ...(payeeKeys ? { payeeKeys } : {}),
   };
   return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys };
+}
+
+function payeeKeyerFor(config: RuntimeConfig, kms: () => KMSClient): PayeeKeyer | undefined {
+  if (!needsPayeeKey(config.controls)) return undefined;
+  // loadConfig already refused to start without the key this mode needs.
+  if (config.kms?.payeeHmacKmsKeyId) return new KmsPayeeKeyer(kms(), config.kms.payeeHmacKmsKeyId);
+  if (config.local?.payeeHmacKey) return LocalPayeeKeyer.fromBase64(config.local.payeeHmacKey);
+  return undefined;
 }
 
 /** The HTTP client, built when the keys are first needed and again whenever they were re-read. */

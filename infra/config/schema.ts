@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
+import { type ControlsField, parseControls } from '../../src/config/controls';
 import { DEFAULT_KEY_CACHE_SECONDS } from '../../src/config/env';
 import { timingProblems } from '../../src/config/timing';
 import { type ProviderEndpoints, resolveEndpoints } from '../../src/lianlian/endpoints';
@@ -70,6 +71,21 @@ const httpsUrl = z
   .url('must be a URL')
   .refine((v) => v.startsWith('https://'), 'must be an https:// URL');
 
+// Amounts are yuan strings, as in the API: a JSON number would already be a float.
+const yuan = z
+  .string({ message: 'must be a yuan amount given as a string such as "5000.00" (quote it in JSON)' })
+  .optional();
+
+/** The controls' context keys by policy field (src/config/controls.ts validates them, as at cold start). */
+export const CONTROLS_CONTEXT_KEYS = {
+  approvalMin: 'approvalMinAmount',
+  payoutMax: 'payoutMaxAmount',
+  dailyLimit: 'dailyLimitAmount',
+  payeeDailyLimit: 'payeeDailyLimitAmount',
+  payeeDailyLimitCount: 'payeeDailyLimitCount',
+  approvalTtlSeconds: 'approvalTtlSeconds',
+} as const satisfies Record<ControlsField, string>;
+
 const logLevel = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']);
 
 export const payoutConfigSchema = z
@@ -138,6 +154,16 @@ export const payoutConfigSchema = z
     egressEipAllocationIds: list(
       z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'must be an eipalloc-… id'),
     ).refine((ids) => ids.length <= 2, 'at most 2 (one NAT gateway per availability zone)'),
+    /**
+     * Spending controls (docs/controls.md), per environment; each unset = that control is off. The same
+     * validation as the functions' cold start runs at synth.
+     */
+    approvalMinAmount: yuan,
+    payoutMaxAmount: yuan,
+    dailyLimitAmount: yuan,
+    payeeDailyLimitAmount: yuan,
+    payeeDailyLimitCount: wholeNumber(1, 1_000_000).optional(),
+    approvalTtlSeconds: wholeNumber(60, 30 * 24 * 3600).optional(),
   })
   .strict()
   .superRefine(
@@ -178,6 +204,22 @@ export const payoutConfigSchema = z
           scheduleRateSeconds: c.reconcileRateMinutes * 60,
         })) {
           ctx.addIssue({ code: 'custom', path: [names[problem.setting]], message: problem.message });
+        }
+      }
+      const controls = parseControls(
+        {
+          approvalMin: c.approvalMinAmount,
+          payoutMax: c.payoutMaxAmount,
+          dailyLimit: c.dailyLimitAmount,
+          payeeDailyLimit: c.payeeDailyLimitAmount,
+          payeeDailyLimitCount: c.payeeDailyLimitCount?.toString(),
+          approvalTtlSeconds: c.approvalTtlSeconds?.toString(),
+        },
+        (field) => CONTROLS_CONTEXT_KEYS[field],
+      );
+      if (!controls.ok) {
+        for (const p of controls.problems) {
+          ctx.addIssue({ code: 'custom', path: [CONTROLS_CONTEXT_KEYS[p.field]], message: p.message });
         }
       }
     },

@@ -11,7 +11,7 @@ import {
   type RequestValidator,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, ManagedPolicy, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
@@ -20,6 +20,8 @@ import { Construct } from 'constructs';
 /** A literal, so URLs can be built without referencing the Stage resource (see `notifyUrl`). */
 export const API_STAGE = 'v1';
 export const NOTIFY_PATH = '/lianlian/notify';
+/** The second person's decisions, each a POST on /payouts/{no_order}/<action>. */
+export const REVIEW_ACTIONS = ['approve', 'deny', 'void'] as const;
 const NOTIFY_INVOKE_RESOURCE = `execute-api:/*/POST${NOTIFY_PATH}`;
 
 export interface PayoutApiProps {
@@ -136,15 +138,30 @@ export class PayoutApi extends Construct {
     return `https://${this.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${API_STAGE}${NOTIFY_PATH}`;
   }
 
-  /** POST /payouts and GET /payouts/{no_order}, both requiring a SigV4 caller allowed by IAM. */
-  addMerchantRoutes(routes: { apply: IFunction; query: IFunction }): void {
+  /**
+   * The merchant routes, every one requiring a SigV4 caller allowed by IAM (API Gateway then writes the
+   * caller into the request context, the only place the functions take a principal from):
+   * POST /payouts and GET /payouts/{no_order} (apply, query), GET /payouts?status=AWAITING_APPROVAL
+   * (query), POST /payouts/{no_order}/approve|deny|void (review).
+   */
+  addMerchantRoutes(routes: { apply: IFunction; query: IFunction; review: IFunction }): void {
     const payouts = this.api.root.addResource('payouts');
     const post = payouts.addMethod('POST', new LambdaIntegration(routes.apply), {
       authorizationType: AuthorizationType.IAM,
       requestValidator: this.validator,
       requestModels: { 'application/json': this.objectBody },
     });
-    const get = payouts.addResource('{no_order}').addMethod('GET', new LambdaIntegration(routes.query), {
+    const list = payouts.addMethod('GET', new LambdaIntegration(routes.query), {
+      authorizationType: AuthorizationType.IAM,
+      requestValidator: this.validator,
+      requestParameters: {
+        'method.request.querystring.status': true,
+        'method.request.querystring.limit': false,
+        'method.request.querystring.cursor': false,
+      },
+    });
+    const one = payouts.addResource('{no_order}');
+    const get = one.addMethod('GET', new LambdaIntegration(routes.query), {
       authorizationType: AuthorizationType.IAM,
       requestValidator: this.validator,
       requestParameters: {
@@ -152,16 +169,65 @@ export class PayoutApi extends Construct {
         'method.request.querystring.refresh': false,
       },
     });
+    const review = new LambdaIntegration(routes.review);
+    const decisions = REVIEW_ACTIONS.map((action) =>
+      one.addResource(action).addMethod('POST', review, {
+        authorizationType: AuthorizationType.IAM,
+        requestParameters: { 'method.request.path.no_order': true },
+      }),
+    );
     NagSuppressions.addResourceSuppressions(
-      [post, get],
+      [post, list, get, ...decisions],
       [
         {
           id: 'AwsSolutions-COG4',
           reason:
-            'Merchant routes use IAM (SigV4) authorization: the callers are back-end services holding AWS credentials, not users of a Cognito user pool.',
+            'Merchant routes use IAM (SigV4) authorization: the callers are back-end services and operators holding AWS credentials, not users of a Cognito user pool.',
         },
       ],
     );
+  }
+
+  /**
+   * The two roles of the spending controls, as managed policies to attach to users, groups or roles:
+   * submitters create and read payouts; approvers approve, deny and void them, and read. A principal
+   * holding both still cannot approve its own payout: that rule is the core's (same_principal), on the
+   * principal API Gateway authenticated, whatever policies it holds.
+   */
+  addAccessPolicies(): { submitters: ManagedPolicy; approvers: ManagedPolicy } {
+    const invoke = (id: string, description: string, routes: readonly [string, string][]) =>
+      new ManagedPolicy(this, id, {
+        description,
+        statements: [
+          new PolicyStatement({
+            actions: ['execute-api:Invoke'],
+            resources: routes.map(([method, path]) => this.api.arnForExecuteApi(method, path, API_STAGE)),
+          }),
+        ],
+      });
+    const read: [string, string][] = [
+      ['GET', '/payouts'],
+      ['GET', '/payouts/*'],
+    ];
+    const submitters = invoke('Submitters', 'lianlian-payout: create and read payouts', [
+      ['POST', '/payouts'],
+      ...read,
+    ]);
+    const approvers = invoke('Approvers', 'lianlian-payout: approve, deny and void payouts, and read them', [
+      ...REVIEW_ACTIONS.map((a): [string, string] => ['POST', `/payouts/*/${a}`]),
+      ...read,
+    ]);
+    NagSuppressions.addResourceSuppressions(
+      [submitters, approvers],
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "The wildcard is the {no_order} path segment of this API's own routes (execute-api ARNs name a path parameter with *): each statement allows exactly the listed method and route shape on this stage, nothing else.",
+        },
+      ],
+    );
+    return { submitters, approvers };
   }
 
   /** POST /lianlian/notify: no gateway authorization (the provider cannot sign for AWS), raw body kept. */

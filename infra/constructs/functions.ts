@@ -1,8 +1,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ENV, type FunctionName, METRICS } from '../../src/config/contract';
+import { CONTROLS_ENV, ENV, type FunctionName, METRICS } from '../../src/config/contract';
 import { APPLY_FUNCTION_MARGIN_MS, RECONCILE_FUNCTION_TIMEOUT_SECONDS } from '../../src/config/timing';
 import type { PayoutConfig } from '../config/schema';
+import { CONTROLS_CONTEXT_KEYS } from '../config/schema';
 import type { PayoutEvents } from './events';
 import type { MerchantKeyKind, PayoutKeys } from './keys';
 import {
@@ -30,19 +31,21 @@ export interface PayoutFunctionsProps {
 export const SERVICE_NAME = 'lianlian-payout';
 
 /**
- * The five functions and, in one place, what each may touch. Least privilege is by function:
+ * The six functions and, in one place, what each may touch. Least privilege is by function:
  *
- * | function  | table (+ its KMS key via DynamoDB) | merchant key (SSM + Decrypt) | field key               | other            |
- * |-----------|------------------------------------|------------------------------|-------------------------|------------------|
- * | apply     | Put, Get, Update                   | yes                          | GenerateDataKey+Decrypt | —                |
- * | query     | Get, Update                        | yes                          | —                       | —                |
- * | notify    | Get, Update                        | MD5 sign type only (verify)  | —                       | —                |
- * | reconcile | Get, Update, Query on open-by-due  | yes                          | Decrypt                 | —                |
- * | publish   | stream read                        | —                            | —                       | PutEvents on bus |
+ * | function  | table (+ its KMS key via DynamoDB)      | merchant key (SSM + Decrypt) | field key               | other                       |
+ * |-----------|-----------------------------------------|------------------------------|-------------------------|-----------------------------|
+ * | apply     | Put, Get, Update                        | yes                          | GenerateDataKey+Decrypt | GenerateMac (payee limits)  |
+ * | query     | Get, Update, Query on awaiting-approval | yes                          | —                       | —                           |
+ * | review    | Get, Update                             | yes (approval sends)         | Decrypt                 | GenerateMac (payee limits)  |
+ * | notify    | Get, Update                             | MD5 sign type only (verify)  | —                       | —                           |
+ * | reconcile | Get, Update, Query on open-by-due       | yes                          | Decrypt                 | —                           |
+ * | publish   | stream read                             | —                            | —                       | PutEvents on bus            |
  */
 export class PayoutFunctions extends Construct {
   readonly apply: PayoutFunction;
   readonly query: PayoutFunction;
+  readonly review: PayoutFunction;
   readonly notify: PayoutFunction;
   readonly reconcile: PayoutFunction;
   readonly publish: PayoutFunction;
@@ -93,6 +96,10 @@ export class PayoutFunctions extends Construct {
       // apply schedules an order's first reconciliation with it, reconcile selects by it: one value.
       [ENV.reconcileMinAgeSeconds]: String(config.reconcileMinAgeSeconds),
       [ENV.keyCacheSeconds]: String(config.merchantKeyCacheSeconds),
+      // The spending controls, as validated at synth; every payout function loads the same policy.
+      ...controlsEnvironment(config),
+      // Named wherever the policy is loaded (it refuses to start without it), usable only where granted.
+      ...(keys.payeeKey ? { [ENV.payeeHmacKmsKeyId]: keys.payeeKey.keyArn } : {}),
     };
     const make = (
       name: FunctionName,
@@ -107,6 +114,11 @@ export class PayoutFunctions extends Construct {
     });
     this.query = make('query', payoutEnvironment, {
       description: 'GET /payouts/{no_order}: read a payout, optionally asking the provider',
+      timeout: apiTimeout,
+      network,
+    });
+    this.review = make('review', payoutEnvironment, {
+      description: 'POST /payouts/{no_order}/approve|deny|void: the second person (approval sends the apply)',
       timeout: apiTimeout,
       network,
     });
@@ -141,24 +153,31 @@ export class PayoutFunctions extends Construct {
 
     // Only apply records new orders; only reconcile lists the backlog.
     storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
-    storage.grantOrderStore(this.query, ['get', 'update']);
+    storage.grantOrderStore(this.query, ['get', 'update', 'listAwaitingApproval']);
+    storage.grantOrderStore(this.review, ['get', 'update']);
     storage.grantOrderStore(this.notify, ['get', 'update']);
     storage.grantOrderStore(this.reconcile, ['get', 'update', 'listDue']);
 
-    for (const fn of [this.apply, this.query, this.reconcile]) this.useMerchantKey(fn, signingKind);
+    for (const fn of [this.apply, this.query, this.review, this.reconcile])
+      this.useMerchantKey(fn, signingKind);
     // notify never signs; it needs the merchant's secret only to verify MD5-signed notifications.
     if (signingKind === 'md5') this.useMerchantKey(this.notify, 'md5');
 
     keys.grantFieldKey(this.apply, 'seal-and-open');
     // reconcile reopens a sealed payee when it must resend an apply; it never seals new ones.
     keys.grantFieldKey(this.reconcile, 'open');
+    // review opens the payee it approves, to send the apply (and to key it for the payee limits).
+    keys.grantFieldKey(this.review, 'open');
+    // Only the two functions that commit money count it per payee.
+    keys.grantPayeeMac(this.apply);
+    keys.grantPayeeMac(this.review);
 
     events.grantPutEvents(this.publish);
     events.addStreamPublisher(storage.table, this.publish);
   }
 
   get all(): readonly PayoutFunction[] {
-    return [this.apply, this.query, this.notify, this.reconcile, this.publish];
+    return [this.apply, this.query, this.review, this.notify, this.reconcile, this.publish];
   }
 
   /** Names the parameter in the environment and grants reading it: what a function is told, it may read. */
@@ -170,6 +189,16 @@ export class PayoutFunctions extends Construct {
 
 function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** The controls set for this environment, as the runtime's variables (unset ones are left out). */
+function controlsEnvironment(config: PayoutConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, key] of Object.entries(CONTROLS_CONTEXT_KEYS)) {
+    const value = config[key];
+    if (value !== undefined) out[CONTROLS_ENV[field as keyof typeof CONTROLS_ENV]] = String(value);
+  }
+  return out;
 }
 
 function capitalize(name: string): string {

@@ -1,6 +1,7 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AnyPrincipal, Effect, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { FIELD_KEY_CONTEXT, merchantKeyContext } from '../../src/config/contract';
 
@@ -11,6 +12,8 @@ export interface PayoutKeysProps {
   readonly oidPartner: string;
   /** SSM parameter names holding the KMS ciphertext; the parameters themselves live outside the stack. */
   readonly parameters: Readonly<Record<MerchantKeyKind, string>>;
+  /** Per-payee spending limits are configured: create the HMAC key that names payees. */
+  readonly payeeLimits?: boolean;
 }
 
 /**
@@ -32,6 +35,8 @@ export interface PayoutKeysProps {
 export class PayoutKeys extends Construct {
   readonly merchantKey: Key;
   readonly fieldKey: Key;
+  /** HMAC key turning a card number into a payee key (spending limits); only with per-payee limits. */
+  readonly payeeKey?: Key;
   private readonly props: PayoutKeysProps;
 
   constructor(scope: Construct, id: string, props: PayoutKeysProps) {
@@ -49,6 +54,23 @@ export class PayoutKeys extends Construct {
       enableKeyRotation: true,
       removalPolicy,
     });
+    if (props.payeeLimits) {
+      // A MAC, not a plain hash: card numbers are few enough to enumerate, so without a secret key the
+      // counter keys in the table would give the card numbers back. GenerateMac keeps the key inside KMS.
+      this.payeeKey = new Key(this, 'PayeeKey', {
+        description: 'lianlian-payout: HMAC key naming payees for the per-payee spending limits',
+        keySpec: KeySpec.HMAC_256,
+        keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
+        removalPolicy,
+      });
+      NagSuppressions.addResourceSuppressions(this.payeeKey, [
+        {
+          id: 'AwsSolutions-KMS5',
+          reason:
+            'KMS rotates only symmetric encryption keys automatically; this is an HMAC key. Rotating it by hand changes every payee key, which only resets the per-payee counters of the current day.',
+        },
+      ]);
+    }
     const merchantPurpose = merchantKeyContext(props.oidPartner, 'rsa').purpose;
     const fieldPurpose = FIELD_KEY_CONTEXT.purpose;
     if (!merchantPurpose || !fieldPurpose)
@@ -94,6 +116,14 @@ export class PayoutKeys extends Construct {
         resources: [this.fieldKey.keyArn],
         conditions: { StringEquals: contextConditions(FIELD_KEY_CONTEXT) },
       }),
+    );
+  }
+
+  /** The keyed payee hash: kms:GenerateMac on the payee key only (nothing else can be done with it). */
+  grantPayeeMac(grantee: IGrantable): void {
+    if (!this.payeeKey) return;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['kms:GenerateMac'], resources: [this.payeeKey.keyArn] }),
     );
   }
 }

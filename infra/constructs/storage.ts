@@ -16,15 +16,22 @@ import type { OrderStore } from '../../src/core/ports';
 
 export type OrderStoreOperation = keyof OrderStore;
 
+type IndexName = typeof PAYOUTS_TABLE.openIndex.name | typeof PAYOUTS_TABLE.awaitingIndex.name;
+
 /**
  * What each OrderStore method (src/adapters/dynamodb/order-store.ts) sends. Keyed by the port itself, so
- * a new store method does not compile here until its permission is decided.
+ * a new store method does not compile here until its permission is decided. With spending limits, a
+ * create or update is a TransactWriteItems of the order write plus an UpdateItem (ADD) on each counter;
+ * IAM authorizes a transaction by the item actions inside it, so no other action is needed.
  */
-const STORE_ACTIONS: Readonly<Record<OrderStoreOperation, { actions: string[]; on: 'table' | 'index' }>> = {
-  create: { actions: ['dynamodb:PutItem'], on: 'table' },
+const STORE_ACTIONS: Readonly<
+  Record<OrderStoreOperation, { actions: string[]; on: 'table' | { index: IndexName } }>
+> = {
+  create: { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], on: 'table' },
   get: { actions: ['dynamodb:GetItem'], on: 'table' },
   update: { actions: ['dynamodb:UpdateItem'], on: 'table' },
-  listDue: { actions: ['dynamodb:Query'], on: 'index' },
+  listDue: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.openIndex.name } },
+  listAwaitingApproval: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.awaitingIndex.name } },
 };
 
 export interface PayoutStorageProps {
@@ -44,7 +51,7 @@ export class PayoutStorage extends Construct {
   constructor(scope: Construct, id: string, props: PayoutStorageProps) {
     super(scope, id);
     const removalPolicy = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const { partitionKey, openIndex } = PAYOUTS_TABLE;
+    const { partitionKey, openIndex, awaitingIndex, ttlAttribute } = PAYOUTS_TABLE;
 
     this.key = new Key(this, 'TableKey', {
       description: 'lianlian-payout: DynamoDB payouts table encryption at rest',
@@ -61,12 +68,21 @@ export class PayoutStorage extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.production,
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      // Only the spending-limit counters carry it: a day's counters go a few days after the day ends.
+      timeToLiveAttribute: ttlAttribute,
       removalPolicy,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: openIndex.name,
       partitionKey: { name: openIndex.partitionKey, type: AttributeType.STRING },
       sortKey: { name: openIndex.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+    // Sparse: only orders awaiting approval carry its key; the operators' list reads each order after.
+    this.table.addGlobalSecondaryIndex({
+      indexName: awaitingIndex.name,
+      partitionKey: { name: awaitingIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: awaitingIndex.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType.KEYS_ONLY,
     });
   }
@@ -76,22 +92,23 @@ export class PayoutStorage extends Construct {
    * other index. The table key's use through DynamoDB comes with it — and only through DynamoDB.
    */
   grantOrderStore(grantee: IGrantable, operations: readonly OrderStoreOperation[]): void {
-    const onTable = operations
-      .filter((o) => STORE_ACTIONS[o].on === 'table')
-      .flatMap((o) => STORE_ACTIONS[o].actions);
-    const onIndex = operations
-      .filter((o) => STORE_ACTIONS[o].on === 'index')
-      .flatMap((o) => STORE_ACTIONS[o].actions);
+    const onTable = [
+      ...new Set(
+        operations.filter((o) => STORE_ACTIONS[o].on === 'table').flatMap((o) => STORE_ACTIONS[o].actions),
+      ),
+    ];
     if (onTable.length > 0) {
       grantee.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({ actions: onTable, resources: [this.table.tableArn] }),
       );
     }
-    if (onIndex.length > 0) {
+    for (const o of operations) {
+      const on = STORE_ACTIONS[o].on;
+      if (on === 'table') continue;
       grantee.grantPrincipal.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: onIndex,
-          resources: [`${this.table.tableArn}/index/${PAYOUTS_TABLE.openIndex.name}`],
+          actions: STORE_ACTIONS[o].actions,
+          resources: [`${this.table.tableArn}/index/${on.index}`],
         }),
       );
     }

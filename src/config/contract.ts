@@ -47,6 +47,18 @@ export const ENV = {
   reconcileRatePerSecond: 'RECONCILE_RATE_PER_SECOND',
   reconcileConcurrency: 'RECONCILE_CONCURRENCY',
   stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
+  /** Spending controls (docs/controls.md): amounts are yuan strings; each unset = that control is off. */
+  approvalMinAmount: 'APPROVAL_MIN_AMOUNT',
+  payoutMaxAmount: 'PAYOUT_MAX_AMOUNT',
+  dailyLimitAmount: 'DAILY_LIMIT_AMOUNT',
+  payeeDailyLimitAmount: 'PAYEE_DAILY_LIMIT_AMOUNT',
+  payeeDailyLimitCount: 'PAYEE_DAILY_LIMIT_COUNT',
+  /** An unapproved payout is voided after this; default 259200 (3 days). */
+  approvalTtlSeconds: 'APPROVAL_TTL_SECONDS',
+  /** kms mode, payee limits only: the KMS HMAC key that turns a card number into a payee key. */
+  payeeHmacKmsKeyId: 'PAYEE_HMAC_KMS_KEY_ID',
+  /** env mode, payee limits only: base64 of a 32-byte local HMAC key. */
+  localPayeeHmacKey: 'LOCAL_PAYEE_HMAC_KEY',
   /** Powertools */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -101,6 +113,16 @@ export interface ReconcileSchedulePayload {
   readonly minAgeSeconds?: number;
 }
 
+/** The env var each controls field is read from (src/config/controls.ts names the fields). */
+export const CONTROLS_ENV = {
+  approvalMin: ENV.approvalMinAmount,
+  payoutMax: ENV.payoutMaxAmount,
+  dailyLimit: ENV.dailyLimitAmount,
+  payeeDailyLimit: ENV.payeeDailyLimitAmount,
+  payeeDailyLimitCount: ENV.payeeDailyLimitCount,
+  approvalTtlSeconds: ENV.approvalTtlSeconds,
+} as const;
+
 /** Function names as used by the infrastructure and the bench (entry: functions/<name>/index.ts). */
-export const FUNCTION_NAMES = ['apply', 'query', 'notify', 'reconcile', 'publish'] as const;
+export const FUNCTION_NAMES = ['apply', 'query', 'review', 'notify', 'reconcile', 'publish'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

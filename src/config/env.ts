@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { type ProviderEndpoints, resolveEndpoints } from '../lianlian/endpoints';
-import { ENV } from './contract';
+import { CONTROLS_ENV, ENV } from './contract';
+import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
 import { type ConfigProblem, configError, problemOf } from './problems';
 import { type TimingSettings, timingProblems } from './timing';
 
@@ -58,6 +59,13 @@ const common = {
   [ENV.keyCacheSeconds]: positiveInt(DEFAULT_KEY_CACHE_SECONDS),
   [ENV.eventBusName]: z.string().min(1).optional(),
   [ENV.dynamoEndpoint]: url.optional(),
+  // Controls are plain strings here; parseControls (shared with the synth) gives them their meaning.
+  [ENV.approvalMinAmount]: z.string().optional(),
+  [ENV.payoutMaxAmount]: z.string().optional(),
+  [ENV.dailyLimitAmount]: z.string().optional(),
+  [ENV.payeeDailyLimitAmount]: z.string().optional(),
+  [ENV.payeeDailyLimitCount]: z.string().optional(),
+  [ENV.approvalTtlSeconds]: z.string().optional(),
 };
 
 const kmsMode = z.object({
@@ -67,6 +75,7 @@ const kmsMode = z.object({
   [ENV.md5KeyParam]: z.string().min(1).optional(),
   [ENV.merchantKeyKmsKeyId]: z.string().min(1),
   [ENV.fieldKeyKmsKeyId]: z.string().min(1),
+  [ENV.payeeHmacKmsKeyId]: z.string().min(1).optional(),
 });
 
 const envMode = z.object({
@@ -75,6 +84,7 @@ const envMode = z.object({
   [ENV.merchantPrivateKey]: z.string().min(1).optional(),
   [ENV.md5Key]: z.string().min(1).optional(),
   [ENV.localFieldKey]: z.string().min(1),
+  [ENV.localPayeeHmacKey]: z.string().min(1).optional(),
 });
 
 const schema = z.discriminatedUnion(ENV.keySource, [kmsMode, envMode]);
@@ -106,16 +116,22 @@ export interface RuntimeConfig {
   readonly eventBusName?: string;
   /** How long a loaded merchant key is used before it is read again (MERCHANT_KEY_CACHE_SECONDS). */
   readonly keyCacheMs: number;
+  /** Spending controls; with nothing set only approvalTtlMs is present and nothing is controlled. */
+  readonly controls: ControlsConfig;
   readonly kms?: {
     readonly merchantKeyParam?: string;
     readonly md5KeyParam?: string;
     readonly merchantKeyKmsKeyId: string;
     readonly fieldKeyKmsKeyId: string;
+    /** Present when payee limits are configured (required then). */
+    readonly payeeHmacKmsKeyId?: string;
   };
   readonly local?: {
     readonly merchantPrivateKey?: string;
     readonly md5Key?: string;
     readonly fieldKey: string;
+    /** base64, 32 bytes; present when payee limits are configured (required then). */
+    readonly payeeHmacKey?: string;
   };
 }
 
@@ -132,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     throw invalid(problems);
   }
   const c = parsed.data;
+  const controls = loadControls(c);
   const signType = c[ENV.signType];
   const problems: ConfigProblem[] = [];
 
@@ -195,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     },
     eventBusName: c[ENV.eventBusName],
     keyCacheMs: c[ENV.keyCacheSeconds] * 1000,
+    controls,
     ...(c.KEY_SOURCE === 'kms'
       ? {
           kms: {
@@ -202,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
             md5KeyParam: c.LLP_MD5_KEY_PARAM,
             merchantKeyKmsKeyId: c.MERCHANT_KEY_KMS_KEY_ID,
             fieldKeyKmsKeyId: c.FIELD_KEY_KMS_KEY_ID,
+            payeeHmacKmsKeyId: c.PAYEE_HMAC_KMS_KEY_ID,
           },
         }
       : {
@@ -209,12 +228,38 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
             merchantPrivateKey: c.LLP_MERCHANT_PRIVATE_KEY,
             md5Key: c.LLP_MD5_KEY,
             fieldKey: c.LOCAL_FIELD_KEY,
+            payeeHmacKey: c.LOCAL_PAYEE_HMAC_KEY,
           },
         }),
   };
+  // Payee limits count by a keyed hash of the card number; without its key they could not be enforced.
+  if (needsPayeeKey(controls)) {
+    const keyName = config.kms ? ENV.payeeHmacKmsKeyId : ENV.localPayeeHmacKey;
+    const present = config.kms ? config.kms.payeeHmacKmsKeyId : config.local?.payeeHmacKey;
+    if (!present) {
+      throw invalid([
+        {
+          name: keyName,
+          message: `is required when ${ENV.payeeDailyLimitAmount} or ${ENV.payeeDailyLimitCount} is set`,
+        },
+      ]);
+    }
+    if (config.local?.payeeHmacKey && Buffer.from(config.local.payeeHmacKey, 'base64').length !== 32) {
+      throw invalid([{ name: ENV.localPayeeHmacKey, message: 'must be base64 of 32 bytes' }]);
+    }
+  }
   return config;
 }
 
 function invalid(problems: readonly ConfigProblem[]) {
   return configError('invalid configuration: ', problems, '; ');
+}
+
+function loadControls(c: Record<string, unknown>): ControlsConfig {
+  const input = Object.fromEntries(
+    Object.entries(CONTROLS_ENV).map(([field, name]) => [field, c[name]]),
+  ) as ControlsInput;
+  const result = parseControls(input, (field) => CONTROLS_ENV[field]);
+  if (result.ok) return result.controls;
+  throw invalid(result.problems.map((p) => ({ name: CONTROLS_ENV[p.field], message: p.message })));
 }

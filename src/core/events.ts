@@ -21,6 +21,10 @@ export const PAYOUT_DETAIL_TYPES = {
   CANCEL: 'Payout Returned',
   REJECTED: 'Payout Rejected',
   anomaly: 'Payout Anomaly',
+  AWAITING_APPROVAL: 'Payout Awaiting Approval',
+  approved: 'Payout Approved',
+  DENIED: 'Payout Denied',
+  VOIDED: 'Payout Voided',
 } as const;
 
 export type PayoutDetailType = (typeof PAYOUT_DETAIL_TYPES)[keyof typeof PAYOUT_DETAIL_TYPES];
@@ -46,6 +50,13 @@ export interface PayoutEventDetail {
   readonly anomaly?: string;
   /** When the change was written (ISO-8601 UTC). */
   readonly occurred_at: string;
+  /**
+   * Controls events only (Awaiting Approval, Approved, Denied, Voided): who did it (`system:expiry` for
+   * an approval that expired).
+   */
+  readonly principal?: string;
+  /** Denied / Voided: the reason given, if any. */
+  readonly reason?: string;
 }
 
 export interface PayoutEvent {
@@ -67,17 +78,39 @@ const FINAL_DETAIL_TYPE: Partial<Record<PayoutStatus, PayoutDetailType>> = {
   FAILURE: PAYOUT_DETAIL_TYPES.FAILURE,
   CANCEL: PAYOUT_DETAIL_TYPES.CANCEL,
   REJECTED: PAYOUT_DETAIL_TYPES.REJECTED,
+  DENIED: PAYOUT_DETAIL_TYPES.DENIED,
+  VOIDED: PAYOUT_DETAIL_TYPES.VOIDED,
 };
 
 /**
  * The events one stored change produces: one for a transition INTO a final status, one for each anomaly
- * recorded. Nothing for creation, non-final transitions or bookkeeping (reconciliation back-off).
+ * recorded, and the controls events: creation INTO AWAITING_APPROVAL (an approver has work), approval
+ * (AWAITING_APPROVAL → PENDING), denial and voiding, each naming the principal. Nothing for a plain
+ * creation, other non-final transitions or bookkeeping (reconciliation back-off).
  * Pure: the same images always give the same events, so a redelivered stream record publishes the
  * very same events again.
  */
 export function eventsFromChange(oldImage: PayoutOrder | undefined, newImage: PayoutOrder): PayoutEvent[] {
-  // A new order is PENDING; creation is not news for downstream systems.
-  if (!oldImage) return [];
+  if (!oldImage) {
+    // A new PENDING order is not news for downstream systems; one waiting for approval is.
+    if (newImage.status !== 'AWAITING_APPROVAL') return [];
+    return [
+      {
+        source: PAYOUT_EVENT_SOURCE,
+        detailType: PAYOUT_DETAIL_TYPES.AWAITING_APPROVAL,
+        detail: withoutUndefined({
+          id: `${newImage.no_order}:${newImage.version}`,
+          no_order: newImage.no_order,
+          status: newImage.status,
+          // Nothing came before it; the field stays present so every detail has one shape.
+          previous_status: newImage.status,
+          money_order: newImage.money_order,
+          occurred_at: newImage.updated_at,
+          principal: newImage.created_by,
+        }),
+      },
+    ];
+  }
   const events: PayoutEvent[] = [];
   const base = (): Omit<PayoutEventDetail, 'id'> =>
     withoutUndefined({
@@ -104,7 +137,14 @@ export function eventsFromChange(oldImage: PayoutOrder | undefined, newImage: Pa
     events.push({
       source: PAYOUT_EVENT_SOURCE,
       detailType: finalType,
-      detail: { id: nextId(), ...base() },
+      detail: withoutUndefined({ id: nextId(), ...base(), ...controlsDetail(oldImage, newImage) }),
+    });
+  }
+  if (oldImage.status === 'AWAITING_APPROVAL' && newImage.status === 'PENDING') {
+    events.push({
+      source: PAYOUT_EVENT_SOURCE,
+      detailType: PAYOUT_DETAIL_TYPES.approved,
+      detail: withoutUndefined({ id: nextId(), ...base(), principal: newImage.approved_by }),
     });
   }
 
@@ -128,6 +168,19 @@ export function eventsFromChange(oldImage: PayoutOrder | undefined, newImage: Pa
     }
   }
   return events;
+}
+
+/** Denied / Voided: the principal and reason, from the history entry this write appended. */
+function controlsDetail(
+  oldImage: PayoutOrder,
+  newImage: PayoutOrder,
+): Pick<PayoutEventDetail, 'principal' | 'reason'> {
+  if (newImage.status !== 'DENIED' && newImage.status !== 'VOIDED') return {};
+  const entry = newImage.history.slice(oldImage.history.length).find((h) => h.to === newImage.status);
+  return {
+    principal: newImage.status === 'DENIED' ? newImage.denied_by : newImage.voided_by,
+    reason: entry?.note,
+  };
 }
 
 function withoutUndefined<T extends object>(value: T): T {

@@ -1,7 +1,13 @@
 import type { PayoutStatus } from './status';
 
-/** What caused a change. `reconcile` is a query made by the scheduled reconciliation. */
-export type ChangeSource = 'apply' | 'query' | 'notify' | 'reconcile';
+/**
+ * What caused a change. `reconcile` is a query made by the scheduled reconciliation; `approval` is a
+ * person's decision through the API (approve, deny, void); `expiry` is an approval that timed out.
+ */
+export type ChangeSource = 'apply' | 'query' | 'notify' | 'reconcile' | 'approval' | 'expiry';
+
+/** The principal recorded for an approval that expired (no person decided). */
+export const EXPIRY_PRINCIPAL = 'system:expiry';
 
 export interface HistoryEntry {
   /** ISO-8601 UTC time of the change. */
@@ -15,6 +21,8 @@ export interface HistoryEntry {
   readonly note?: string;
   /** Set on entries that record a contradiction that was not applied. */
   readonly anomaly?: string;
+  /** Who caused the change, when a person (or `system:expiry`) did: approve, deny, void, expiry. */
+  readonly principal?: string;
 }
 
 /** The payee's secrets: only ever stored sealed (field-level envelope encryption). */
@@ -74,6 +82,21 @@ export interface PayoutOrder {
   readonly check_count: number;
   readonly anomalies: number;
   readonly history: readonly HistoryEntry[];
+  /** The principal who created it (absent on orders from before issue 10). */
+  readonly created_by?: string;
+  readonly approved_by?: string;
+  readonly denied_by?: string;
+  readonly voided_by?: string;
+  /** AWAITING_APPROVAL only: when it is voided if nobody approved it (also its next_check_at). */
+  readonly approval_expires_at?: string;
+  /**
+   * Spending-limit reservation. `limit_day` (China day, yyyy-mm-dd) names the daily counter the amount
+   * was added to, `payee_key` the per-payee counter (only when payee limits applied), and `limit_held`
+   * says the reservation still stands; it is released once, when the order ends with nothing paid.
+   */
+  readonly limit_day?: string;
+  readonly payee_key?: string;
+  readonly limit_held?: boolean;
 }
 
 /**
@@ -93,6 +116,14 @@ export const PATCH_KEYS = [
   'next_check_at',
   'check_count',
   'anomalies',
+  // Approval (issue 10): a fresh dt_order at approval, who decided, the spending-limit reservation.
+  'dt_order',
+  'approved_by',
+  'denied_by',
+  'voided_by',
+  'limit_day',
+  'payee_key',
+  'limit_held',
 ] as const satisfies readonly (keyof PayoutOrder)[];
 
 export type OrderPatch = Partial<Pick<PayoutOrder, (typeof PATCH_KEYS)[number]>>;

@@ -4,7 +4,25 @@ import { notificationSchema, parseWireBody } from '../lianlian/messages';
 import { formatFen, parseWireAmount } from '../lianlian/money';
 import { type VerifyingKeys, verifyFields } from '../lianlian/sign';
 import { formatDtOrder } from '../lianlian/time';
-import { ConflictError, NotFoundError, TransitionConflictError, ValidationError } from './errors';
+import {
+  type ControlPolicy,
+  NO_CONTROLS,
+  needsApproval,
+  payoutMaxBreach,
+  releaseFor,
+  reservationFields,
+  reservationFor,
+  usesPayeeLimits,
+} from './controls';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidStateError,
+  LimitExceededError,
+  NotFoundError,
+  TransitionConflictError,
+  ValidationError,
+} from './errors';
 import { maskCardNo, maskName } from './mask';
 import { OPTIONAL_APPLY_FIELDS, type PayeeSecret, type PayoutOrder } from './model';
 import type {
@@ -14,6 +32,7 @@ import type {
   Log,
   MetricsPort,
   OrderStore,
+  PayeeKeyer,
   ProviderClient,
   QueryOutcome,
 } from './ports';
@@ -36,6 +55,8 @@ export interface PayoutConfig {
   readonly returnWatchMs?: number;
   /** When reconciliation first looks at a new order (its minimum age). */
   readonly firstCheckDelayMs: number;
+  /** Spending controls (issue 10); absent = NO_CONTROLS (nothing waits, nothing is counted). */
+  readonly controls?: ControlPolicy;
 }
 
 /** The ports the payout rules need; handlers and local mode pass real adapters, tests pass fakes. */
@@ -47,6 +68,8 @@ export interface PayoutDeps {
   readonly log: Log;
   readonly metrics: MetricsPort;
   readonly config: PayoutConfig;
+  /** Keyed hash of card numbers; required only when per-payee limits are configured. */
+  readonly payeeKeys?: PayeeKeyer;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -60,15 +83,56 @@ export type CreateResult = { readonly created: boolean; readonly view: PayoutVie
 /**
  * Records the payout, then sends the apply — exactly once: only the request whose conditional create
  * wins sends. A repeat with identical fields gets the current view; different fields are a conflict.
+ *
+ * Spending controls (issue 10): over the per-payout maximum is refused before anything is recorded; at
+ * or above the approval threshold the order is recorded AWAITING_APPROVAL and nothing is sent; otherwise
+ * the create and the limit counters are one transaction (a crossed limit records nothing).
+ * `principal` is who asks (from the API Gateway request context, never from a header).
  */
-export async function createPayout(deps: PayoutDeps, body: unknown): Promise<CreateResult> {
+export async function createPayout(
+  deps: PayoutDeps,
+  body: unknown,
+  principal?: string,
+): Promise<CreateResult> {
   const parsed = parsePayoutRequest(body);
   if (!parsed.ok) throw new ValidationError(parsed.errors);
   const request = parsed.request;
+  const policy = controlsOf(deps);
   const now = deps.clock.now();
-  const order = await newOrder(deps, request, now);
+  const breach = payoutMaxBreach(policy, request.money_fen);
+  if (breach) throw new LimitExceededError(breach.limit, breach.remaining);
+  const base = await newOrder(deps, request, now, principal);
 
-  const created = await deps.store.create(order);
+  if (needsApproval(policy, request.money_fen)) {
+    const expiresAt = new Date(now.getTime() + policy.approvalTtlMs).toISOString();
+    const waiting: PayoutOrder = {
+      ...base,
+      status: 'AWAITING_APPROVAL',
+      // The due index finds it at its expiry; reconciliation voids it then and never queries it.
+      next_check_at: expiresAt,
+      approval_expires_at: expiresAt,
+    };
+    const created = await deps.store.create(waiting);
+    if (!created.created) {
+      await assertSameRequest(deps, created.existing, request);
+      return { created: false, view: toView(created.existing) };
+    }
+    deps.log.info('payout awaiting approval', {
+      no_order: waiting.no_order,
+      money_order: waiting.money_order,
+      principal,
+    });
+    return { created: true, view: toView(waiting) };
+  }
+
+  const commit = reservationFor(
+    policy,
+    request.money_fen,
+    now,
+    await payeeKeyOf(deps, policy, request.payee),
+  );
+  const order: PayoutOrder = commit ? { ...base, ...reservationFields(commit) } : base;
+  const created = await deps.store.create(order, commit);
   if (!created.created) {
     await assertSameRequest(deps, created.existing, request);
     return { created: false, view: toView(created.existing) };
@@ -83,7 +147,27 @@ export async function createPayout(deps: PayoutDeps, body: unknown): Promise<Cre
   return { created: true, view: toView(latest) };
 }
 
-async function newOrder(deps: PayoutDeps, request: PayoutRequest, now: Date): Promise<PayoutOrder> {
+export function controlsOf(deps: PayoutDeps): ControlPolicy {
+  return deps.config.controls ?? NO_CONTROLS;
+}
+
+/** The payee key, computed only when per-payee limits are configured (a KMS call in AWS). */
+export async function payeeKeyOf(
+  deps: PayoutDeps,
+  policy: ControlPolicy,
+  payee: PayeeSecret,
+): Promise<string | undefined> {
+  if (!usesPayeeLimits(policy)) return undefined;
+  if (!deps.payeeKeys) throw new Error('per-payee limits are configured but no payee keyer is');
+  return deps.payeeKeys.key(payee.card_no);
+}
+
+async function newOrder(
+  deps: PayoutDeps,
+  request: PayoutRequest,
+  now: Date,
+  principal?: string,
+): Promise<PayoutOrder> {
   const at = now.toISOString();
   return {
     no_order: request.no_order,
@@ -107,10 +191,11 @@ async function newOrder(deps: PayoutDeps, request: PayoutRequest, now: Date): Pr
     check_count: 0,
     anomalies: 0,
     history: [],
+    ...(principal === undefined ? {} : { created_by: principal }),
   };
 }
 
-async function assertSameRequest(
+export async function assertSameRequest(
   deps: PayoutDeps,
   existing: PayoutOrder,
   request: PayoutRequest,
@@ -126,7 +211,7 @@ async function assertSameRequest(
   }
 }
 
-function applyFields(config: PayoutConfig, order: PayoutOrder, payee: PayeeSecret): ApplyFields {
+export function applyFields(config: PayoutConfig, order: PayoutOrder, payee: PayeeSecret): ApplyFields {
   const fields: ApplyFields = {
     oid_partner: config.oidPartner,
     api_version: '1.2',
@@ -146,7 +231,7 @@ function applyFields(config: PayoutConfig, order: PayoutOrder, payee: PayeeSecre
   return fields;
 }
 
-function logApplyOutcome(deps: PayoutDeps, noOrder: string, outcome: ApplyOutcome): void {
+export function logApplyOutcome(deps: PayoutDeps, noOrder: string, outcome: ApplyOutcome): void {
   const attrs = { no_order: noOrder, outcome: outcome.kind, ret_code: outcome.retCode };
   if (outcome.kind === 'unknown' && outcome.reason === 'bad_signature') {
     deps.metrics.count(METRICS.signatureFailures, 1, { kind: 'apply' });
@@ -188,11 +273,7 @@ async function decideAndWrite(
   for (let attempt = 0; ; attempt++) {
     order ??= await deps.store.get(noOrder);
     if (!order) throw new NotFoundError(`payout ${noOrder} not found`);
-    const decision = decide(order, input, {
-      now: deps.clock.now(),
-      notFoundGraceMs: deps.config.notFoundGraceMs,
-      returnWatchMs: deps.config.returnWatchMs,
-    });
+    const decision = decide(order, input, transitionContext(deps));
     try {
       return { order: await write(deps, order, decision), decision };
     } catch (error) {
@@ -218,7 +299,23 @@ function raiseAlarm(deps: PayoutDeps, order: PayoutOrder, alarm: TransitionAlarm
   );
 }
 
+export function transitionContext(deps: PayoutDeps) {
+  return {
+    now: deps.clock.now(),
+    notFoundGraceMs: deps.config.notFoundGraceMs,
+    returnWatchMs: deps.config.returnWatchMs,
+    firstCheckDelayMs: deps.config.firstCheckDelayMs,
+  };
+}
+
+/** A refused person's action becomes the error the API maps to 403 / 409. */
+export function refusal(noOrder: string, decision: Extract<Decision, { kind: 'refused' }>): Error {
+  const message = `payout ${noOrder}: ${decision.reason}`;
+  return decision.code === 'same_principal' ? new ForbiddenError(message) : new InvalidStateError(message);
+}
+
 async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): Promise<PayoutOrder> {
+  if (decision.kind === 'refused') throw refusal(order.no_order, decision);
   if (decision.kind === 'none' || decision.kind === 'resend') {
     deps.log.debug('no change', { no_order: order.no_order, status: order.status, reason: decision.reason });
     if (decision.kind === 'none' && decision.alarm) raiseAlarm(deps, order, decision.alarm, decision.reason);
@@ -243,13 +340,22 @@ async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): 
     });
     return written;
   }
-  const written = await deps.store.update(order, {
-    status: decision.status,
-    set: decision.set,
-    history: decision.entry,
-    at,
-    ...(decision.leaveDueIndex ? { leaveDueIndex: true } : {}),
-  });
+  // A reserved order ending with nothing paid gives its amount back to the day, in the same conditional
+  // write: the condition on status+version makes the release happen once however often the result comes.
+  const releases =
+    order.limit_held === true && (decision.status === 'REJECTED' || decision.status === 'FAILURE');
+  const release = releases ? releaseFor(order, decision.status, deps.clock.now()) : undefined;
+  const written = await deps.store.update(
+    order,
+    {
+      status: decision.status,
+      set: releases ? { ...decision.set, limit_held: false } : decision.set,
+      history: decision.entry,
+      at,
+      ...(decision.leaveDueIndex ? { leaveDueIndex: true } : {}),
+    },
+    release,
+  );
   deps.log.info('payout status changed', {
     no_order: order.no_order,
     from: order.status,
@@ -257,6 +363,7 @@ async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): 
     source: decision.entry.source,
     ret_code: decision.entry.ret_code,
     result_pay: decision.entry.result_pay,
+    ...(decision.entry.principal ? { principal: decision.entry.principal } : {}),
   });
   // Counted after the write: a conflict retry decides again and raises it at most once per written change.
   if (decision.alarm) raiseAlarm(deps, written, decision.alarm, decision.entry.note);

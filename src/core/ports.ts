@@ -37,7 +37,15 @@ export interface ProviderClient {
  * stored order still has the expected status and version. No read-then-write anywhere.
  */
 export interface OrderStore {
-  create(order: PayoutOrder): Promise<{ created: true } | { created: false; existing: PayoutOrder }>;
+  /**
+   * With `commit` (a reservation), the create and the counter increments happen in one transaction:
+   * either both or neither. A counter that would cross its limit throws LimitExceededError; an existing
+   * order wins over a limit (the replay gets the existing order, nothing is counted twice).
+   */
+  create(
+    order: PayoutOrder,
+    commit?: LimitCommit,
+  ): Promise<{ created: true } | { created: false; existing: PayoutOrder }>;
   /** Strongly consistent read. */
   get(noOrder: string): Promise<PayoutOrder | undefined>;
   /**
@@ -47,9 +55,57 @@ export interface OrderStore {
    * change that sets next_check_at on an open order or a SUCCESS (the returns watch, see isDueIndexed) is
    * (re)indexed at that time, and every other change keeps the index attributes the order had.
    */
-  update(expected: OrderVersion, change: OrderChange): Promise<PayoutOrder>;
+  /**
+   * With `commit`, the counters move in the same transaction as the order (a reservation at approval, a
+   * release when a reserved order ends with nothing paid). The order's condition failing throws
+   * TransitionConflictError; a counter's (reserve only) throws LimitExceededError. Either way nothing
+   * is written.
+   */
+  update(expected: OrderVersion, change: OrderChange, commit?: LimitCommit): Promise<PayoutOrder>;
   /** Non-final orders whose next_check_at is at or before `dueBefore`, oldest first, one page at a time. */
   listDue(query: { dueBefore: string; limit: number; cursor?: string }): Promise<DuePage>;
+  /** Orders in AWAITING_APPROVAL, oldest created first (a sparse index; eventually consistent). */
+  listAwaitingApproval(query: { limit: number; cursor?: string }): Promise<AwaitingPage>;
+}
+
+/**
+ * Spending-limit counter movement committed with an order write. The store keeps one counter per China
+ * day (`LIMIT#<day>`: amount_fen, count) and, when `payee` is given, one per payee and day
+ * (`LIMIT#<day>#P#<key>`). A reserve adds `amountFen` and 1, each conditioned on not crossing the limits
+ * given here (absent = count without a limit); a release subtracts them, unconditionally.
+ */
+export interface LimitCommit {
+  readonly kind: 'reserve' | 'release';
+  /** China day (UTC+8), yyyy-mm-dd. */
+  readonly day: string;
+  readonly amountFen: number;
+  /** TTL of the counters, epoch seconds (a few days after the day ends). */
+  readonly expiresAt: number;
+  readonly dailyLimitFen?: number;
+  readonly payee?: {
+    readonly key: string;
+    readonly limitFen?: number;
+    readonly limitCount?: number;
+  };
+}
+
+export interface AwaitingOrderRef {
+  readonly no_order: string;
+  readonly created_at: string;
+}
+
+export interface AwaitingPage {
+  readonly items: readonly AwaitingOrderRef[];
+  /** Opaque; absent on the last page. */
+  readonly cursor?: string;
+}
+
+/**
+ * Identifies a payee account without its number: a keyed hash (HMAC-SHA256, KMS GenerateMac in AWS, a
+ * local key in local mode) of the card number, base64url. Same card, same key; never reversible.
+ */
+export interface PayeeKeyer {
+  key(cardNo: string): Promise<string>;
 }
 
 export interface OrderVersion {

@@ -1,4 +1,5 @@
 import { METRICS } from '../config/contract';
+import { expireApproval } from './approvals';
 import { TransitionConflictError } from './errors';
 import type { PayoutOrder } from './model';
 import { applyQueryOutcome, type PayoutDeps } from './payouts';
@@ -19,6 +20,7 @@ import { isDueIndexed, isFinal } from './status';
  *   version just written; on a conflict someone else moved it, and it is simply due again later).
  * - Queries are rate-limited and run with bounded concurrency; the run stops taking orders before the
  *   Lambda's time runs out and leaves the rest to the next run.
+ * - AWAITING_APPROVAL orders are due at their approval expiry: they are voided (`expire`), never queried.
  * - Stuck orders (open for longer than stuckAfterMs) are counted and logged, never failed: an unknown
  *   outcome is queried for as long as it takes.
  */
@@ -216,6 +218,13 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
     return;
   }
 
+  if (order.status === 'AWAITING_APPROVAL') {
+    // Never sent, so never queried: its due time is its approval expiry, and it is voided as
+    // system:expiry (no provider call, no rate-limit slot).
+    await expireOne(deps, order, summary);
+    return;
+  }
+
   await ctx.limiter.acquire();
   // Waiting for a slot may have used up the time left; an order not yet asked about is left for next run.
   if (!ctx.timeLeft()) {
@@ -261,6 +270,26 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
     log.error('reconcile: order not reconciled; it stays due', {
       no_order: ref.no_order,
       status: before.status,
+      error: errorName(error),
+    });
+  }
+}
+
+async function expireOne(deps: ReconcileDeps, order: PayoutOrder, summary: ReconcileSummary): Promise<void> {
+  summary.examined++;
+  try {
+    const after = await expireApproval(deps, order);
+    if (after.status !== order.status) summary.changed++;
+    else summary.unchanged++;
+  } catch (error) {
+    if (error instanceof TransitionConflictError) {
+      // Approved, denied or voided while we looked: that decision stands.
+      summary.unchanged++;
+      return;
+    }
+    summary.errors++;
+    deps.log.error('reconcile: approval expiry not written; it stays due', {
+      no_order: order.no_order,
       error: errorName(error),
     });
   }

@@ -9,6 +9,9 @@ export const PAYOUT_STATUSES = [
   'FAILURE', // failed, nothing paid (final)
   'CANCEL', // returned after success (final)
   'REJECTED', // provider refused the apply conclusively, nothing paid (final)
+  'AWAITING_APPROVAL', // recorded, waits for a second person; nothing sent (issue 10)
+  'DENIED', // an approver refused it; nothing sent (final)
+  'VOIDED', // withdrawn by the merchant or the approval expired; nothing sent (final)
 ] as const;
 
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
@@ -18,7 +21,15 @@ export const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set([
   'FAILURE',
   'CANCEL',
   'REJECTED',
+  'DENIED',
+  'VOIDED',
 ]);
+
+/**
+ * Statuses in which nothing has been sent to the provider, so the order can still be approved, denied or
+ * voided. A later issue adds QUEUED (batches) and AWAITING_FUNDS here.
+ */
+export const NOT_SENT_STATUSES: ReadonlySet<PayoutStatus> = new Set(['AWAITING_APPROVAL']);
 
 export const OPEN_STATUSES: readonly PayoutStatus[] = PAYOUT_STATUSES.filter((s) => !FINAL_STATUSES.has(s));
 
@@ -33,6 +44,7 @@ export function isPayoutStatus(value: unknown): value is PayoutStatus {
 /**
  * Whether an order belongs in reconciliation's due index: every open order with a check time, and a
  * SUCCESS under the returns watch (it carries a check time), because a CANCEL can still follow it.
+ * AWAITING_APPROVAL is in it too, due at its approval expiry: reconciliation expires it, never queries it.
  */
 export function isDueIndexed(status: PayoutStatus, nextCheckAt: string | undefined): boolean {
   if (nextCheckAt === undefined) return false;

@@ -1,7 +1,9 @@
 import { isResultPay, type ResultPay } from '../lianlian/codes';
+import { formatDtOrder } from '../lianlian/time';
 import type { ChangeSource, HistoryEntry, OrderPatch, PayoutOrder } from './model';
+import { EXPIRY_PRINCIPAL } from './model';
 import type { ApplyOutcome } from './ports';
-import { isFinal, type PayoutStatus } from './status';
+import { isFinal, NOT_SENT_STATUSES, type PayoutStatus } from './status';
 
 /**
  * The one transition function. Apply outcomes, query answers, notifications and reconciliation all feed
@@ -29,7 +31,13 @@ export type TransitionInput =
       readonly memo?: string;
       readonly retCode?: string;
     }
-  | { readonly type: 'not_found'; readonly source: 'query' | 'reconcile' };
+  | { readonly type: 'not_found'; readonly source: 'query' | 'reconcile' }
+  /** A second person approves: AWAITING_APPROVAL → PENDING (the caller commits limits and sends). */
+  | { readonly type: 'approve'; readonly principal: string }
+  | { readonly type: 'deny'; readonly principal: string; readonly reason: string }
+  | { readonly type: 'void'; readonly principal: string; readonly reason?: string }
+  /** Reconciliation found an AWAITING_APPROVAL order due: void it if its approval time is up. */
+  | { readonly type: 'expire' };
 
 export interface TransitionContext {
   readonly now: Date;
@@ -40,6 +48,8 @@ export interface TransitionContext {
    * and its notifications can all be lost (spec §5, §8). 0 = off: a SUCCESS leaves the due index at once.
    */
   readonly returnWatchMs?: number;
+  /** When an approved order is first looked at by reconciliation (PayoutConfig.firstCheckDelayMs). */
+  readonly firstCheckDelayMs?: number;
 }
 
 /**
@@ -68,7 +78,9 @@ export type Decision =
    * PENDING and the provider has had no record of it for the whole grace after the last apply: the apply
    * may be sent again under the same no_order and dt_order.
    */
-  | { readonly kind: 'resend'; readonly reason: string };
+  | { readonly kind: 'resend'; readonly reason: string }
+  /** A person's action that is not allowed; nothing changes, the caller answers 403 / 409. */
+  | { readonly kind: 'refused'; readonly code: 'same_principal' | 'invalid_state'; readonly reason: string };
 
 export const DEFAULT_NOT_FOUND_GRACE_MS = 30 * 60 * 1000;
 
@@ -83,6 +95,10 @@ const RANK: Record<PayoutStatus, number> = {
   FAILURE: 3,
   CANCEL: 4,
   REJECTED: 3,
+  // Never sent: provider results for these are anomalies (decideResult), ranks are never compared.
+  AWAITING_APPROVAL: 0,
+  DENIED: 0,
+  VOIDED: 0,
 };
 
 export function decide(order: PayoutOrder, input: TransitionInput, ctx: TransitionContext): Decision {
@@ -93,6 +109,11 @@ export function decide(order: PayoutOrder, input: TransitionInput, ctx: Transiti
       return decideResult(order, input, ctx);
     case 'not_found':
       return decideNotFound(order, input, ctx);
+    case 'approve':
+    case 'deny':
+    case 'void':
+    case 'expire':
+      return decideControl(order, input, ctx);
   }
 }
 
@@ -157,6 +178,15 @@ function decideApply(
   ctx: TransitionContext,
 ): Decision {
   const { outcome, source } = input;
+  if (neverSent(order.status)) {
+    // Only PENDING is ever sent; an apply answer for anything else cannot be ours to apply.
+    if (outcome.kind === 'rejected') {
+      return anomaly(order, ctx, source, `apply answer for an order never sent (${order.status})`, {
+        ret_code: outcome.retCode,
+      });
+    }
+    return { kind: 'none', reason: `apply answer ignored in ${order.status}` };
+  }
   if (order.status !== 'PENDING') {
     // A late apply answer after a notification or query already moved the order: the provider's result
     // is better evidence. Only a conclusive refusal contradicts it.
@@ -230,6 +260,16 @@ function decideResult(
 ): Decision {
   const { source, resultPay } = input;
   const codes = { ret_code: input.retCode, result_pay: resultPay };
+  if (neverSent(order.status)) {
+    // We never sent this order, yet the provider reports it: never believed, always looked at.
+    return anomaly(
+      order,
+      ctx,
+      source,
+      `result ${resultPay} for an order never sent (${order.status})`,
+      codes,
+    );
+  }
   const contradiction = resultContradiction(order, input);
   if (contradiction) return anomaly(order, ctx, source, contradiction, codes);
   if (!isResultPay(resultPay)) {
@@ -293,6 +333,8 @@ function decideNotFound(
   const { source } = input;
   const codes = { ret_code: '8901' };
   if (isFinal(order.status)) return { kind: 'none', reason: `8901 ignored for final ${order.status}` };
+  // Never sent: the provider not knowing it is exactly right.
+  if (NOT_SENT_STATUSES.has(order.status)) return { kind: 'none', reason: `8901 for ${order.status}` };
   const age = applyAgeMs(order, ctx.now);
   if (age === undefined) {
     // Fail safe: an age we cannot read counts as inside the grace. Nothing is resent or closed on it;
@@ -336,4 +378,100 @@ export function applyAgeMs(order: Pick<PayoutOrder, 'applied_at'>, now: Date): n
   // Date.parse rolls 2026-02-30 over to March; a time that does not print back the same is not readable.
   if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 19) !== at.slice(0, 19)) return undefined;
   return now.getTime() - ms;
+}
+
+/** Statuses in which nothing was ever sent: still waiting, or ended before sending. */
+function neverSent(status: PayoutStatus): boolean {
+  return NOT_SENT_STATUSES.has(status) || status === 'DENIED' || status === 'VOIDED';
+}
+
+const refused = (code: 'same_principal' | 'invalid_state', reason: string): Decision => ({
+  kind: 'refused',
+  code,
+  reason,
+});
+
+/**
+ * Approve, deny, void, expire (issue 10). Only approve leads towards sending, and only from
+ * AWAITING_APPROVAL; the others end a not-sent order (DENIED / VOIDED, final). The maker never checks
+ * their own payout: approve and deny by the creator are refused (the maker withdraws with void).
+ */
+function decideControl(
+  order: PayoutOrder,
+  input: Extract<TransitionInput, { type: 'approve' | 'deny' | 'void' | 'expire' }>,
+  ctx: TransitionContext,
+): Decision {
+  const awaiting = order.status === 'AWAITING_APPROVAL';
+  const expiresAt = order.approval_expires_at ?? order.next_check_at;
+  const expired = expiresAt !== undefined && ctx.now.getTime() >= Date.parse(expiresAt);
+  switch (input.type) {
+    case 'expire': {
+      if (!awaiting) return { kind: 'none', reason: `nothing to expire in ${order.status}` };
+      if (!expired) return { kind: 'none', reason: 'approval not yet expired' };
+      return change(
+        order,
+        ctx,
+        'expiry',
+        'VOIDED',
+        { voided_by: EXPIRY_PRINCIPAL },
+        { note: 'approval expired', principal: EXPIRY_PRINCIPAL },
+      );
+    }
+    case 'approve': {
+      if (!awaiting) return refused('invalid_state', `payout is ${order.status}, not awaiting approval`);
+      // Checked before the expiry so the answer does not depend on when reconciliation runs.
+      if (order.created_by !== undefined && order.created_by === input.principal) {
+        return refused('same_principal', 'the creator of a payout cannot approve it');
+      }
+      if (expired) return refused('invalid_state', 'the approval period has expired');
+      const now = ctx.now;
+      return change(
+        order,
+        ctx,
+        'approval',
+        'PENDING',
+        {
+          approved_by: input.principal,
+          // From here it goes exactly like a new payout: the apply is sent now, so the grace period and
+          // the first check count from now, and dt_order is the time the money was committed (the
+          // provider has never seen this order; a days-old order time would only invite a refusal).
+          dt_order: formatDtOrder(now),
+          applied_at: now.toISOString(),
+          next_check_at: new Date(now.getTime() + (ctx.firstCheckDelayMs ?? 0)).toISOString(),
+        },
+        { note: 'approved', principal: input.principal },
+      );
+    }
+    case 'deny': {
+      if (!awaiting) return refused('invalid_state', `payout is ${order.status}, not awaiting approval`);
+      if (order.created_by !== undefined && order.created_by === input.principal) {
+        return refused('same_principal', 'the creator of a payout cannot deny it; void it instead');
+      }
+      return change(
+        order,
+        ctx,
+        'approval',
+        'DENIED',
+        { denied_by: input.principal },
+        { note: input.reason, principal: input.principal },
+      );
+    }
+    case 'void': {
+      // Only while nothing has been sent; later QUEUED and AWAITING_FUNDS join NOT_SENT_STATUSES.
+      if (!NOT_SENT_STATUSES.has(order.status)) {
+        return refused(
+          'invalid_state',
+          `payout is ${order.status}; only a payout not yet sent can be voided`,
+        );
+      }
+      return change(
+        order,
+        ctx,
+        'approval',
+        'VOIDED',
+        { voided_by: input.principal },
+        { note: input.reason, principal: input.principal },
+      );
+    }
+  }
 }

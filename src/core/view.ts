@@ -18,6 +18,11 @@ export interface PayoutView {
   readonly created_at: string;
   readonly updated_at: string;
   readonly history: readonly HistoryEntry[];
+  /** Principals (issue 10): who created, approved, denied or voided it; null when nobody did. */
+  readonly created_by: string | null;
+  readonly approved_by: string | null;
+  readonly denied_by: string | null;
+  readonly voided_by: string | null;
 }
 
 export const PAYOUT_VIEW_FIELDS = [
@@ -36,6 +41,10 @@ export const PAYOUT_VIEW_FIELDS = [
   'created_at',
   'updated_at',
   'history',
+  'created_by',
+  'approved_by',
+  'denied_by',
+  'voided_by',
 ] as const satisfies readonly (keyof PayoutView)[];
 
 export function toView(order: PayoutOrder): PayoutView {
@@ -55,5 +64,9 @@ export function toView(order: PayoutOrder): PayoutView {
     created_at: order.created_at,
     updated_at: order.updated_at,
     history: order.history,
+    created_by: order.created_by ?? null,
+    approved_by: order.approved_by ?? null,
+    denied_by: order.denied_by ?? null,
+    voided_by: order.voided_by ?? null,
   };
 }

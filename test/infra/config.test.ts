@@ -164,4 +164,35 @@ describe('deployment configuration', () => {
       expect(isCidr(bad), bad).toBe(false);
     }
   });
+
+  it('takes spending controls per environment and validates them as the functions do at start', () => {
+    const none = loadConfig(context(minimal));
+    expect(none.approvalMinAmount).toBeUndefined();
+    expect(none.dailyLimitAmount).toBeUndefined();
+
+    const set = loadConfig(
+      context({
+        ...minimal,
+        approvalMinAmount: '5000',
+        dailyLimitAmount: '100000.00',
+        payeeDailyLimitCount: '3',
+      }),
+    );
+    expect(set.approvalMinAmount).toBe('5000');
+    expect(set.payeeDailyLimitCount).toBe(3);
+
+    const attempt = () =>
+      loadConfig(
+        context({
+          ...minimal,
+          approvalMinAmount: '300',
+          payoutMaxAmount: '200',
+          dailyLimitAmount: 1000.5,
+          payeeDailyLimitAmount: 'lots',
+        }),
+      );
+    expect(attempt).toThrow(/approvalMinAmount must not exceed payoutMaxAmount/);
+    expect(attempt).toThrow(/dailyLimitAmount must be a yuan amount given as a string/);
+    expect(attempt).toThrow(/payeeDailyLimitAmount must be a positive yuan amount/);
+  });
 });

@@ -33,7 +33,7 @@ const SPLIT = {
   balanceUrl: 'https://queryapi.example.com:9443/traderAcctQuery.htm',
 };
 
-let s: Record<'dev' | 'prod' | 'md5' | 'egress' | 'split', Synthesized>;
+let s: Record<'dev' | 'prod' | 'md5' | 'egress' | 'split' | 'controls', Synthesized>;
 
 beforeAll(() => {
   s = synthesizeAll({
@@ -42,6 +42,11 @@ beforeAll(() => {
     md5: testConfig('dev', { signType: 'MD5', providerPublicKey: undefined }),
     egress: testConfig('prod', { egressEipAllocationIds: EIPS, notifyUrl: CUSTOM_NOTIFY }),
     split: testConfig('dev', { ...SPLIT, egressEipAllocationIds: EIPS.slice(0, 1) }),
+    controls: testConfig('dev', {
+      approvalMinAmount: '5000',
+      dailyLimitAmount: '100000.00',
+      payeeDailyLimitCount: '3',
+    }),
   });
 }, 120_000);
 
@@ -193,11 +198,15 @@ describe('API', () => {
     expect(methods).toEqual(
       expect.arrayContaining([
         { method: 'POST', path: '/payouts', authorization: 'AWS_IAM' },
+        { method: 'GET', path: '/payouts', authorization: 'AWS_IAM' },
         { method: 'GET', path: '/payouts/{no_order}', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/payouts/{no_order}/approve', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/payouts/{no_order}/deny', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/payouts/{no_order}/void', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/lianlian/notify', authorization: 'NONE' },
       ]),
     );
-    expect(methods).toHaveLength(3);
+    expect(methods).toHaveLength(7);
   });
 
   it('with an allow-list, the resource policy denies the notify route to every other source IP', () => {
@@ -268,7 +277,7 @@ describe('storage and keys', () => {
         KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       },
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
-      GlobalSecondaryIndexes: [
+      GlobalSecondaryIndexes: Match.arrayWith([
         {
           IndexName: openIndex.name,
           KeySchema: [
@@ -277,7 +286,7 @@ describe('storage and keys', () => {
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
-      ],
+      ]),
     });
   });
 
@@ -348,9 +357,9 @@ describe('IAM', () => {
     }
   });
 
-  it('RSA: merchant-key decrypt only in apply, query and reconcile, bound to purpose, merchant and kind', () => {
+  it('RSA: merchant-key decrypt only in apply, query, review and reconcile, bound to purpose, merchant and kind', () => {
     const context = merchantKeyContext(OID_PARTNER, 'rsa');
-    for (const name of ['apply', 'query', 'reconcile'] as const) {
+    for (const name of ['apply', 'query', 'review', 'reconcile'] as const) {
       const grants = merchantKeyDecrypts(s.dev, name);
       expect(grants, name).toHaveLength(1);
       expect(grants[0]?.Condition, name).toEqual({
@@ -390,7 +399,7 @@ describe('IAM', () => {
     }
   });
 
-  it('field key: GenerateDataKey only for apply, Decrypt for apply and reconcile, both context-bound', () => {
+  it('field key: GenerateDataKey only for apply, Decrypt for apply, review and reconcile, context-bound', () => {
     const fieldKeyId = s.dev.stack.getLogicalId(s.dev.stack.keys.fieldKey.node.defaultChild as never);
     const fieldActions = (name: FunctionKey) =>
       statementsOfFunction(s.dev, name)
@@ -404,12 +413,13 @@ describe('IAM', () => {
         .sort();
     expect(fieldActions('apply')).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(fieldActions('reconcile')).toEqual(['kms:Decrypt']);
+    expect(fieldActions('review')).toEqual(['kms:Decrypt']);
     expect(fieldActions('query')).toEqual([]);
     expect(fieldActions('notify')).toEqual([]);
     expect(fieldActions('publish')).toEqual([]);
   });
 
-  it('table access follows each function’s store operations: only apply creates, only reconcile lists', () => {
+  it('table access follows each function’s store operations: only apply creates, reconcile lists the backlog, query the approvals', () => {
     const dynamo = (name: FunctionKey) =>
       statementsOfFunction(s.dev, name)
         .flatMap((st) => actionsOf(st).map((a) => ({ action: a, resource: JSON.stringify(st.Resource) })))
@@ -420,7 +430,11 @@ describe('IAM', () => {
         .sort();
 
     expect(actions('apply')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    expect(actions('query')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actions('query')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(dynamo('query').find((x) => x.action === 'dynamodb:Query')?.resource).toContain(
+      `/index/${PAYOUTS_TABLE.awaitingIndex.name}`,
+    );
+    expect(actions('review')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actions('notify')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actions('reconcile')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     const query = dynamo('reconcile').find((x) => x.action === 'dynamodb:Query');
@@ -564,7 +578,7 @@ describe('monitoring', () => {
 
 describe('fixed egress (optional VPC)', () => {
   it('only the functions that call the provider join the VPC behind NAT gateways on the given EIPs', () => {
-    for (const name of ['apply', 'query', 'reconcile'] as const)
+    for (const name of ['apply', 'query', 'review', 'reconcile'] as const)
       expect(lambda(s.egress, name).VpcConfig).toBeDefined();
     for (const name of ['notify', 'publish'] as const)
       expect(lambda(s.egress, name).VpcConfig).toBeUndefined();
@@ -592,7 +606,8 @@ describe('cdk-nag AwsSolutions', () => {
       expect(nagErrors(synth.stack)).toEqual([]);
       expect(nagWarnings(synth.stack)).toEqual([]);
     }
-  });
+    // Five variants of annotations on a shared 2-core machine: the default 30 s is not always enough.
+  }, 120_000);
 
   it('every suppression carries a written reason', () => {
     let count = 0;
@@ -616,5 +631,102 @@ describe('cdk-nag AwsSolutions', () => {
       expect(text).not.toMatch(/arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:/);
       expect(text).not.toMatch(/"(us|eu|ap|cn|sa|ca|me|af)-[a-z]+-[0-9]"/);
     }
+  });
+});
+
+describe('spending controls', () => {
+  /** The routes a managed policy allows, as `METHOD /path` read off the execute-api ARNs. */
+  function routesOf(synth: Synthesized, policyId: string): string[] {
+    const policy = resources(synth.json)[policyId];
+    expect(policy?.Type).toBe('AWS::IAM::ManagedPolicy');
+    return statementsIn(policy?.Properties?.PolicyDocument).flatMap((st) => {
+      expect(st.Effect).toBe('Allow');
+      expect(actionsOf(st)).toEqual(['execute-api:Invoke']);
+      const arns = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
+      return arns.map((arn) => {
+        const text = JSON.stringify(arn);
+        const match = /\/v1\/(GET|POST)(\/[^"]*)"/.exec(text);
+        if (!match) throw new Error(`not a stage route ARN: ${text}`);
+        return `${match[1]} ${match[2]}`;
+      });
+    });
+  }
+  const id = (synth: Synthesized, construct: { node: { defaultChild?: unknown } }) =>
+    synth.stack.getLogicalId(construct.node.defaultChild as never);
+
+  it('submitters create and read; approvers approve, deny, void and read; neither gets the other’s routes', () => {
+    const policies = ofType(s.dev.json, 'AWS::IAM::ManagedPolicy').map(([logicalId]) => logicalId);
+    const submitters = policies.find((p) => p.includes('Submitters'));
+    const approvers = policies.find((p) => p.includes('Approvers'));
+    if (!submitters || !approvers) throw new Error('managed policies missing');
+
+    expect(routesOf(s.dev, submitters).sort()).toEqual(['GET /payouts', 'GET /payouts/*', 'POST /payouts']);
+    expect(routesOf(s.dev, approvers).sort()).toEqual([
+      'GET /payouts',
+      'GET /payouts/*',
+      'POST /payouts/*/approve',
+      'POST /payouts/*/deny',
+      'POST /payouts/*/void',
+    ]);
+    // Attached to nobody by the stack: the operator decides who holds which (docs/controls.md).
+    for (const p of [submitters, approvers]) {
+      const props = resources(s.dev.json)[p]?.Properties ?? {};
+      expect(props.Roles ?? props.Users ?? props.Groups).toBeUndefined();
+    }
+    expect(Object.keys(s.dev.json.Outputs as object)).toEqual(
+      expect.arrayContaining(['SubmittersPolicyArn', 'ApproversPolicyArn']),
+    );
+  });
+
+  it('the table expires counters by TTL and has the sparse awaiting-approval index', () => {
+    s.dev.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: PAYOUTS_TABLE.ttlAttribute, Enabled: true },
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: PAYOUTS_TABLE.awaitingIndex.name,
+          KeySchema: [
+            { AttributeName: PAYOUTS_TABLE.awaitingIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: PAYOUTS_TABLE.awaitingIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        }),
+      ]),
+    });
+  });
+
+  it('no policy set: no controls in any environment and no payee key', () => {
+    for (const name of FUNCTION_KEYS) {
+      const vars = lambda(s.dev, name).Environment.Variables;
+      for (const v of [ENV.approvalMinAmount, ENV.dailyLimitAmount, ENV.payeeHmacKmsKeyId]) {
+        expect(vars[v], `${name} ${v}`).toBeUndefined();
+      }
+    }
+    expect(s.dev.stack.keys.payeeKey).toBeUndefined();
+  });
+
+  it('a policy reaches every payout function; the payee HMAC key is usable (GenerateMac) only by apply and review', () => {
+    const payeeKey = s.controls.stack.keys.payeeKey;
+    if (!payeeKey) throw new Error('payee key missing');
+    s.controls.template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'HMAC_256',
+      KeyUsage: 'GENERATE_VERIFY_MAC',
+    });
+    const keyId = id(s.controls, payeeKey);
+    for (const name of ['apply', 'query', 'review', 'notify', 'reconcile'] as const) {
+      const vars = lambda(s.controls, name).Environment.Variables;
+      expect(vars[ENV.approvalMinAmount], name).toBe('5000');
+      expect(vars[ENV.dailyLimitAmount], name).toBe('100000.00');
+      expect(vars[ENV.payeeDailyLimitCount], name).toBe('3');
+      expect(JSON.stringify(vars[ENV.payeeHmacKmsKeyId]), name).toContain(keyId);
+      const onKey = statementsOfFunction(s.controls, name).filter((st) =>
+        JSON.stringify(st.Resource).includes(keyId),
+      );
+      if (name === 'apply' || name === 'review') {
+        expect(onKey.flatMap(actionsOf), name).toEqual(['kms:GenerateMac']);
+      } else {
+        expect(onKey, name).toEqual([]);
+      }
+    }
+    expect(lambda(s.controls, 'publish').Environment.Variables[ENV.approvalMinAmount]).toBeUndefined();
   });
 });

@@ -119,8 +119,15 @@ export function roleOfFunction(json: unknown, functionLogicalId: string): string
   return role;
 }
 
-export type FunctionKey = 'apply' | 'query' | 'notify' | 'reconcile' | 'publish';
-export const FUNCTION_KEYS: readonly FunctionKey[] = ['apply', 'query', 'notify', 'reconcile', 'publish'];
+export type FunctionKey = 'apply' | 'query' | 'review' | 'notify' | 'reconcile' | 'publish';
+export const FUNCTION_KEYS: readonly FunctionKey[] = [
+  'apply',
+  'query',
+  'review',
+  'notify',
+  'reconcile',
+  'publish',
+];
 
 /** Logical id of the AWS::Lambda::Function the stack built for `functions/<name>`. */
 export function functionId(synth: Synthesized, name: FunctionKey): string {

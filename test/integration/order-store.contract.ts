@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { openShardFor } from '../../src/adapters/dynamodb/table';
-import { TransitionConflictError } from '../../src/core/errors';
+import { LimitExceededError, TransitionConflictError } from '../../src/core/errors';
 import type { HistoryEntry, OrderChange, PayoutOrder } from '../../src/core/model';
-import type { DueOrderRef, OrderStore } from '../../src/core/ports';
+import type { DueOrderRef, LimitCommit, OrderStore } from '../../src/core/ports';
 import { makeOrder } from '../support/order-fixtures';
 
 const T0 = Date.parse('2026-11-27T04:00:00.000Z');
@@ -390,6 +390,195 @@ export function describeOrderStoreContract(name: string, makeStore: () => Promis
       read.history.push(entry('PENDING', 'SUCCESS', 'forged'));
       read.status = 'SUCCESS';
       await expect(store.get(order.no_order)).resolves.toEqual(order);
+    });
+
+    // ------------------------------------------------------------------------------------------------
+    // Spending controls (issue 10): counters committed with the order write, the awaiting-approval list
+    // ------------------------------------------------------------------------------------------------
+
+    const DAY = '2026-11-27';
+    const reserve = (amountFen: number, extra: Partial<LimitCommit> = {}): LimitCommit => ({
+      kind: 'reserve',
+      day: DAY,
+      amountFen,
+      expiresAt: 1_800_000_000,
+      dailyLimitFen: 10_000,
+      ...extra,
+    });
+    const release = (amountFen: number, extra: Partial<LimitCommit> = {}): LimitCommit => ({
+      kind: 'release',
+      day: DAY,
+      amountFen,
+      expiresAt: 1_800_000_000,
+      ...extra,
+    });
+    const limitField = async (p: Promise<unknown>) => {
+      const error = await p.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LimitExceededError);
+      return (error as LimitExceededError).fields[0];
+    };
+
+    it('a create with a reservation commits up to the limit exactly; beyond it nothing is recorded or counted', async () => {
+      const store = await makeStore();
+      await store.create(makeOrder({ money_fen: 6000 }), reserve(6000));
+      await store.create(makeOrder({ money_fen: 3999 }), reserve(3999));
+      const refused = makeOrder({ money_fen: 2 });
+      expect(await limitField(store.create(refused, reserve(2)))).toMatchObject({
+        field: 'money_order',
+        limit: 'daily_amount',
+        remaining: '0.01',
+      });
+      await expect(store.get(refused.no_order)).resolves.toBeUndefined();
+      // The refused attempt counted nothing: exactly the remaining fen still fits, then nothing does.
+      await expect(store.create(makeOrder(), reserve(1))).resolves.toEqual({ created: true });
+      expect(await limitField(store.create(makeOrder(), reserve(1)))).toMatchObject({ remaining: '0.00' });
+      // Another day has its own counter.
+      await expect(store.create(makeOrder(), reserve(10_000, { day: '2026-11-28' }))).resolves.toEqual({
+        created: true,
+      });
+    });
+
+    it('an amount larger than the limit on its own is refused even when nothing was counted yet', async () => {
+      const store = await makeStore();
+      expect(await limitField(store.create(makeOrder(), reserve(10_001)))).toMatchObject({
+        limit: 'daily_amount',
+        remaining: '100.00',
+      });
+      const payee = { key: 'payee-a', limitFen: 500 };
+      expect(
+        await limitField(store.create(makeOrder(), reserve(501, { dailyLimitFen: undefined, payee }))),
+      ).toMatchObject({ limit: 'payee_daily_amount', remaining: '5.00' });
+    });
+
+    it('an existing order wins over a limit: the replay gets the order and nothing is counted twice', async () => {
+      const store = await makeStore();
+      const order = makeOrder({ money_fen: 10_000 });
+      await store.create(order, reserve(10_000));
+      await expect(store.create(order, reserve(10_000))).resolves.toEqual({
+        created: false,
+        existing: order,
+      });
+      await store.update(
+        order,
+        { status: 'REJECTED', set: { limit_held: false }, at: at(1) },
+        release(10_000),
+      );
+      // Counted once, released once: the whole day is free again.
+      await expect(store.create(makeOrder(), reserve(10_000))).resolves.toEqual({ created: true });
+    });
+
+    it('per payee: amount and count limits on the payee counter, independent per payee key', async () => {
+      const store = await makeStore();
+      const payee = (key: string) => ({
+        dailyLimitFen: undefined,
+        payee: { key, limitFen: 1000, limitCount: 2 },
+      });
+      await store.create(makeOrder(), reserve(600, payee('a')));
+      expect(await limitField(store.create(makeOrder(), reserve(401, payee('a'))))).toMatchObject({
+        limit: 'payee_daily_amount',
+        remaining: '4.00',
+      });
+      await store.create(makeOrder(), reserve(100, payee('a')));
+      expect(await limitField(store.create(makeOrder(), reserve(1, payee('a'))))).toMatchObject({
+        limit: 'payee_daily_count',
+        remaining: '0',
+      });
+      await expect(store.create(makeOrder(), reserve(1000, payee('b')))).resolves.toEqual({ created: true });
+    });
+
+    it('daily and payee counters move together or not at all', async () => {
+      const store = await makeStore();
+      const both = { dailyLimitFen: 1000, payee: { key: 'p', limitCount: 1 } };
+      await store.create(makeOrder(), reserve(100, both));
+      // The payee count refuses: the daily counter must not have moved either.
+      await limitField(store.create(makeOrder(), reserve(900, both)));
+      await expect(
+        store.create(makeOrder(), reserve(900, { dailyLimitFen: 1000, payee: { key: 'q', limitCount: 1 } })),
+      ).resolves.toEqual({ created: true });
+    });
+
+    it('an update with a reservation: the order condition failing is a conflict and counts nothing', async () => {
+      const store = await makeStore();
+      const order = makeOrder({ status: 'AWAITING_APPROVAL', money_fen: 10_000 });
+      await store.create(order);
+      const approve: OrderChange = {
+        status: 'PENDING',
+        set: { approved_by: 'checker', limit_day: DAY, limit_held: true, next_check_at: at(120) },
+        at: at(1),
+      };
+      await expect(store.update({ ...order, version: 7 }, approve, reserve(10_000))).rejects.toBeInstanceOf(
+        TransitionConflictError,
+      );
+      const written = await store.update(order, approve, reserve(10_000));
+      expect(written).toMatchObject({
+        status: 'PENDING',
+        version: 2,
+        approved_by: 'checker',
+        limit_held: true,
+      });
+      await expect(store.get(order.no_order)).resolves.toEqual(written);
+      expect(await limitField(store.create(makeOrder(), reserve(1)))).toMatchObject({ remaining: '0.00' });
+    });
+
+    it('an update whose reservation crosses a limit writes nothing: the order keeps its status and version', async () => {
+      const store = await makeStore();
+      await store.create(makeOrder(), reserve(9000));
+      const order = makeOrder({ status: 'AWAITING_APPROVAL', money_fen: 2000 });
+      await store.create(order);
+      const approve: OrderChange = { status: 'PENDING', set: { approved_by: 'checker' }, at: at(1) };
+      expect(await limitField(store.update(order, approve, reserve(2000)))).toMatchObject({
+        limit: 'daily_amount',
+        remaining: '10.00',
+      });
+      await expect(store.get(order.no_order)).resolves.toEqual(order);
+    });
+
+    it('AWAITING_APPROVAL orders are listed oldest first, page by page, and leave the list when decided', async () => {
+      const store = await makeStore();
+      const waiting = [3, 1, 2, 0].map((s) =>
+        makeOrder({ status: 'AWAITING_APPROVAL', created_at: at(s), next_check_at: at(86_400) }),
+      );
+      for (const o of waiting) await store.create(o);
+      await store.create(makeOrder({ created_at: at(0) })); // PENDING: never listed
+      const byAge = [...waiting].sort((a, b) => a.created_at.localeCompare(b.created_at));
+      await store.update(byAge[1]!, { status: 'DENIED', set: { denied_by: 'checker' }, at: at(5) });
+      await store.update(byAge[2]!, { status: 'PENDING', set: { next_check_at: at(200) }, at: at(5) });
+
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listAwaitingApproval({ limit: 1, ...(cursor ? { cursor } : {}) });
+        listed.push(...page.items.map((i) => i.no_order));
+        cursor = page.cursor;
+        expect(++pages).toBeLessThanOrEqual(4);
+      } while (cursor);
+      expect(listed).toEqual([byAge[0]!.no_order, byAge[3]!.no_order]);
+      const all = await store.listAwaitingApproval({ limit: 10 });
+      expect(all.items).toEqual([
+        { no_order: byAge[0]!.no_order, created_at: byAge[0]!.created_at },
+        { no_order: byAge[3]!.no_order, created_at: byAge[3]!.created_at },
+      ]);
+      const read = await store.get(byAge[0]!.no_order);
+      expect(read).toEqual(byAge[0]);
+      expect(read).not.toHaveProperty('approval_queue');
+      await expect(store.listAwaitingApproval({ limit: 1, cursor: 'garbage' })).rejects.toThrow(RangeError);
+      await expect(store.listAwaitingApproval({ limit: 0 })).rejects.toThrow(RangeError);
+    });
+
+    it('an AWAITING_APPROVAL order is due at its expiry; DENIED and VOIDED leave the due index', async () => {
+      const store = await makeStore();
+      const a = makeOrder({ status: 'AWAITING_APPROVAL', next_check_at: at(100) });
+      const b = makeOrder({ status: 'AWAITING_APPROVAL', next_check_at: at(100) });
+      await store.create(a);
+      await store.create(b);
+      expect((await allDue(store, at(100))).map((r) => r.no_order).sort()).toEqual(
+        [a.no_order, b.no_order].sort(),
+      );
+      await store.update(a, { status: 'DENIED', set: { denied_by: 'checker' }, at: at(1) });
+      await store.update(b, { status: 'VOIDED', set: { voided_by: 'system:expiry' }, at: at(1) });
+      expect(await allDue(store, at(100))).toEqual([]);
+      expect((await store.get(a.no_order))?.next_check_at).toBeUndefined();
     });
   });
 }

@@ -3,7 +3,10 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type ConsumedCapacity,
+  CreateTableCommand,
   DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -13,7 +16,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
 import { DynamoOrderStore, type OrderStoreOperation } from '../../src/adapters/dynamodb/order-store';
-import { openShardFor } from '../../src/adapters/dynamodb/table';
+import { openShardFor, PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
 import { TransitionConflictError } from '../../src/core/errors';
 import type { PayoutOrder } from '../../src/core/model';
 import { MemoryOrderStore } from '../support/memory-order-store';
@@ -47,6 +50,49 @@ describeOrderStoreContract(
   'DynamoOrderStore',
   async () => new DynamoOrderStore({ client, tableName: await freshTable() }),
 );
+
+describe('ensurePayoutsTable', () => {
+  it('adds the awaiting-approval index and counter TTL to a local table made before issue 10', async () => {
+    const name = `orders-old-${randomUUID()}`;
+    tables.push(name);
+    const { partitionKey, openIndex, awaitingIndex, ttlAttribute } = PAYOUTS_TABLE;
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: openIndex.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: openIndex.name,
+            KeySchema: [
+              { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+      }),
+    );
+    await ensurePayoutsTable(client, name);
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    // Present (DynamoDB Local may still be backfilling it: CREATING until then).
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(
+      [awaitingIndex.name, openIndex.name].sort(),
+    );
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({
+      TimeToLiveStatus: 'ENABLED',
+      AttributeName: ttlAttribute,
+    });
+    // Idempotent: a second call changes nothing and does not fail.
+    await ensurePayoutsTable(client, name);
+  }, 60_000);
+});
 
 describe('DynamoOrderStore on DynamoDB Local', () => {
   let tableName: string;
@@ -143,6 +189,43 @@ describe('DynamoOrderStore on DynamoDB Local', () => {
     const createdFinal = makeOrder({ status: 'REJECTED' });
     await store.create(createdFinal);
     expect(await raw(createdFinal.no_order)).not.toHaveProperty('open_shard');
+  });
+
+  it('stores approval_queue only while AWAITING_APPROVAL; the approving write removes it in the same write', async () => {
+    const store = new DynamoOrderStore({ client, tableName });
+    const order = makeOrder({ status: 'AWAITING_APPROVAL', created_by: 'maker' });
+    await store.create(order);
+    const before = await raw(order.no_order);
+    expect(before?.approval_queue).toEqual({ S: 'AWAITING' });
+    expect(Object.keys(before ?? {}).sort()).toEqual(
+      [...Object.keys(order), 'open_shard', 'approval_queue'].sort(),
+    );
+    await store.update(
+      order,
+      {
+        status: 'PENDING',
+        set: { approved_by: 'checker', next_check_at: '2026-11-27T04:07:00.000Z' },
+        at: '2026-11-27T04:05:00.000Z',
+      },
+      {
+        kind: 'reserve',
+        day: '2026-11-27',
+        amountFen: order.money_fen,
+        expiresAt: 1_800_000_000,
+        dailyLimitFen: 1_000_000,
+      },
+    );
+    const after = await raw(order.no_order);
+    expect(after).not.toHaveProperty('approval_queue');
+    expect(after?.open_shard).toEqual({ S: openShardFor(order.no_order) });
+    expect(after?.status).toEqual({ S: 'PENDING' });
+    // The counter item: amount, count and the TTL attribute, nothing else.
+    expect(await raw('LIMIT#2026-11-27')).toEqual({
+      no_order: { S: 'LIMIT#2026-11-27' },
+      amount_fen: { N: String(order.money_fen) },
+      count: { N: '1' },
+      expires_at: { N: '1800000000' },
+    });
   });
 
   it('a failed condition leaves the item byte-identical', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MemoryMetrics } from '../../functions/shared/observability';
 import { LOCAL_OID_PARTNER } from '../../local/test-merchant';
 import { EnvelopeFieldCipher, LocalDataKeySource } from '../../src/adapters/crypto/field-cipher';
+import { LocalPayeeKeyer } from '../../src/adapters/crypto/payee-key';
 import type { PayoutConfig, PayoutDeps } from '../../src/core/payouts';
 import type {
   ApplyOutcome,
@@ -106,6 +107,8 @@ export function makeDeps(
     clock: new FixedClock(overrides.now ?? new Date('2026-11-27T04:00:00.000Z')),
     log: new CapturingLog(),
     metrics: new RecordingMetrics(),
+    // Used only when a test configures per-payee limits (config.controls).
+    payeeKeys: new LocalPayeeKeyer(randomBytes(32)),
     config: {
       oidPartner: TEST_OID_PARTNER,
       notifyUrl: 'http://127.0.0.1:3000/lianlian/notify',

@@ -45,7 +45,17 @@ describe('docs/openapi.json', () => {
     expect((view.properties.status as { enum: string[] }).enum).toEqual([...PAYOUT_STATUSES]);
   });
 
-  it('lists the three routes', () => {
-    expect(Object.keys(doc.paths).sort()).toEqual(['/lianlian/notify', '/payouts', '/payouts/{no_order}']);
+  it('lists the routes, including the approvals list and the second person’s decisions', () => {
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/lianlian/notify',
+      '/payouts',
+      '/payouts/{no_order}',
+      '/payouts/{no_order}/approve',
+      '/payouts/{no_order}/deny',
+      '/payouts/{no_order}/void',
+    ]);
+    const payouts = doc.paths['/payouts'] as Record<string, { responses: Record<string, unknown> }>;
+    expect(Object.keys(payouts.post?.responses ?? {})).toEqual(expect.arrayContaining(['403', '422']));
+    expect(Object.keys(payouts)).toEqual(expect.arrayContaining(['get', 'post']));
   });
 });

@@ -6,16 +6,35 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactionCanceledException,
+  TransactionConflictException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  type Update,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { DependencyError, TransitionConflictError } from '../../core/errors';
+import {
+  DependencyError,
+  LimitExceededError,
+  type LimitName,
+  TransitionConflictError,
+} from '../../core/errors';
 import { type OrderChange, type OrderPatch, PATCH_KEYS, type PayoutOrder } from '../../core/model';
-import type { DueOrderRef, DuePage, OrderStore, OrderVersion } from '../../core/ports';
+import type {
+  AwaitingOrderRef,
+  AwaitingPage,
+  DueOrderRef,
+  DuePage,
+  LimitCommit,
+  OrderStore,
+  OrderVersion,
+} from '../../core/ports';
 import { isDueIndexed, isFinal } from '../../core/status';
-import { allOpenShards, openShardFor, PAYOUTS_TABLE } from './table';
+import { formatFen } from '../../lianlian/money';
+import { allOpenShards, dailyCounterKey, openShardFor, PAYOUTS_TABLE, payeeCounterKey } from './table';
 
-export type OrderStoreOperation = 'create' | 'get' | 'update' | 'listDue';
+export type OrderStoreOperation = 'create' | 'get' | 'update' | 'listDue' | 'listAwaitingApproval';
 
 export interface DynamoOrderStoreOptions {
   readonly client: DynamoDBClient;
@@ -28,7 +47,14 @@ export interface DynamoOrderStoreOptions {
 const PATCH_KEY_SET: ReadonlySet<string> = new Set<string>(PATCH_KEYS);
 
 /** Attributes that exist only for indexing and must never reach callers. */
-const STORAGE_ONLY = [PAYOUTS_TABLE.openIndex.partitionKey] as const;
+const STORAGE_ONLY = [
+  PAYOUTS_TABLE.openIndex.partitionKey,
+  PAYOUTS_TABLE.awaitingIndex.partitionKey,
+] as const;
+
+/** TransactionConflict (another transaction on the same counter) is retried this often, with jitter. */
+const TRANSACTION_ATTEMPTS = 25;
+const TRANSACTION_BACKOFF_MS = { base: 10, max: 400 } as const;
 
 const MARSHALL = { removeUndefinedValues: true } as const;
 
@@ -67,7 +93,10 @@ export class DynamoOrderStore implements OrderStore {
     this.onConsumedCapacity = options.onConsumedCapacity;
   }
 
-  async create(order: PayoutOrder): Promise<{ created: true } | { created: false; existing: PayoutOrder }> {
+  async create(
+    order: PayoutOrder,
+    commit?: LimitCommit,
+  ): Promise<{ created: true } | { created: false; existing: PayoutOrder }> {
     const item: Record<string, unknown> = { ...order };
     for (const key of STORAGE_ONLY) delete item[key];
     // Only an open order with a due time belongs in the sparse index; writing open_shard without
@@ -75,6 +104,10 @@ export class DynamoOrderStore implements OrderStore {
     if (!isFinal(order.status) && order.next_check_at !== undefined) {
       item[PAYOUTS_TABLE.openIndex.partitionKey] = openShardFor(order.no_order);
     }
+    if (order.status === 'AWAITING_APPROVAL') {
+      item[PAYOUTS_TABLE.awaitingIndex.partitionKey] = PAYOUTS_TABLE.awaitingIndex.queue;
+    }
+    if (commit) return this.createWithCommit(order, item, commit);
     try {
       const out = await this.client.send(
         new PutItemCommand({
@@ -119,7 +152,7 @@ export class DynamoOrderStore implements OrderStore {
     return out.Item ? toOrder(out.Item) : undefined;
   }
 
-  async update(expected: OrderVersion, change: OrderChange): Promise<PayoutOrder> {
+  async update(expected: OrderVersion, change: OrderChange, commit?: LimitCommit): Promise<PayoutOrder> {
     assertPatchKeys(change.set);
     const index = dueIndexEffect(change);
     const names: Record<string, string> = {
@@ -162,8 +195,23 @@ export class DynamoOrderStore implements OrderStore {
       values[':open_shard'] = openShardFor(expected.no_order);
       sets.push('#open_shard = :open_shard');
     }
+    if (expected.status === 'AWAITING_APPROVAL' && change.status !== 'AWAITING_APPROVAL') {
+      // Approved, denied or voided: it leaves the awaiting-approval list in the same write.
+      names['#approval_queue'] = PAYOUTS_TABLE.awaitingIndex.partitionKey;
+      removes.push('#approval_queue');
+    }
 
     const updateExpression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
+    if (commit) {
+      return this.updateWithCommit(expected, commit, {
+        TableName: this.tableName,
+        Key: { [PAYOUTS_TABLE.partitionKey]: { S: expected.no_order } },
+        UpdateExpression: updateExpression,
+        ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: marshall(values, MARSHALL),
+      });
+    }
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
@@ -181,11 +229,191 @@ export class DynamoOrderStore implements OrderStore {
       if (!out.Attributes) throw new Error(`update of ${expected.no_order} returned no attributes`);
       return toOrder(out.Attributes);
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
+      // TransactionConflict: the order is inside another writer's transaction (an approval, a release)
+      // right now. Like a failed condition, the caller re-reads and decides again.
+      if (error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException) {
         throw new TransitionConflictError(expected.no_order, { cause: error });
       }
       throw storeError('update', error);
     }
+  }
+
+  /** Create + counters in one transaction; see OrderStore.create. */
+  private async createWithCommit(
+    order: PayoutOrder,
+    item: Record<string, unknown>,
+    commit: LimitCommit,
+  ): Promise<{ created: true } | { created: false; existing: PayoutOrder }> {
+    const counters = await this.counterWrites(commit);
+    const put: TransactWriteItem = {
+      Put: {
+        TableName: this.tableName,
+        Item: marshall(item, MARSHALL),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PAYOUTS_TABLE.partitionKey },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+    const failed = await this.transact('create', [put, ...counters.map((c) => ({ Update: c.update }))]);
+    if (!failed) return { created: true };
+    if (failed.index === 0) {
+      // The order exists: an idempotent replay (or a reused number) is answered from the existing order,
+      // before any limit, and nothing was counted.
+      const existing = failed.item ? toOrder(failed.item) : await this.get(order.no_order);
+      if (!existing) throw new Error(`order ${order.no_order} exists by condition but could not be read`);
+      return { created: false, existing };
+    }
+    throw await this.limitError(counters[failed.index - 1]!, commit, failed.item);
+  }
+
+  /** Order update + counters in one transaction; see OrderStore.update. */
+  private async updateWithCommit(
+    expected: OrderVersion,
+    commit: LimitCommit,
+    update: Update,
+  ): Promise<PayoutOrder> {
+    const counters = await this.counterWrites(commit);
+    const failed = await this.transact('update', [
+      { Update: { ...update, ReturnValuesOnConditionCheckFailure: 'NONE' } },
+      ...counters.map((c) => ({ Update: c.update })),
+    ]);
+    if (failed?.index === 0) throw new TransitionConflictError(expected.no_order);
+    if (failed) throw await this.limitError(counters[failed.index - 1]!, commit, failed.item);
+    // A transaction returns no attributes: read the order back (consistently) for the caller.
+    const written = await this.get(expected.no_order);
+    if (!written) throw new Error(`update of ${expected.no_order} wrote an order that cannot be read`);
+    return written;
+  }
+
+  /**
+   * Runs a transaction. Returns undefined on success, or the first item whose condition failed (with its
+   * old image when DynamoDB returns it). TransactionConflict (another transaction on a hot counter at
+   * the same moment) is retried with jittered back-off; nothing was written by a cancelled attempt.
+   */
+  private async transact(
+    operation: OrderStoreOperation,
+    items: TransactWriteItem[],
+  ): Promise<{ index: number; item?: Record<string, AttributeValue> } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await this.client.send(
+          new TransactWriteItemsCommand({ TransactItems: items, ...this.capacityRequest() }),
+        );
+        this.report(operation, out.ConsumedCapacity);
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw storeError(operation, error);
+        const reasons = error.CancellationReasons ?? [];
+        const index = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+        if (index >= 0) return { index, ...(reasons[index]?.Item ? { item: reasons[index].Item } : {}) };
+        const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
+        // Still contended after every retry: a hot counter is a "not now", answered 503 with Retry-After.
+        if (conflict && attempt >= TRANSACTION_ATTEMPTS) {
+          throw new DependencyError(`${operation}: transaction still contended`, { cause: error });
+        }
+        if (!conflict) throw storeError(operation, error);
+        const cap = Math.min(TRANSACTION_BACKOFF_MS.max, TRANSACTION_BACKOFF_MS.base * 2 ** (attempt - 1));
+        await new Promise((r) => setTimeout(r, Math.random() * cap));
+      }
+    }
+  }
+
+  /**
+   * The counter updates of a commit. A reserve ADDs the amount and 1, conditioned so no counter ever
+   * ends above its limit: `amount_fen <= limit - amount` (and `count <= limitCount - 1`), or the counter
+   * does not exist yet. An amount larger than a limit on its own can never fit: refused before writing.
+   * A release subtracts, unconditionally (its once-ness comes from the order's condition).
+   */
+  private async counterWrites(commit: LimitCommit): Promise<CounterWrite[]> {
+    const sign = commit.kind === 'reserve' ? 1 : -1;
+    const writes: CounterWrite[] = [];
+    const counter = (key: string, limitFen?: number, limitCount?: number, limits: LimitName[] = []) => {
+      const conditions: string[] = [];
+      const values: Record<string, unknown> = {
+        ':amount': sign * commit.amountFen,
+        ':one': sign,
+        ':expires': commit.expiresAt,
+      };
+      if (commit.kind === 'reserve' && limitFen !== undefined) {
+        conditions.push('(attribute_not_exists(#amount) OR #amount <= :maxAmount)');
+        values[':maxAmount'] = limitFen - commit.amountFen;
+      }
+      if (commit.kind === 'reserve' && limitCount !== undefined) {
+        conditions.push('(attribute_not_exists(#count) OR #count <= :maxCount)');
+        values[':maxCount'] = limitCount - 1;
+      }
+      writes.push({
+        key,
+        limitFen,
+        limitCount,
+        limits,
+        update: {
+          TableName: this.tableName,
+          Key: { [PAYOUTS_TABLE.partitionKey]: { S: key } },
+          UpdateExpression: 'ADD #amount :amount, #count :one SET #expires = :expires',
+          ...(conditions.length ? { ConditionExpression: conditions.join(' AND ') } : {}),
+          ExpressionAttributeNames: {
+            '#amount': 'amount_fen',
+            '#count': 'count',
+            '#expires': PAYOUTS_TABLE.ttlAttribute,
+          },
+          ExpressionAttributeValues: marshall(values, MARSHALL),
+          ...(conditions.length ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const } : {}),
+        },
+      });
+    };
+    counter(dailyCounterKey(commit.day), commit.dailyLimitFen, undefined, ['daily_amount']);
+    if (commit.payee) {
+      counter(payeeCounterKey(commit.day, commit.payee.key), commit.payee.limitFen, commit.payee.limitCount, [
+        'payee_daily_amount',
+        'payee_daily_count',
+      ]);
+    }
+    if (commit.kind === 'reserve') {
+      // The conditions above admit a missing counter; an amount that alone exceeds a limit must not pass.
+      for (const write of writes) {
+        const tooBig = write.limitFen !== undefined && commit.amountFen > write.limitFen;
+        const noCount = write.limitCount !== undefined && write.limitCount < 1;
+        if (tooBig || noCount) throw await this.limitError(write, commit, undefined);
+      }
+    }
+    return writes;
+  }
+
+  /** Which limit a refused counter crossed, and what remains of it (from its old image, or a read). */
+  private async limitError(
+    write: CounterWrite,
+    commit: LimitCommit,
+    oldItem: Record<string, AttributeValue> | undefined,
+  ): Promise<LimitExceededError> {
+    const item = oldItem ?? (await this.readCounter(write.key));
+    const plain = item ? unmarshall(item) : {};
+    const amount = typeof plain.amount_fen === 'number' ? plain.amount_fen : 0;
+    const count = typeof plain.count === 'number' ? plain.count : 0;
+    const amountLimit = write.limits[0]!;
+    if (write.limitFen !== undefined && amount + commit.amountFen > write.limitFen) {
+      return new LimitExceededError(amountLimit, formatFen(Math.max(0, write.limitFen - amount)));
+    }
+    if (write.limitCount !== undefined && count + 1 > write.limitCount) {
+      return new LimitExceededError('payee_daily_count', String(Math.max(0, write.limitCount - count)));
+    }
+    // The condition failed yet the values read now fit: the counter moved in between. Report the limit
+    // with what remains now; the caller may simply try again.
+    return new LimitExceededError(
+      amountLimit,
+      write.limitFen === undefined ? '0.00' : formatFen(Math.max(0, write.limitFen - amount)),
+    );
+  }
+
+  private async readCounter(key: string): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [PAYOUTS_TABLE.partitionKey]: { S: key } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item;
   }
 
   async listDue(query: { dueBefore: string; limit: number; cursor?: string }): Promise<DuePage> {
@@ -274,9 +502,49 @@ export class DynamoOrderStore implements OrderStore {
     return { items, exhausted: startKey === undefined };
   }
 
+  async listAwaitingApproval(query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    const { limit } = query;
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer`);
+    const { name, partitionKey, sortKey, queue } = PAYOUTS_TABLE.awaitingIndex;
+    const start = query.cursor ? decodeAwaitingCursor(query.cursor) : undefined;
+    const items: AwaitingOrderRef[] = [];
+    let startKey: Record<string, AttributeValue> | undefined = start
+      ? {
+          [partitionKey]: { S: queue },
+          [sortKey]: { S: start.created_at },
+          [PAYOUTS_TABLE.partitionKey]: { S: start.no_order },
+        }
+      : undefined;
+    do {
+      const request = new QueryCommand({
+        TableName: this.tableName,
+        IndexName: name,
+        KeyConditionExpression: '#queue = :queue',
+        ExpressionAttributeNames: { '#queue': partitionKey },
+        ExpressionAttributeValues: { ':queue': { S: queue } },
+        ScanIndexForward: true,
+        Limit: limit - items.length,
+        ExclusiveStartKey: startKey,
+        ...this.capacityRequest(),
+      });
+      const out = await this.call('listAwaitingApproval', () => this.client.send(request));
+      this.report('listAwaitingApproval', out.ConsumedCapacity);
+      for (const raw of out.Items ?? []) {
+        const noOrder = raw[PAYOUTS_TABLE.partitionKey]?.S;
+        const createdAt = raw[sortKey]?.S;
+        if (noOrder !== undefined && createdAt !== undefined)
+          items.push({ no_order: noOrder, created_at: createdAt });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    const last = items.at(-1);
+    // A full page may be followed by nothing; the next call then simply returns an empty last page.
+    return startKey && last ? { items, cursor: encodeAwaitingCursor(last) } : { items };
+  }
+
   /**
-   * Reads go through here (writes translate in their own catch blocks) so that "DynamoDB is throttled or unreachable" reaches callers as the
-   * core's DependencyError (retry later), whatever the operation. Everything else — the condition
+   * Reads go through here (writes translate in their own catch blocks) so that "DynamoDB is throttled or
+   * unreachable" reaches callers as the core's DependencyError (retry later), whatever the operation. Everything else — the condition
    * failures the callers handle, validation errors that are our bugs — passes through unchanged.
    */
   private async call<T>(operation: OrderStoreOperation, request: () => Promise<T>): Promise<T> {
@@ -346,6 +614,34 @@ function toOrder(item: Record<string, AttributeValue>): PayoutOrder {
   const plain = unmarshall(item);
   for (const key of STORAGE_ONLY) delete plain[key];
   return plain as PayoutOrder;
+}
+
+interface CounterWrite {
+  readonly key: string;
+  readonly limitFen: number | undefined;
+  readonly limitCount: number | undefined;
+  /** The amount limit this counter enforces first, then (payee) the count limit. */
+  readonly limits: readonly LimitName[];
+  readonly update: Update;
+}
+
+function encodeAwaitingCursor(ref: AwaitingOrderRef): string {
+  return Buffer.from(JSON.stringify({ v: 1, n: ref.no_order, c: ref.created_at }), 'utf8').toString(
+    'base64url',
+  );
+}
+
+function decodeAwaitingCursor(cursor: string): AwaitingOrderRef {
+  try {
+    const { v, n, c } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (v === 1 && typeof n === 'string' && typeof c === 'string') return { no_order: n, created_at: c };
+  } catch {
+    // fall through to the uniform error below
+  }
+  throw new RangeError('invalid listAwaitingApproval cursor');
 }
 
 /** Per shard: null = from the start, EXHAUSTED = nothing left, or the last key handed out. */

@@ -4,6 +4,7 @@ import { eventsFromChange, type PayoutEvent, type PayoutEventSink } from '../../
 import type { PayoutOrder } from '../../core/model';
 import type { Log } from '../../core/ports';
 import { isPayoutStatus } from '../../core/status';
+import { isCounterKey, PAYOUTS_TABLE } from '../dynamodb/table';
 
 /**
  * The publish step shared by the deployed function (Lambda's DynamoDBStreamEvent) and local mode (the
@@ -78,12 +79,19 @@ type Change = { oldImage: PayoutOrder | undefined; newImage: PayoutOrder } | und
 function changeOf(record: StreamRecordLike): Change {
   // Orders are never deleted; a REMOVE (a manual clean-up) is no payout event.
   if (record.eventName === 'REMOVE') return undefined;
+  // Spending-limit counters share the table (issue 10); their changes are no payout's.
+  if (isCounterImage(record.dynamodb?.NewImage)) return undefined;
   const newImage = toOrder(record.dynamodb?.NewImage);
   if (!newImage) return 'malformed';
   const rawOld = record.dynamodb?.OldImage;
   const oldImage = rawOld ? toOrder(rawOld) : undefined;
   if (rawOld && !oldImage) return 'malformed';
   return { oldImage, newImage };
+}
+
+function isCounterImage(image: Record<string, unknown> | undefined): boolean {
+  const key = (image?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
+  return typeof key === 'string' && isCounterKey(key);
 }
 
 function toOrder(image: Record<string, unknown> | undefined): PayoutOrder | undefined {

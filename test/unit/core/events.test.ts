@@ -181,7 +181,88 @@ describe('eventsFromChange: the detail', () => {
       'Payout Returned',
       'Payout Rejected',
       'Payout Anomaly',
+      'Payout Awaiting Approval',
+      'Payout Approved',
+      'Payout Denied',
+      'Payout Voided',
     ]);
+  });
+});
+
+describe('eventsFromChange: controls (issue 10)', () => {
+  const MAKER = 'arn:aws:iam::111122223333:user/maker';
+  const CHECKER = 'arn:aws:iam::111122223333:user/checker';
+  const waiting = makeOrder({
+    no_order: 'LLP2026112700009',
+    status: 'AWAITING_APPROVAL',
+    version: 1,
+    created_by: MAKER,
+    money_fen: 200_000,
+    money_order: '2000.00',
+  });
+
+  it('creation INTO AWAITING_APPROVAL is news (an approver has work); a plain creation still is not', () => {
+    expect(eventsFromChange(undefined, waiting)).toEqual([
+      {
+        source: PAYOUT_EVENT_SOURCE,
+        detailType: 'Payout Awaiting Approval',
+        detail: {
+          id: 'LLP2026112700009:1',
+          no_order: 'LLP2026112700009',
+          status: 'AWAITING_APPROVAL',
+          previous_status: 'AWAITING_APPROVAL',
+          money_order: '2000.00',
+          occurred_at: waiting.updated_at,
+          principal: MAKER,
+        },
+      },
+    ]);
+    expect(eventsFromChange(undefined, makeOrder())).toEqual([]);
+  });
+
+  it('approved, denied, voided: one event each, with the principal (and the reason)', () => {
+    const approve = transition(waiting, 'PENDING', { approved_by: CHECKER });
+    expect(eventsFromChange(approve.old, approve.next)).toEqual([
+      expect.objectContaining({
+        detailType: 'Payout Approved',
+        detail: expect.objectContaining({
+          status: 'PENDING',
+          previous_status: 'AWAITING_APPROVAL',
+          principal: CHECKER,
+        }),
+      }),
+    ]);
+    const deny = transition(waiting, 'DENIED', { denied_by: CHECKER });
+    const denyNext = {
+      ...deny.next,
+      history: [
+        {
+          ...deny.next.history[0]!,
+          source: 'approval' as const,
+          note: 'not in the plan',
+          principal: CHECKER,
+        },
+      ],
+    };
+    expect(eventsFromChange(deny.old, denyNext)).toEqual([
+      expect.objectContaining({
+        detailType: 'Payout Denied',
+        detail: expect.objectContaining({ status: 'DENIED', principal: CHECKER, reason: 'not in the plan' }),
+      }),
+    ]);
+    const expire = transition(waiting, 'VOIDED', { voided_by: 'system:expiry' });
+    expect(eventsFromChange(expire.old, expire.next)).toEqual([
+      expect.objectContaining({
+        detailType: 'Payout Voided',
+        detail: expect.objectContaining({ status: 'VOIDED', principal: 'system:expiry' }),
+      }),
+    ]);
+  });
+
+  it('the approval is not re-announced by later changes of the order', () => {
+    const approved = { ...waiting, status: 'PENDING' as const, version: 2, approved_by: CHECKER };
+    const accepted = transition(approved, 'ACCEPTED');
+    expect(eventsFromChange(accepted.old, accepted.next)).toEqual([]);
   });
 });
 
@@ -229,7 +310,8 @@ describe('eventsFromChange: properties', () => {
           }
           expect(text).not.toMatch(/card_no|acct_name|payee/);
           const finals = from !== to && isFinal(to) ? 1 : 0;
-          expect(events).toHaveLength(finals + extraAnomalies);
+          const approved = from === 'AWAITING_APPROVAL' && to === 'PENDING' ? 1 : 0;
+          expect(events).toHaveLength(finals + approved + extraAnomalies);
           expect(new Set(events.map((e) => e.detail.id)).size).toBe(events.length);
         },
       ),

@@ -9,6 +9,8 @@ const NOW = new Date('2026-11-27T12:00:00.000Z');
 const GRACE_MS = 30 * 60 * 1000;
 const ctx = { now: NOW, notFoundGraceMs: GRACE_MS };
 const AMOUNT = 1000;
+const MAKER = 'arn:aws:iam::111122223333:user/maker';
+const CHECKER = 'arn:aws:iam::111122223333:user/checker';
 
 const result = (resultPay: string, moneyFen = AMOUNT): Extract<TransitionInput, { type: 'result' }> => ({
   type: 'result',
@@ -34,15 +36,71 @@ const INPUTS = {
   R_dt: { ...result('SUCCESS'), dtOrder: '20261127120001' },
   NF_in: { type: 'not_found', source: 'reconcile' },
   NF_out: { type: 'not_found', source: 'reconcile' },
+  // Controls (issue 10). Every fixture order was created by MAKER.
+  AP: { type: 'approve', principal: CHECKER },
+  AP_self: { type: 'approve', principal: MAKER },
+  DN: { type: 'deny', principal: CHECKER, reason: 'not in the plan' },
+  DN_self: { type: 'deny', principal: MAKER, reason: 'changed my mind' },
+  VD: { type: 'void', principal: MAKER },
+  EXP: { type: 'expire' },
+  EXP_early: { type: 'expire' },
 } satisfies Record<string, TransitionInput>;
 type InputName = keyof typeof INPUTS;
 
+/** The history source each input's change records. */
+function sourceOf(input: TransitionInput): string {
+  if ('source' in input) return input.source;
+  return input.type === 'expire' ? 'expiry' : 'approval';
+}
+
+/** The controls inputs on a status that is not awaiting approval: every person's action is refused. */
+const SENT_CONTROLS = {
+  AP: 'refused:invalid_state',
+  AP_self: 'refused:invalid_state',
+  DN: 'refused:invalid_state',
+  DN_self: 'refused:invalid_state',
+  VD: 'refused:invalid_state',
+  EXP: 'none',
+  EXP_early: 'none',
+} as const;
+
+/** Never sent: whatever the provider says about it is an anomaly; apply answers cannot belong to it. */
+const NEVER_SENT_PROVIDER = {
+  A_ok: 'none',
+  A_rej: 'anomaly',
+  A_unk: 'none',
+  R_W: 'anomaly',
+  R_P: 'anomaly',
+  R_S: 'anomaly',
+  R_F: 'anomaly',
+  R_C: 'anomaly',
+  R_X: 'anomaly',
+  R_amt: 'anomaly',
+  R_dt: 'anomaly',
+  NF_in: 'none',
+  NF_out: 'none',
+} as const;
+
 /**
- * Expected decision for every status × input: `none`, `anomaly`, `resend` or the new status.
- * NF_in is an 8901 ten minutes after the apply, NF_out one an hour after.
+ * Expected decision for every status × input: `none`, `anomaly`, `resend`, `refused:<code>` or the new
+ * status. NF_in is an 8901 ten minutes after the apply, NF_out one an hour after. EXP comes after the
+ * approval expiry, EXP_early before it (and every other input before it too).
  */
 const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
+  AWAITING_APPROVAL: {
+    ...NEVER_SENT_PROVIDER,
+    AP: 'PENDING',
+    AP_self: 'refused:same_principal',
+    DN: 'DENIED',
+    DN_self: 'refused:same_principal',
+    VD: 'VOIDED',
+    EXP: 'VOIDED',
+    EXP_early: 'none',
+  },
+  DENIED: { ...NEVER_SENT_PROVIDER, ...SENT_CONTROLS },
+  VOIDED: { ...NEVER_SENT_PROVIDER, ...SENT_CONTROLS },
   PENDING: {
+    ...SENT_CONTROLS,
     A_ok: 'ACCEPTED',
     A_rej: 'REJECTED',
     A_unk: 'UNKNOWN',
@@ -58,6 +116,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'resend',
   },
   ACCEPTED: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'anomaly',
     A_unk: 'none',
@@ -73,6 +132,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'anomaly',
   },
   UNKNOWN: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'anomaly',
     A_unk: 'none',
@@ -88,6 +148,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'REJECTED',
   },
   WAITING: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'anomaly',
     A_unk: 'none',
@@ -103,6 +164,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'anomaly',
   },
   PROCESSING: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'anomaly',
     A_unk: 'none',
@@ -118,6 +180,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'anomaly',
   },
   SUCCESS: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'anomaly',
     A_unk: 'none',
@@ -133,6 +196,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'none',
   },
   FAILURE: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'anomaly',
     A_unk: 'none',
@@ -148,6 +212,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'none',
   },
   CANCEL: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'anomaly',
     A_unk: 'none',
@@ -163,6 +228,7 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
     NF_out: 'none',
   },
   REJECTED: {
+    ...SENT_CONTROLS,
     A_ok: 'none',
     A_rej: 'none',
     A_unk: 'none',
@@ -181,8 +247,11 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
 
 function orderIn(status: PayoutStatus, input: InputName, overrides: Partial<PayoutOrder> = {}): PayoutOrder {
   const minutesAgo = input === 'NF_out' ? 60 : 10;
+  const expiresInMinutes = input === 'EXP' ? -1 : 60;
   return makeOrder({
     status,
+    created_by: MAKER,
+    approval_expires_at: new Date(NOW.getTime() + expiresInMinutes * 60_000).toISOString(),
     money_fen: AMOUNT,
     money_order: '10.00',
     applied_at: new Date(NOW.getTime() - minutesAgo * 60_000).toISOString(),
@@ -194,6 +263,7 @@ function orderIn(status: PayoutStatus, input: InputName, overrides: Partial<Payo
 }
 
 function summary(d: Decision): string {
+  if (d.kind === 'refused') return `refused:${d.code}`;
   return d.kind === 'change' ? d.status : d.kind;
 }
 
@@ -207,7 +277,7 @@ describe('decide: every status × every input', () => {
         expect(summary(decision)).toBe(expected);
         if (decision.kind === 'change') {
           expect(decision.entry).toMatchObject({ from: status, to: expected, at: NOW.toISOString() });
-          expect(decision.entry.source).toBe(INPUTS[name].source);
+          expect(decision.entry.source).toBe(sourceOf(INPUTS[name]));
         }
         if (decision.kind === 'anomaly') {
           expect(decision.entry.from).toBe(status);
@@ -513,6 +583,169 @@ describe('decide: properties over timed input sequences', () => {
         // Valid duplicates have no further effect (an anomaly is recorded once; a resend is not repeated
         // inside the new grace it starts).
         expect(thrice.at(-1)!.decision.kind).toBe('none');
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('decide: controls details', () => {
+  const awaiting = (overrides: Partial<PayoutOrder> = {}) => orderIn('AWAITING_APPROVAL', 'AP', overrides);
+
+  it('approval records the approver, a fresh dt_order and apply time, and the first check after the delay', () => {
+    const d = decide(awaiting({ dt_order: '20261120120000' }), INPUTS.AP, {
+      ...ctx,
+      firstCheckDelayMs: 120_000,
+    });
+    expect(d).toMatchObject({
+      kind: 'change',
+      status: 'PENDING',
+      set: {
+        approved_by: CHECKER,
+        // 2026-11-27T12:00:00Z is 20:00:00 in UTC+8.
+        dt_order: '20261127200000',
+        applied_at: NOW.toISOString(),
+        next_check_at: new Date(NOW.getTime() + 120_000).toISOString(),
+      },
+      entry: { from: 'AWAITING_APPROVAL', to: 'PENDING', principal: CHECKER, source: 'approval' },
+    });
+  });
+
+  it('an approval after the expiry is refused (invalid_state), even before reconciliation voids it', () => {
+    const expired = awaiting({ approval_expires_at: new Date(NOW.getTime() - 1).toISOString() });
+    expect(decide(expired, INPUTS.AP, ctx)).toMatchObject({ kind: 'refused', code: 'invalid_state' });
+    // The expiry instant itself is expired.
+    const atExpiry = awaiting({ approval_expires_at: NOW.toISOString() });
+    expect(decide(atExpiry, INPUTS.AP, ctx)).toMatchObject({ kind: 'refused', code: 'invalid_state' });
+    expect(summary(decide(atExpiry, INPUTS.EXP, ctx))).toBe('VOIDED');
+  });
+
+  it('deny and void record the principal and the reason; expiry records system:expiry', () => {
+    expect(decide(awaiting(), INPUTS.DN, ctx)).toMatchObject({
+      set: { denied_by: CHECKER },
+      entry: { to: 'DENIED', principal: CHECKER, note: 'not in the plan' },
+    });
+    expect(decide(awaiting(), { type: 'void', principal: CHECKER, reason: 'duplicate' }, ctx)).toMatchObject({
+      set: { voided_by: CHECKER },
+      entry: { to: 'VOIDED', principal: CHECKER, note: 'duplicate' },
+    });
+    const expired = awaiting({ approval_expires_at: new Date(NOW.getTime() - 1).toISOString() });
+    expect(decide(expired, INPUTS.EXP, ctx)).toMatchObject({
+      set: { voided_by: 'system:expiry' },
+      entry: { to: 'VOIDED', principal: 'system:expiry', source: 'expiry' },
+    });
+  });
+
+  it('an order without a recorded creator (made before issue 10) can be approved by anyone', () => {
+    const legacy = awaiting({ created_by: undefined });
+    expect(summary(decide(legacy, INPUTS.AP_self, ctx))).toBe('PENDING');
+  });
+});
+
+describe('decide: properties over input sequences', () => {
+  const inputArb = fc.constantFrom(...(Object.keys(INPUTS) as InputName[]));
+  const startArb = fc.record({
+    status: fc.constantFrom<PayoutStatus>('PENDING', 'AWAITING_APPROVAL'),
+    expired: fc.boolean(),
+  });
+  type Start = { status: PayoutStatus; expired: boolean };
+  type Step = { from: PayoutStatus; to: PayoutStatus; input: InputName; decision: Decision };
+
+  function steps(names: InputName[], start: Start = { status: 'PENDING', expired: false }): Step[] {
+    let order = makeOrder({
+      status: start.status,
+      money_fen: AMOUNT,
+      applied_at: NOW.toISOString(),
+      created_by: MAKER,
+      approval_expires_at: new Date(NOW.getTime() + (start.expired ? -1 : 1) * 60_000).toISOString(),
+    });
+    const out: Step[] = [];
+    for (const name of names) {
+      const from = order.status;
+      const d = decide(order, INPUTS[name], ctx);
+      if (d.kind === 'change') {
+        order = {
+          ...order,
+          status: d.status,
+          ...d.set,
+          version: order.version + 1,
+          history: [...order.history, d.entry],
+        };
+      } else if (d.kind === 'anomaly') {
+        order = { ...order, ...d.set, version: order.version + 1, history: [...order.history, d.entry] };
+      }
+      out.push({ from, to: order.status, input: name, decision: d });
+    }
+    return out;
+  }
+
+  function run(names: InputName[], start?: Start): PayoutStatus[] {
+    const all = steps(names, start);
+    return [start?.status ?? 'PENDING', ...all.map((s) => s.to)];
+  }
+
+  it('a final status never regresses; the only move out of a final status is SUCCESS → CANCEL', () => {
+    fc.assert(
+      fc.property(fc.array(inputArb, { maxLength: 30 }), startArb, (names, start) => {
+        const statuses = run(names, start);
+        for (let i = 1; i < statuses.length; i++) {
+          const before = statuses[i - 1]!;
+          const after = statuses[i]!;
+          if (isFinal(before) && after !== before) {
+            expect([before, after]).toEqual(['SUCCESS', 'CANCEL']);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an approval by the creator never changes anything, in any state', () => {
+    fc.assert(
+      fc.property(fc.array(inputArb, { maxLength: 20 }), startArb, (prefix, start) => {
+        const before = steps(prefix, start);
+        const status = before.at(-1)?.to ?? start.status;
+        const last = steps([...prefix, 'AP_self'], start).at(-1)!;
+        expect(last.decision.kind === 'change' || last.decision.kind === 'anomaly').toBe(false);
+        expect(last.to).toBe(status);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('nothing but an approval by someone else leaves AWAITING_APPROVAL towards sending', () => {
+    fc.assert(
+      fc.property(fc.array(inputArb, { maxLength: 30 }), startArb, (names, start) => {
+        for (const step of steps(names, start)) {
+          if (step.from !== 'AWAITING_APPROVAL' || step.to === 'AWAITING_APPROVAL') continue;
+          if (step.to === 'DENIED' || step.to === 'VOIDED') continue;
+          expect(step.input).toBe('AP');
+          expect(step.to).toBe('PENDING');
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('DENIED and VOIDED are only ever reached from a status in which nothing was sent', () => {
+    fc.assert(
+      fc.property(fc.array(inputArb, { maxLength: 30 }), startArb, (names, start) => {
+        for (const step of steps(names, start)) {
+          if ((step.to === 'DENIED' || step.to === 'VOIDED') && step.from !== step.to) {
+            expect(step.from).toBe('AWAITING_APPROVAL');
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('applying the same input twice in a row never changes anything the second time', () => {
+    fc.assert(
+      fc.property(fc.array(inputArb, { maxLength: 20 }), inputArb, startArb, (prefix, repeated, start) => {
+        const once = run([...prefix, repeated], start);
+        const twice = run([...prefix, repeated, repeated], start);
+        expect(twice.at(-1)).toBe(once.at(-1));
       }),
       { numRuns: 300 },
     );

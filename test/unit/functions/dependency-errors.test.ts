@@ -113,7 +113,7 @@ function brokenStore(): OrderStore {
   const boom = async (): Promise<never> => {
     throw new TypeError(`cannot read properties of undefined (card ${CARD}, ${NAME})`);
   };
-  return { create: boom, get: boom, update: boom, listDue: boom };
+  return { create: boom, get: boom, update: boom, listDue: boom, listAwaitingApproval: boom };
 }
 
 function apiEvent(partial: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {

@@ -16,6 +16,7 @@ const routes: Routes = {
   apply: async (event) => ok({ route: 'apply', bytes: event.body?.length ?? 0 }),
   query: async (event) => ok({ route: 'query', no_order: event.pathParameters?.no_order }),
   notify: async () => ok({ route: 'notify' }),
+  review: async () => ok({ route: 'review' }),
 };
 
 let front: LocalFront;

@@ -1,0 +1,54 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { approvePayout, denyPayout, voidPayout } from '../../src/core/approvals';
+import { ValidationError } from '../../src/core/errors';
+import { HttpError, json, jsonBody, rawBody } from '../shared/http';
+import { type ApiHandler, httpHandler } from '../shared/lambda';
+import { pathNoOrder } from '../shared/path';
+import { principalOf } from '../shared/principal';
+import type { Runtime } from '../shared/runtime';
+
+export type ReviewAction = 'approve' | 'deny' | 'void';
+
+/**
+ * POST /payouts/{no_order}/approve | deny | void. The action is the last path segment of the resource;
+ * the principal comes from the request context only (principal.ts). Approving sends the apply, so the
+ * merchant keys are loaded first, as for a new payout.
+ */
+export function reviewHandler(rt: () => Runtime): ApiHandler {
+  const runtime = rt();
+  return httpHandler(runtime, async (event) => {
+    const action = reviewAction(event);
+    const noOrder = pathNoOrder(event);
+    runtime.logger.appendKeys({ no_order: noOrder, action });
+    const principal = principalOf(event);
+    if (action === 'approve') {
+      await runtime.merchantKeys();
+      return json(200, await approvePayout(runtime.deps, noOrder, principal));
+    }
+    const reason = reasonOf(event, action === 'deny');
+    if (action === 'deny') return json(200, await denyPayout(runtime.deps, noOrder, principal, reason ?? ''));
+    return json(200, await voidPayout(runtime.deps, noOrder, principal, reason));
+  });
+}
+
+function reviewAction(event: APIGatewayProxyEvent): ReviewAction {
+  const last = (event.resource || event.path || '').split('/').pop();
+  if (last === 'approve' || last === 'deny' || last === 'void') return last;
+  throw new HttpError(404, 'not_found', 'no such action');
+}
+
+/** `{"reason": "…"}`: required to deny, optional to void (an empty body is no reason). */
+function reasonOf(event: APIGatewayProxyEvent, required: boolean): string | undefined {
+  const text = rawBody(event);
+  if (text.trim() === '' && !required) return undefined;
+  const body = jsonBody(event);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
+  }
+  const reason = (body as { reason?: unknown }).reason;
+  if (reason === undefined && !required) return undefined;
+  if (typeof reason !== 'string' || reason.trim() === '') {
+    throw new ValidationError([{ field: 'reason', message: 'is required: a short text saying why' }]);
+  }
+  return reason;
+}

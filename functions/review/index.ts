@@ -1,0 +1,5 @@
+import { processRuntime } from '../shared/runtime';
+import { reviewHandler } from './handler';
+
+/** POST /payouts/{no_order}/approve | deny | void: the second person's decisions. */
+export const handler = reviewHandler(processRuntime);

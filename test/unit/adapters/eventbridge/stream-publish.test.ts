@@ -1,0 +1,43 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { publishStreamRecords } from '../../../../src/adapters/eventbridge/stream-publish';
+import type { PayoutEvent, PayoutEventSink } from '../../../../src/core/events';
+import { CapturingLog } from '../../../support/fakes';
+import { makeOrder } from '../../../support/order-fixtures';
+
+class RecordingSink implements PayoutEventSink {
+  readonly delivered: PayoutEvent[] = [];
+  async publish(events: readonly PayoutEvent[]) {
+    this.delivered.push(...events);
+    return { failed: [] };
+  }
+}
+
+describe('publishStreamRecords and the spending-limit counters sharing the table', () => {
+  it('skips counter records silently (no event, not malformed, no error log) and still publishes orders', async () => {
+    const sink = new RecordingSink();
+    const log = new CapturingLog();
+    const counter = (key: string, amount: number) =>
+      marshall({ no_order: key, amount_fen: amount, count: 1, expires_at: 1_800_000_000 });
+    const waiting = makeOrder({ status: 'AWAITING_APPROVAL', created_by: 'maker' });
+    const outcome = await publishStreamRecords(
+      [
+        { eventID: '1', eventName: 'INSERT', dynamodb: { NewImage: counter('LIMIT#2026-11-27', 100) } },
+        {
+          eventID: '2',
+          eventName: 'MODIFY',
+          dynamodb: {
+            OldImage: counter('LIMIT#2026-11-27#P#abc', 100),
+            NewImage: counter('LIMIT#2026-11-27#P#abc', 200),
+          },
+        },
+        { eventID: '3', eventName: 'INSERT', dynamodb: { NewImage: marshall(waiting) } },
+      ],
+      sink,
+      log,
+    );
+    expect(outcome).toEqual({ published: 1, malformed: 0 });
+    expect(sink.delivered.map((e) => e.detailType)).toEqual(['Payout Awaiting Approval']);
+    expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
+  });
+});
