@@ -1,3 +1,4 @@
+import { TEST_OID_PARTNER } from '../../support/fakes';
 import { describe, expect, it } from 'vitest';
 import { parseControls } from '../../../src/config/controls';
 import { ConfigError, loadConfig } from '../../../src/config/env';
@@ -7,7 +8,7 @@ const base = {
   KEY_SOURCE: 'env',
   TABLE_NAME: 'payouts',
   LLP_API_BASE: 'http://127.0.0.1:1',
-  LLP_OID_PARTNER: '201400000000000001',
+  LLP_OID_PARTNER: TEST_OID_PARTNER,
   LLP_SIGN_TYPE: 'MD5',
   LLP_MD5_KEY: 'not-a-real-md5-key',
   NOTIFY_URL: 'http://127.0.0.1:2/lianlian/notify',

@@ -57,6 +57,9 @@ const UNKNOWN_REASONS: UnknownReason[] = [
   'code',
 ];
 
+const MAKER = 'local:maker';
+const CHECKER = 'local:checker';
+
 function orders(): PayoutOrder[] {
   const out: PayoutOrder[] = [];
   for (const status of PAYOUT_STATUSES)
@@ -69,6 +72,9 @@ function orders(): PayoutOrder[] {
                 status,
                 ret_code,
                 apply_attempts,
+                created_by: MAKER,
+                // Half of the awaiting orders are past their approval expiry (the expire input).
+                approval_expires_at: apply_attempts === 1 ? APPLIED_AT : '2099-01-01T00:00:00.000Z',
                 applied_at: APPLIED_AT,
                 result_pay: status in RESULT_PAY ? status : undefined,
                 oid_paybill: details ? '2026112700000001' : undefined,
@@ -111,6 +117,13 @@ function inputs(order: PayoutOrder): TransitionInput[] {
           });
     if (source !== 'notify') out.push({ type: 'not_found', source });
   }
+  // A person's decisions (issue 10), by the creator and by someone else.
+  for (const principal of [MAKER, CHECKER]) {
+    out.push({ type: 'approve', principal });
+    out.push({ type: 'deny', principal, reason: 'no' });
+    out.push({ type: 'void', principal });
+  }
+  out.push({ type: 'expire' });
   return out;
 }
 

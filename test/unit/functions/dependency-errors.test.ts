@@ -129,7 +129,10 @@ function apiEvent(partial: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent 
     body: null,
     isBase64Encoded: false,
     stageVariables: null,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
+    // The caller as API Gateway's IAM authorization names it (every merchant route requires one).
+    requestContext: {
+      identity: { userArn: 'arn:aws:iam::000000000000:user/maker' },
+    } as APIGatewayProxyEvent['requestContext'],
     ...partial,
   };
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { startLocalStack } from '../../../local/stack';
-import { ENV } from '../../../src/config/contract';
-import { ConfigError } from '../../../src/config/env';
+import { startLocalStack } from '../../local/stack';
+import { ENV } from '../../src/config/contract';
+import { ConfigError } from '../../src/config/env';
 
 describe('local mode refuses unsafe timing at start (defect 2)', () => {
   it('startLocalStack rejects a minimum age the apply may outlive, naming the variable', async () => {
