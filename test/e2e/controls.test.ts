@@ -195,6 +195,9 @@ describe('approvals, two principals', () => {
     const bad = await create(stack, 'not a name!', payout('1.00'));
     expect(bad.status).toBe(400);
     expect(bad.body.error?.fields).toEqual([expect.objectContaining({ field: 'x-principal' })]);
+    const bare = await call(stack, 'GET', '/payouts', BOB);
+    expect(bare.status).toBe(400);
+    expect(bare.body.error?.fields).toEqual([expect.objectContaining({ field: 'status' })]);
     const filter = await call(stack, 'GET', '/payouts?status=SUCCESS', BOB);
     expect(filter.status).toBe(400);
     expect(filter.body.error?.fields).toEqual([expect.objectContaining({ field: 'status' })]);
