@@ -1,7 +1,7 @@
-import { TEST_OID_PARTNER } from '../../support/fakes';
 import { describe, expect, it } from 'vitest';
 import { parseControls } from '../../../src/config/controls';
 import { ConfigError, loadConfig } from '../../../src/config/env';
+import { TEST_OID_PARTNER } from '../../support/fakes';
 
 /** The least a local-mode function needs to start (values are obviously fake). */
 const base = {
