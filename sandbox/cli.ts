@@ -4,6 +4,7 @@
  * Stops on SIGINT/SIGTERM by closing the server and letting the event loop drain, so an exit that
  * hangs would expose a timer or socket the sandbox failed to release.
  */
+import { formatFen } from '../src/lianlian/money';
 import { optionsFromEnv, SANDBOX_ENV, SandboxConfigError } from './config';
 import { SCENARIO_NAMES, SCENARIOS } from './scenarios';
 import { startSandbox } from './server';
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
   }
   console.log(`LianLian sandbox: ${sandbox.url}  (LLP_API_BASE)`);
   console.log(`merchant (oid_partner): ${sandbox.oidPartner}`);
+  console.log(
+    `balance (amt_balance): ${formatFen(sandbox.balance())}  (top up: npm run sandbox -- topup <amount>)`,
+  );
   console.log(`provider public key (LLP_PUBLIC_KEY): ${sandbox.providerPublicKeyBase64}`);
   if (!options.providerPrivateKey) {
     console.log(

@@ -182,7 +182,7 @@ export class Provider {
     if (!Number.isSafeInteger(fen) || fen <= 0)
       throw new RangeError('amount must be a positive whole number of fen');
     if (fen > MAX_BALANCE_FEN - this.balanceFen) {
-      throw new RangeError(`the balance may not exceed ${formatFen(MAX_BALANCE_FEN)}`);
+      throw new RangeError(`amount would take the balance past ${formatFen(MAX_BALANCE_FEN)}`);
     }
     this.balanceFen += fen;
     this.deps.log(`topup ${formatFen(fen)} → balance ${formatFen(this.balanceFen)}`);

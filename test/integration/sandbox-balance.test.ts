@@ -210,6 +210,7 @@ describe('payouts and the balance', () => {
   it('topup() refuses anything but a positive whole number of fen', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER]) {
       expect(() => sandbox.topup(bad)).toThrow(RangeError);
+      expect(() => sandbox.topup(bad)).toThrow(/^amount /);
     }
     expect(sandbox.balance()).toBe(START_FEN);
   });
