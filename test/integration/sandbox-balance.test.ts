@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { optionsFromEnv, SandboxConfigError } from '../../sandbox/config';
-import { amountFor } from '../../sandbox/scenarios';
+import { amountFor, type ScenarioName } from '../../sandbox/scenarios';
 import { ManualClock, type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/server';
 import {
   applyFields,
@@ -18,6 +19,7 @@ import { runTopup, sandboxUrl } from '../../sandbox/topup';
 import { HttpProviderClient } from '../../src/adapters/provider/http-client';
 import { APPLY_PATH, BALANCE_PATH, resolveEndpoints } from '../../src/lianlian/endpoints';
 import type { ApplyFields } from '../../src/lianlian/messages';
+import { parseWireAmount } from '../../src/lianlian/money';
 import { type SigningKeys, signFields, verifyFields } from '../../src/lianlian/sign';
 
 /**
@@ -215,6 +217,59 @@ describe('payouts and the balance', () => {
     expect(sandbox.balance()).toBe(START_FEN);
   });
 });
+
+describe('property: the balance is the starting balance minus what stays paid', () => {
+  it('any mix of payouts and top-ups: 9104 exactly when it does not fit, never below zero, returns credited', async () => {
+    const step = fc.oneof(
+      fc.record({
+        kind: fc.constant('pay' as const),
+        yuan: fc.integer({ min: 1, max: 60 }),
+        scenario: fc.constantFrom<ScenarioName>('success', 'fail', 'cancel', 'systemErrorTaken'),
+      }),
+      fc.record({ kind: fc.constant('topup' as const), fen: fc.integer({ min: 1, max: 5_000 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        sandbox.reset();
+        let expected = START_FEN;
+        let stillPaid = 0;
+        for (const s of steps) {
+          if (s.kind === 'topup') {
+            expected += s.fen;
+            expect(sandbox.topup(s.fen)).toBe(expected);
+            continue;
+          }
+          const money = amountFor(s.scenario, s.yuan);
+          const parsed = parseWireAmount(money);
+          if (!parsed.ok) throw new Error(`amountFor gave ${money}`);
+          const fen = parsed.fen;
+          const answer = await post(applyUrl(), signFields(fields({ money_order: money }), rsa));
+          if (fen > expected) {
+            expect(answer.fields.ret_code).toBe('9104');
+          } else {
+            expect(answer.fields.ret_code).not.toBe('9104');
+            expected -= fen;
+            if (s.scenario !== 'fail' && s.scenario !== 'cancel') stillPaid += fen;
+          }
+          expect(sandbox.balance()).toBe(expected);
+          expect(sandbox.balance()).toBeGreaterThanOrEqual(0);
+        }
+        // Everything reaches its last state; FAILURE and CANCEL gave their amounts back.
+        clock.advance(4 * STEP);
+        expect(sandbox.balance()).toBe(START_FEN + topups(steps) - stillPaid);
+        await expect(client.balance()).resolves.toMatchObject({
+          kind: 'known',
+          balanceFen: sandbox.balance(),
+        });
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
+
+function topups(steps: readonly { kind: string; fen?: number }[]): number {
+  return steps.reduce((sum, s) => sum + (s.kind === 'topup' ? (s.fen ?? 0) : 0), 0);
+}
 
 describe('admin API and CLI', () => {
   it('POST /__sandbox/topup credits yuan, GET /__sandbox/stats and /__sandbox/balance show it', async () => {

@@ -28,7 +28,7 @@ import {
   verifyQueryResponse,
 } from '../../lianlian/sign';
 
-/** The provider's HTTP API behind the core's ProviderClient port. */
+/** The provider's HTTP API behind the core's ProviderClient and BalanceQuery ports. */
 
 export interface HttpProviderClientOptions {
   /**
@@ -61,9 +61,10 @@ export class UnsendableApplyError extends Error {
 }
 
 /**
- * HTTP client for apply and query. It never throws transport errors at callers: every answer becomes a
- * classified outcome, and anything it cannot prove is `unknown`. The one throw is UnsendableApplyError,
- * raised before sending.
+ * HTTP client for apply, query and the balance query. It never throws transport errors at callers: every
+ * answer becomes a classified outcome, and anything it cannot prove is `unknown`. The only throws are
+ * UnsendableApplyError, raised before sending, and a RangeError from the constructor for a
+ * balanceApiVersion other than 1.0 / 1.1.
  */
 export class HttpProviderClient implements ProviderClient, BalanceQuery {
   private readonly timeoutMs: number;
