@@ -1,11 +1,14 @@
 /**
- * `npm run sandbox`: the LianLian sandbox as a standalone process (configuration: docs/sandbox.md).
+ * `npm run sandbox`: the LianLian sandbox as a standalone process (configuration: docs/sandbox.md);
+ * `npm run sandbox -- topup <amount>` credits a running one (sandbox/topup.ts).
  * Stops on SIGINT/SIGTERM by closing the server and letting the event loop drain, so an exit that
  * hangs would expose a timer or socket the sandbox failed to release.
  */
+import { formatFen } from '../src/lianlian/money';
 import { optionsFromEnv, SANDBOX_ENV, SandboxConfigError } from './config';
 import { SCENARIO_NAMES, SCENARIOS } from './scenarios';
 import { startSandbox } from './server';
+import { runTopup, TOPUP_USAGE } from './topup';
 
 function stamp(line: string): string {
   return `${new Date().toISOString()} ${line}`;
@@ -42,6 +45,9 @@ async function main(): Promise<void> {
   }
   console.log(`LianLian sandbox: ${sandbox.url}  (LLP_API_BASE)`);
   console.log(`merchant (oid_partner): ${sandbox.oidPartner}`);
+  console.log(
+    `balance (amt_balance): ${formatFen(sandbox.balance())}  (top up: npm run sandbox -- topup <amount>)`,
+  );
   console.log(`provider public key (LLP_PUBLIC_KEY): ${sandbox.providerPublicKeyBase64}`);
   if (!options.providerPrivateKey) {
     console.log(
@@ -71,4 +77,22 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-await main();
+/** `npm run sandbox` serves; `npm run sandbox -- topup <amount>` credits one that is running. */
+async function dispatch(args: readonly string[]): Promise<void> {
+  const [command, ...rest] = args;
+  if (command === undefined) {
+    await main();
+    return;
+  }
+  if (command === 'topup') {
+    const result = await runTopup(rest, process.env);
+    if (result.out) console.log(result.out);
+    if (result.err) console.error(`sandbox: ${result.err}`);
+    process.exitCode = result.code;
+    return;
+  }
+  console.error(`sandbox: unknown command ${JSON.stringify(command)}\n${TOPUP_USAGE}`);
+  process.exitCode = 2;
+}
+
+await dispatch(process.argv.slice(2));

@@ -29,6 +29,9 @@ export const SANDBOX_ENV = {
   notFoundForMs: 'SANDBOX_NOT_FOUND_FOR_MS',
   dropNotifications: 'SANDBOX_DROP_NOTIFICATIONS',
   signBankName: 'SANDBOX_SIGN_BANK_NAME',
+  balance: 'SANDBOX_BALANCE',
+  /** Only for `npm run sandbox -- topup`: the running sandbox to talk to (else host and port). */
+  url: 'SANDBOX_URL',
 } as const;
 
 export class SandboxConfigError extends Error {
@@ -78,6 +81,16 @@ export function optionsFromEnv(env: Env): SandboxOptions & { port: number } {
     }
   };
 
+  const yuan = (name: string): number | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    const fen = parseYuan(value.trim());
+    if (fen === undefined) {
+      throw new SandboxConfigError(`${name} must be yuan with at most 2 decimals, e.g. 100000000.00`);
+    }
+    return fen;
+  };
+
   // parsePublicKey quietly derives a public key from a private one (PEM or base64 DER): a secret pasted
   // into the public-key variable is a mistake to stop at, not one to work around.
   const merchantKeyText = text(SANDBOX_ENV.merchantPublicKey);
@@ -105,9 +118,22 @@ export function optionsFromEnv(env: Env): SandboxOptions & { port: number } {
     notFoundForMs: int(SANDBOX_ENV.notFoundForMs, 0, MAX_TIMER_MS),
     dropNotifications: bool(SANDBOX_ENV.dropNotifications),
     signBankName: bool(SANDBOX_ENV.signBankName),
+    balanceFen: yuan(SANDBOX_ENV.balance),
   };
   // Unset variables leave the server's own defaults in force.
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as typeof options;
+}
+
+const YUAN = /^(0|[1-9][0-9]{0,12})(?:\.([0-9]{1,2}))?$/;
+
+/**
+ * A yuan amount typed by a person (`100`, `0`, `1234.5`, `1234.50`) as fen, in integer arithmetic; zero
+ * is allowed (a drained account), at most 13 integer digits (what the balance answer can carry).
+ */
+export function parseYuan(input: string): number | undefined {
+  const match = YUAN.exec(input);
+  if (!match) return undefined;
+  return Number.parseInt(match[1] ?? '0', 10) * 100 + Number.parseInt((match[2] ?? '').padEnd(2, '0'), 10);
 }
 
 function isPrivateKey(input: string): boolean {

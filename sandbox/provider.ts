@@ -3,14 +3,16 @@ import type { ZodError } from 'zod';
 import { maskCardNo, maskName } from '../src/core/mask';
 import { lookupBank } from '../src/lianlian/banks';
 import { RESULT_PAY, type ResultPay } from '../src/lianlian/codes';
-import { APPLY_PATH } from '../src/lianlian/endpoints';
+import { APPLY_PATH, BALANCE_PATH } from '../src/lianlian/endpoints';
 import {
   type ApplyRequest,
   applyRequestSchema,
+  balanceRequestSchema,
   fieldErrors,
   parseWireBody,
   queryRequestSchema,
 } from '../src/lianlian/messages';
+import { formatFen, MAX_BALANCE_FEN, parseWireAmount } from '../src/lianlian/money';
 import { type SigningKeys, type SignType, signFields, verifyFields } from '../src/lianlian/sign';
 import { formatSettleDate } from '../src/lianlian/time';
 import type { Clock } from './clock';
@@ -99,6 +101,8 @@ interface OrderState {
   scenario: ScenarioName;
   created_at: string;
   createdAtMs: number;
+  /** Set once the amount went back to the balance (FAILURE or CANCEL), so it is credited only once. */
+  creditedBack?: boolean;
   history: OrderEvent[];
 }
 
@@ -112,6 +116,8 @@ export interface ProviderConfig {
   readonly applyDelayMs: number;
   readonly notFoundForMs: number;
   readonly maxRecords: number;
+  /** The merchant balance at start and after every reset, in fen. */
+  readonly balanceFen: number;
 }
 
 export interface ProviderDeps {
@@ -132,8 +138,11 @@ export class Provider {
   private readonly applyRate: RateWindow;
   private readonly queryRate: RateWindow;
   private paybillSeq = Math.floor(Math.random() * 100_000_000);
+  /** Available balance (spec §11 amt_balance) in fen: what a payout must fit into. */
+  private balanceFen: number;
 
   constructor(private readonly deps: ProviderDeps) {
+    this.balanceFen = deps.config.balanceFen;
     const now = deps.clock.now();
     this.applyRate = new RateWindow(RATE_WINDOW_SECONDS, now);
     this.queryRate = new RateWindow(RATE_WINDOW_SECONDS, now);
@@ -161,11 +170,31 @@ export class Provider {
     return [...this.orderMap.values()].map(snapshot);
   }
 
+  balance(): number {
+    return this.balanceFen;
+  }
+
+  /**
+   * Adds `fen` to the balance and returns the new balance. Refuses (RangeError) a non-positive or
+   * fractional amount, and one that would take the balance past what the wire format can say.
+   */
+  topup(fen: number): number {
+    if (!Number.isSafeInteger(fen) || fen <= 0)
+      throw new RangeError('amount must be a positive whole number of fen');
+    if (fen > MAX_BALANCE_FEN - this.balanceFen) {
+      throw new RangeError(`amount would take the balance past ${formatFen(MAX_BALANCE_FEN)}`);
+    }
+    this.balanceFen += fen;
+    this.deps.log(`topup ${formatFen(fen)} → balance ${formatFen(this.balanceFen)}`);
+    return this.balanceFen;
+  }
+
   counts() {
     const now = this.deps.clock.now();
     return {
       applies: this.counters.applies,
       queries: this.counters.queries,
+      balanceQueries: this.counters.balanceQueries,
       appliesPerSecond: this.applyRate.rate(now),
       queriesPerSecond: this.queryRate.rate(now),
       windowSeconds: RATE_WINDOW_SECONDS,
@@ -174,12 +203,13 @@ export class Provider {
     };
   }
 
-  /** Forgets orders, recordings and counters (the sandbox clears the timers). */
+  /** Forgets orders, recordings and counters, and restores the starting balance (the sandbox clears the timers). */
   forget(): void {
     this.orderMap = new Map();
     this.recorded = [];
     this.taken = new Map();
     this.counters = emptyCounters();
+    this.balanceFen = this.deps.config.balanceFen;
     const now = this.deps.clock.now();
     this.applyRate.reset(now);
     this.queryRate.reset(now);
@@ -187,15 +217,18 @@ export class Provider {
 
   // ---------------------------------------------------------------- requests
 
-  /** Judges one apply or query, records it (masked), logs it and emits its event. */
+  /** Judges one apply, query or balance query, records it (masked), logs it and emits its event. */
   answer(path: string, body: Body): Answer {
     const now = this.deps.clock.now();
-    const isApply = path === APPLY_PATH;
-    const answer = isApply ? this.apply(body, now) : this.query(body, now);
+    const kind = path === APPLY_PATH ? 'apply' : path === BALANCE_PATH ? 'balance' : 'query';
+    const answer =
+      kind === 'apply'
+        ? this.apply(body, now)
+        : kind === 'balance'
+          ? this.balanceQuery(body)
+          : this.query(body, now);
     this.record(path, answer.received, answer.retCode, now);
-    this.deps.log(
-      `${isApply ? 'apply' : 'query'} ${answer.received.no_order ?? '-'} → ${answer.retCode} (${answer.note})`,
-    );
+    this.deps.log(`${kind} ${answer.received.no_order ?? '-'} → ${answer.retCode} (${answer.note})`);
     this.deps.events.emit({
       type: 'request',
       at: new Date(now).toISOString(),
@@ -245,6 +278,18 @@ export class Provider {
       const msg =
         spec.retCode === '5502' ? MSG.creditCard : spec.retCode === '9104' ? MSG.balance : MSG.system;
       return refuse(fields, spec.retCode, msg, `${scenario}: nothing taken`);
+    }
+    // Spec §7: after a 9104 the same no_order may be sent again, so nothing about it is recorded — which
+    // is why this comes after the duplicate check (a taken order must still answer 1002, never a 9104
+    // that reads as "nothing happened") and before the order is taken.
+    const fen = amountFen(request.money_order);
+    if (fen > this.balanceFen) {
+      return refuse(
+        fields,
+        '9104',
+        MSG.balance,
+        `${request.money_order} exceeds the balance ${formatFen(this.balanceFen)}`,
+      );
     }
 
     const order = this.take(request, verified.signType, scenario, now);
@@ -322,6 +367,28 @@ export class Provider {
     return { received: fields, retCode: '0000', body: answer, note: order.result_pay };
   }
 
+  /**
+   * Spec §11: `amt_balance` is what payouts must fit into; `amt_unsettle` is money received but not yet
+   * settled, and the sandbox receives nothing, so it is always 0.00. Signed by the request's sign_type.
+   */
+  private balanceQuery(body: Body): Answer {
+    this.counters.balanceQueries += 1;
+    const auth = this.authenticate(body);
+    if (!auth.ok) return auth.answer;
+    const { fields, verified } = auth;
+    const validated = balanceRequestSchema.safeParse(fields);
+    if (!validated.success) {
+      const field = firstBadField(validated.error);
+      return refuse(fields, '1004', MSG.badParam(field), `${field} invalid`);
+    }
+    const amount = formatFen(this.balanceFen);
+    const signed = signFields(
+      { ret_code: '0000', ret_msg: MSG.ok, amt_balance: amount, amt_unsettle: '0.00' },
+      this.signingKeys(verified.signType),
+    );
+    return { received: fields, retCode: '0000', body: signed, note: `balance ${amount}` };
+  }
+
   // ---------------------------------------------------------------- the order state machine
 
   private take(request: ApplyRequest, signType: SignType, scenario: ScenarioName, now: number): OrderState {
@@ -347,6 +414,8 @@ export class Provider {
       history: [{ at, result_pay: 'WAITING' }],
     };
     this.orderMap.set(order.no_order, order);
+    // The money leaves the available balance when the order is taken, whatever the answer says.
+    this.balanceFen -= amountFen(order.money_order);
     this.taken.set(order.no_order, (this.taken.get(order.no_order) ?? 0) + 1);
     this.deps.events.emit({ type: 'order', at, no_order: order.no_order, result_pay: 'WAITING' });
     this.process(order);
@@ -382,6 +451,11 @@ export class Provider {
     order.history.push({ at, result_pay: to });
     if (RESULT_PAY[to].final) order.settle_date ??= formatSettleDate(now);
     if (memo !== undefined) order.memo = memo;
+    // FAILURE: the money stays with the merchant; CANCEL: the bank returned it (spec §8).
+    if ((to === 'FAILURE' || to === 'CANCEL') && !order.creditedBack) {
+      order.creditedBack = true;
+      this.balanceFen += amountFen(order.money_order);
+    }
     this.deps.log(`order ${order.no_order} → ${to}`);
     this.deps.events.emit({ type: 'order', at, no_order: order.no_order, result_pay: to });
     if (RESULT_PAY[to].final && SCENARIOS[order.scenario].notifies) this.notify(order);
@@ -440,11 +514,18 @@ export class Provider {
 }
 
 function emptyCounters() {
-  return { applies: 0, queries: 0, retCodes: {} as Record<string, number> };
+  return { applies: 0, queries: 0, balanceQueries: 0, retCodes: {} as Record<string, number> };
+}
+
+/** The fen of an amount that passed applyRequestSchema (so it parses). */
+function amountFen(moneyOrder: string): number {
+  const parsed = parseWireAmount(moneyOrder);
+  if (!parsed.ok) throw new RangeError('money_order was validated before it is counted');
+  return parsed.fen;
 }
 
 function snapshot(order: OrderState): SandboxOrder {
-  const { createdAtMs: _internal, history, ...rest } = order;
+  const { createdAtMs: _internal, creditedBack: _credited, history, ...rest } = order;
   return withoutUndefined({ ...rest, history: [...history] }) as SandboxOrder;
 }
 

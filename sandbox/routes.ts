@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { APPLY_PATH, QUERY_PATH } from '../src/lianlian/endpoints';
+import { APPLY_PATH, BALANCE_PATH, QUERY_PATH } from '../src/lianlian/endpoints';
+import { formatFen, parseCallerAmount } from '../src/lianlian/money';
 import type { Clock } from './clock';
 import type { EventHub } from './events';
 import type { Body, Provider } from './provider';
@@ -7,7 +8,7 @@ import type { TimerSet } from './timers';
 import type { Sandbox } from './types';
 
 /**
- * HTTP only: the two provider endpoints (read the body, let the provider judge it, send or hold back the
+ * HTTP only: the three provider endpoints (apply, query, balance — (read the body, let the provider judge it, send or hold back the
  * answer) and the admin API under /__sandbox/. No payout rule lives here.
  */
 
@@ -32,7 +33,7 @@ export function createRoutes(deps: RoutesDeps): Handler {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
     const path = url.pathname;
-    if (path === APPLY_PATH || path === QUERY_PATH) {
+    if (path === APPLY_PATH || path === QUERY_PATH || path === BALANCE_PATH) {
       if (req.method !== 'POST') {
         sendJson(res, 405, { error: 'use POST' });
         return;
@@ -99,6 +100,24 @@ async function handleAdmin(
     case 'GET /__sandbox/stats':
       sendJson(res, 200, sandbox.stats());
       return;
+    case 'GET /__sandbox/balance':
+      sendJson(res, 200, balanceView(sandbox.balance()));
+      return;
+    case 'POST /__sandbox/topup': {
+      const body = await readBody(req);
+      const amount = body?.ok ? parseTopup(body.text) : { ok: false as const, reason: 'body is unreadable' };
+      if (!amount.ok) {
+        sendJson(res, 400, { error: `amount ${amount.reason}`, field: 'amount' });
+        return;
+      }
+      try {
+        sendJson(res, 200, balanceView(sandbox.topup(amount.fen)));
+      } catch (error) {
+        // Only the ceiling can still refuse it (RangeError from the provider): a client mistake, not ours.
+        sendJson(res, 400, { error: (error as Error).message, field: 'amount' });
+      }
+      return;
+    }
     case 'GET /__sandbox/info':
       sendJson(res, 200, deps.info());
       return;
@@ -120,6 +139,23 @@ async function handleAdmin(
     default:
       sendJson(res, 404, { error: `no such admin endpoint: ${route}` });
   }
+}
+
+/** The balance as the admin API shows it: the wire's yuan string beside the fen. */
+export function balanceView(fen: number): { balance: string; balanceFen: number } {
+  return { balance: formatFen(fen), balanceFen: fen };
+}
+
+/** `{"amount":"123.45"}`: a yuan string, as the merchant API takes amounts (never a JSON number). */
+function parseTopup(text: string): { ok: true; fen: number } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = (JSON.parse(text) as { amount?: unknown } | null)?.amount;
+  } catch {
+    return { ok: false, reason: 'is missing: the body must be {"amount":"123.45"}' };
+  }
+  if (value === undefined) return { ok: false, reason: 'is missing: the body must be {"amount":"123.45"}' };
+  return parseCallerAmount(value);
 }
 
 function parseDrop(text: string): boolean | undefined {

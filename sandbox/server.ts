@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { exportPublicKeyBase64 } from '../src/lianlian/keys';
 import { oidPartner as oidPartnerSchema } from '../src/lianlian/messages';
+import { formatFen, MAX_BALANCE_FEN } from '../src/lianlian/money';
 import { type Clock, realClock } from './clock';
 import { EventHub } from './events';
 import { Notifier } from './notifier';
@@ -49,6 +50,8 @@ const DEFAULTS = {
   applyDelayMs: 15_000,
   notFoundForMs: 5_000,
   maxRecords: 100_000,
+  /** 100,000,000.00 yuan: enough never to matter unless a test or a demo sets it. */
+  balanceFen: 10_000_000_000,
 } as const;
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -81,6 +84,7 @@ type Resolved = Required<
     | 'applyDelayMs'
     | 'notFoundForMs'
     | 'maxRecords'
+    | 'balanceFen'
   >
 >;
 
@@ -98,6 +102,7 @@ function resolveOptions(options: SandboxOptions): Resolved {
     applyDelayMs: options.applyDelayMs ?? DEFAULTS.applyDelayMs,
     notFoundForMs: options.notFoundForMs ?? DEFAULTS.notFoundForMs,
     maxRecords: options.maxRecords ?? DEFAULTS.maxRecords,
+    balanceFen: options.balanceFen ?? DEFAULTS.balanceFen,
   };
   for (const [name, value] of Object.entries(resolved)) {
     if (name === 'host') continue;
@@ -119,6 +124,9 @@ function resolveOptions(options: SandboxOptions): Resolved {
   if (resolved.notifyTimeoutMs < 1) throw new RangeError('notifyTimeoutMs must be at least 1');
   if (resolved.notifyMaxAttempts < 1) throw new RangeError('notifyMaxAttempts must be at least 1');
   if (resolved.maxRecords < 1) throw new RangeError('maxRecords must be at least 1');
+  if (resolved.balanceFen > MAX_BALANCE_FEN) {
+    throw new RangeError(`balanceFen must be at most ${MAX_BALANCE_FEN} (9999999999999.99 yuan)`);
+  }
   return resolved;
 }
 
@@ -172,6 +180,7 @@ class LianLianSandbox implements Sandbox {
         applyDelayMs: config.applyDelayMs,
         notFoundForMs: config.notFoundForMs,
         maxRecords: config.maxRecords,
+        balanceFen: config.balanceFen,
       },
       clock: this.clock,
       work: this.work,
@@ -255,6 +264,9 @@ class LianLianSandbox implements Sandbox {
       notificationsDelivered: this.notifier.delivered,
       notificationsDropped: this.notifier.dropped,
       orders: counts.orders,
+      balanceQueries: counts.balanceQueries,
+      balance: formatFen(this.provider.balance()),
+      balanceFen: this.provider.balance(),
       dropNotifications: this.notifier.dropping,
       pendingTimers: this.pendingTimers(),
       retCodes: counts.retCodes,
@@ -279,6 +291,14 @@ class LianLianSandbox implements Sandbox {
   setDropNotifications(drop: boolean): void {
     this.notifier.setDropping(drop);
     this.log(`notifications ${drop ? 'dropped' : 'delivered'} from now on`);
+  }
+
+  balance(): number {
+    return this.provider.balance();
+  }
+
+  topup(fen: number): number {
+    return this.provider.topup(fen);
   }
 
   reset(): void {

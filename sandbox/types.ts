@@ -35,6 +35,12 @@ export interface SandboxOptions {
   dropNotifications?: boolean;
   /** Default false: bank_name sits outside the query signature (spec §4). */
   signBankName?: boolean;
+  /**
+   * The merchant balance (spec §11) at start and after every reset(), in fen; default 10_000_000_000
+   * (100,000,000.00 yuan, enough never to matter). Taken orders are debited, FAILURE and CANCEL credited
+   * back, and an apply that does not fit gets an unsigned 9104 with nothing recorded.
+   */
+  balanceFen?: number;
   /** Most recent requests / notification attempts kept in memory (each), default 100_000. */
   maxRecords?: number;
   /** Default: no output. Lines never contain card numbers or payee names. */
@@ -118,6 +124,11 @@ export interface SandboxStats {
   /** Attempts swallowed while dropNotifications was on (they still count towards notifyMaxAttempts). */
   readonly notificationsDropped: number;
   readonly orders: number;
+  /** Balance queries answered (any code). */
+  readonly balanceQueries: number;
+  /** The available balance as the balance query reports it (yuan, 2 decimals) and in fen. */
+  readonly balance: string;
+  readonly balanceFen: number;
   readonly dropNotifications: boolean;
   readonly pendingTimers: number;
   /** Answers given, by ret_code, over applies and queries. */
@@ -125,7 +136,7 @@ export interface SandboxStats {
 }
 
 export interface Sandbox {
-  /** Base URL, e.g. http://127.0.0.1:40123; the client appends /traderapi/…. */
+  /** Base URL, e.g. http://127.0.0.1:40123; the client appends /traderapi/… (and /traderAcctQuery.htm). */
   readonly url: string;
   readonly oidPartner: string;
   readonly providerPublicKey: KeyObject;
@@ -145,6 +156,13 @@ export interface Sandbox {
   /** Timers still scheduled (processing, notifications, delayed answers); 0 after close(). */
   pendingTimers(): number;
   setDropNotifications(drop: boolean): void;
+  /** The available balance in fen (what the balance query reports as `amt_balance`). */
+  balance(): number;
+  /**
+   * Adds `fen` (a positive whole number) to the balance and returns the new balance; throws RangeError
+   * otherwise, or past 9999999999999.99 yuan. reset() restores the starting balance.
+   */
+  topup(fen: number): number;
   /** Events since start or the last reset(), oldest first (at most maxRecords kept). */
   events(): readonly SandboxEvent[];
   /**
@@ -160,7 +178,10 @@ export interface Sandbox {
     predicate: (event: SandboxEvent) => boolean,
     options?: { timeoutMs?: number },
   ): Promise<SandboxEvent>;
-  /** Forgets orders, recordings, events and counters, and cancels processing and notification timers. */
+  /**
+   * Forgets orders, recordings, events and counters, restores the starting balance, and cancels processing
+   * and notification timers.
+   */
   reset(): void;
   /** Stops the server, cancels every timer and aborts in-flight notifications. Idempotent. */
   close(): Promise<void>;

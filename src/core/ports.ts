@@ -33,6 +33,32 @@ export interface ProviderClient {
 }
 
 /**
+ * Why a balance is unknown: every reason of an apply or query, plus `not_configured` (no balance URL, so
+ * nothing was sent). An unknown balance is never zero (spec §11): callers must not read it as "empty".
+ */
+export type BalanceUnknownReason = UnknownReason | 'not_configured';
+
+/** The merchant's balance at the provider (spec §11), in integer fen, or why it is not known. */
+export type BalanceOutcome =
+  | { kind: 'known'; balanceFen: number; unsettledFen: number; retMsg?: string }
+  | {
+      kind: 'unknown';
+      reason: BalanceUnknownReason;
+      retCode?: string;
+      retMsg?: string;
+      knownCode?: boolean;
+    };
+
+/**
+ * The provider's balance query, a port of its own so rules that need the balance (waiting for funds, the
+ * low-balance alarm) do not need the whole ProviderClient. `bad_signature` is kept distinct so the core
+ * can count it as a signature failure. Never throws transport errors.
+ */
+export interface BalanceQuery {
+  balance(): Promise<BalanceOutcome>;
+}
+
+/**
  * The order store. Every write is conditional: `create` only if the no_order is new, `update` only if the
  * stored order still has the expected status and version. No read-then-write anywhere.
  */

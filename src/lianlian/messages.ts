@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseWireAmount } from './money';
+import { parseWireAmount, parseWireBalance } from './money';
 import { isValidSettleDate, parseDtOrder } from './time';
 
 /**
@@ -230,6 +230,45 @@ export const queryResultSchema = z
   .catchall(z.string())
   .superRefine(oneReadingOnly);
 export type QueryResult = z.infer<typeof queryResultSchema>;
+
+/** The balance query's `api_version` (spec §11): `1.0` in the official demos, `1.1` on the English page. */
+export const balanceApiVersion = z.enum(['1.0', '1.1'], { message: 'must be "1.0" or "1.1"' });
+export type BalanceApiVersion = z.infer<typeof balanceApiVersion>;
+
+/** A signed balance query as it goes on the wire (what the sandbox validates): nothing else is sent. */
+export const balanceRequestSchema = z
+  .object({
+    oid_partner: oidPartner,
+    sign_type: signType,
+    sign: z.string().min(1, 'is required'),
+    api_version: balanceApiVersion,
+  })
+  .strict();
+export type BalanceRequest = z.infer<typeof balanceRequestSchema>;
+
+/** A balance figure: yuan with exactly 2 decimals; zero is a real balance, so it is allowed here. */
+export const wireBalance = z
+  .string()
+  .refine((v) => parseWireBalance(v).ok, 'must be yuan with exactly 2 decimals');
+
+/**
+ * A `0000` balance answer (spec §11). Both figures are required and checked strictly: a missing or
+ * malformed figure is no balance at all, never a zero. `oid_partner` is not in the documented answer,
+ * but when one is sent it must be well formed (the client compares it with its own).
+ */
+export const balanceAnswerSchema = z
+  .object({
+    ret_code: z.literal('0000'),
+    ret_msg: z.string().optional(),
+    oid_partner: receivedOptional(oidPartner),
+    amt_balance: wireBalance,
+    amt_unsettle: wireBalance,
+    sign_type: z.string(),
+    sign: z.string(),
+  })
+  .catchall(z.string())
+  .superRefine(oneReadingOnly);
+export type BalanceAnswer = z.infer<typeof balanceAnswerSchema>;
 
 /** A result notification (spec §5), its known formats checked strictly like a query answer's. */
 export const notificationSchema = z

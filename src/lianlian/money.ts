@@ -26,6 +26,26 @@ export function parseWireAmount(input: string): AmountResult {
   return toFen(match[1] ?? '0', match[2] ?? '00');
 }
 
+/**
+ * The most a balance figure may say: 13 integer digits of yuan keep every value a safe integer of fen
+ * (Number.MAX_SAFE_INTEGER is about 9.007e15 fen), far above any merchant account.
+ */
+export const MAX_BALANCE_FEN = 999_999_999_999_999;
+const BALANCE_AMOUNT = /^(0|[1-9][0-9]{0,12})\.([0-9]{2})$/;
+
+/**
+ * A balance figure (spec §11 `amt_balance`, `amt_unsettle`): yuan with exactly 2 decimals like every
+ * wire amount, but zero is a real balance and an account may hold more than one payout's maximum.
+ */
+export function parseWireBalance(input: string): AmountResult {
+  const match = BALANCE_AMOUNT.exec(input);
+  if (!match) return { ok: false, reason: 'must be yuan with exactly 2 decimals' };
+  return {
+    ok: true,
+    fen: Number.parseInt(match[1] ?? '0', 10) * 100 + Number.parseInt(match[2] ?? '00', 10),
+  };
+}
+
 function toFen(yuan: string, cents: string): AmountResult {
   const fen = Number.parseInt(yuan, 10) * 100 + Number.parseInt(cents, 10);
   if (fen <= 0) return { ok: false, reason: 'must be greater than zero' };

@@ -208,10 +208,12 @@ describe('npm run sandbox (sandbox/cli.ts)', () => {
     expect(cli.stdout()).not.toContain(ACCT_NAME);
   });
 
-  it('stops on SIGINT too', async () => {
-    const cli = spawnCli({ SANDBOX_PORT: '0', SANDBOX_MD5_KEY: 'k' });
+  it('stops on SIGINT too, and starts from SANDBOX_BALANCE', async () => {
+    const cli = spawnCli({ SANDBOX_PORT: '0', SANDBOX_MD5_KEY: 'k', SANDBOX_BALANCE: '5000' });
     await waitFor('the banner', () => cli.stdout().includes('scenarios by cents'), 10_000);
     expect(cli.stdout()).toContain(`merchant (oid_partner): ${DEFAULT_OID_PARTNER}`);
+    // SANDBOX_BALANCE reaches the running sandbox (yuan in, the wire's two decimals out).
+    expect(cli.stdout()).toContain('balance (amt_balance): 5000.00');
     cli.child.kill('SIGINT');
     expect(await within(5_000, cli.exited)).toEqual({ code: 0, signal: null });
   });

@@ -1,14 +1,25 @@
-import type { ApplyOutcome, ProviderClient, QueryOutcome, UnknownReason } from '../../core/ports';
+import type {
+  ApplyOutcome,
+  BalanceOutcome,
+  BalanceQuery,
+  ProviderClient,
+  QueryOutcome,
+  UnknownReason,
+} from '../../core/ports';
 import { classifyRetCode } from '../../lianlian/codes';
 import type { ProviderEndpoints } from '../../lianlian/endpoints';
 import {
   type ApplyFields,
   applyFieldsSchema,
   applyResponseSchema,
+  type BalanceApiVersion,
+  balanceAnswerSchema,
+  balanceApiVersion,
   fieldErrors,
   parseWireBody,
   queryResultSchema,
 } from '../../lianlian/messages';
+import { parseWireBalance } from '../../lianlian/money';
 import {
   type SigningKeys,
   signFields,
@@ -17,7 +28,7 @@ import {
   verifyQueryResponse,
 } from '../../lianlian/sign';
 
-/** The provider's HTTP API behind the core's ProviderClient port. */
+/** The provider's HTTP API behind the core's ProviderClient and BalanceQuery ports. */
 
 export interface HttpProviderClientOptions {
   /**
@@ -28,6 +39,8 @@ export interface HttpProviderClientOptions {
   readonly oidPartner: string;
   readonly signing: SigningKeys;
   readonly verifying: VerifyingKeys;
+  /** `api_version` of the balance query (spec §11): default `1.0`, as in the official demos. */
+  readonly balanceApiVersion?: BalanceApiVersion;
   /** Default 10 s: the provider's own notification timeout is 5 s, and Lambda's budget is finite. */
   readonly timeoutMs?: number;
   readonly fetchImpl?: typeof fetch;
@@ -48,17 +61,24 @@ export class UnsendableApplyError extends Error {
 }
 
 /**
- * HTTP client for apply and query. It never throws transport errors at callers: every answer becomes a
- * classified outcome, and anything it cannot prove is `unknown`. The one throw is UnsendableApplyError,
- * raised before sending.
+ * HTTP client for apply, query and the balance query. It never throws transport errors at callers: every
+ * answer becomes a classified outcome, and anything it cannot prove is `unknown`. The only throws are
+ * UnsendableApplyError, raised before sending, and a RangeError from the constructor for a
+ * balanceApiVersion other than 1.0 / 1.1.
  */
-export class HttpProviderClient implements ProviderClient {
+export class HttpProviderClient implements ProviderClient, BalanceQuery {
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly balanceApiVersion: BalanceApiVersion;
 
   constructor(private readonly options: HttpProviderClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchImpl = options.fetchImpl ?? fetch;
+    // Checked here, not at the first query: a typo in the configuration should stop the start, not every
+    // balance query after it.
+    const version = balanceApiVersion.safeParse(options.balanceApiVersion ?? '1.0');
+    if (!version.success) throw new RangeError('balanceApiVersion must be "1.0" or "1.1"');
+    this.balanceApiVersion = version.data;
   }
 
   /** Throws UnsendableApplyError, before anything is sent, for fields the wire schema refuses. */
@@ -92,6 +112,24 @@ export class HttpProviderClient implements ProviderClient {
     return classifyQueryAnswer(answer.fields, this.options.verifying, {
       oidPartner: this.options.oidPartner,
       noOrder,
+    });
+  }
+
+  /**
+   * The merchant's balance (spec §11). Without a configured balance URL nothing is sent and the answer is
+   * `unknown` / `not_configured`: the one shape every caller already handles, and never a zero.
+   */
+  async balance(): Promise<BalanceOutcome> {
+    const url = this.options.endpoints.balanceUrl;
+    if (url === undefined) return { kind: 'unknown', reason: 'not_configured' };
+    const body = signFields(
+      { oid_partner: this.options.oidPartner, api_version: this.balanceApiVersion },
+      this.options.signing,
+    );
+    const answer = await this.post(url, body);
+    if (!answer.ok) return { kind: 'unknown', reason: answer.reason };
+    return classifyBalanceAnswer(answer.fields, this.options.verifying, {
+      oidPartner: this.options.oidPartner,
     });
   }
 
@@ -175,4 +213,43 @@ export function classifyQueryAnswer(
     return { kind: 'unknown', reason: 'mismatch', retCode, retMsg };
   }
   return { kind: 'found', result: parsed.data };
+}
+
+/**
+ * A balance answer (spec §11), verified like every other: a present signature is checked whatever the
+ * code, a 0000 is only believed signed, and both figures must be yuan with exactly 2 decimals. Anything
+ * else is `unknown`, never a zero balance.
+ */
+export function classifyBalanceAnswer(
+  fields: Record<string, string>,
+  keys: VerifyingKeys,
+  expect: { readonly oidPartner: string },
+): BalanceOutcome {
+  const retCode = fields.ret_code;
+  const retMsg = fields.ret_msg;
+  if (retCode === undefined) return { kind: 'unknown', reason: 'unparsable' };
+  const hasSign = fields.sign !== undefined && fields.sign !== '';
+  if (hasSign && !verifyFields(fields, keys).ok) {
+    return { kind: 'unknown', reason: 'bad_signature', retCode, retMsg };
+  }
+  if (retCode !== '0000') {
+    return { kind: 'unknown', reason: 'code', retCode, retMsg, knownCode: classifyRetCode(retCode).known };
+  }
+  if (!hasSign) return { kind: 'unknown', reason: 'unsigned_success', retCode, retMsg };
+  const parsed = balanceAnswerSchema.safeParse(fields);
+  if (!parsed.success) return { kind: 'unknown', reason: 'unparsable', retCode, retMsg };
+  const { oid_partner: oidPartner, amt_balance: balance, amt_unsettle: unsettled } = parsed.data;
+  if (oidPartner !== undefined && oidPartner !== '' && oidPartner !== expect.oidPartner) {
+    return { kind: 'unknown', reason: 'mismatch', retCode, retMsg };
+  }
+  const balanceFen = parseWireBalance(balance);
+  const unsettledFen = parseWireBalance(unsettled);
+  // The schema already checked both; this only narrows the types.
+  if (!balanceFen.ok || !unsettledFen.ok) return { kind: 'unknown', reason: 'unparsable', retCode, retMsg };
+  return {
+    kind: 'known',
+    balanceFen: balanceFen.fen,
+    unsettledFen: unsettledFen.fen,
+    ...(retMsg !== undefined ? { retMsg } : {}),
+  };
 }

@@ -5,6 +5,8 @@ import {
   applyFieldsSchema,
   applyRequestSchema,
   applyResponseSchema,
+  balanceAnswerSchema,
+  balanceRequestSchema,
   type FieldError,
   fieldErrors,
   notificationSchema,
@@ -498,5 +500,53 @@ describe('received messages: known formats checked strictly (spec §13)', () => 
       'oid_partner',
     ]);
     expect(applyResponseSchema.safeParse({ ret_code: '5503', no_order: '' }).success).toBe(true);
+  });
+});
+
+describe('balance schemas (spec §11)', () => {
+  const signedAnswer = (overrides: Record<string, string> = {}): Record<string, string> => ({
+    ret_code: '0000',
+    ret_msg: '交易成功',
+    amt_balance: '1234.50',
+    amt_unsettle: '0.00',
+    sign_type: 'RSA',
+    sign: 'c2lnbg==',
+    ...overrides,
+  });
+
+  it('balanceRequestSchema takes exactly oid_partner, sign_type, sign and api_version 1.0 or 1.1', () => {
+    const request = { oid_partner: MERCHANT, sign_type: 'RSA', sign: 'c2lnbg==', api_version: '1.0' };
+    expect(balanceRequestSchema.safeParse(request).success).toBe(true);
+    expect(balanceRequestSchema.safeParse({ ...request, api_version: '1.1' }).success).toBe(true);
+    expect(balanceRequestSchema.safeParse({ ...request, api_version: '1.2' }).success).toBe(false);
+    expect(balanceRequestSchema.safeParse({ ...request, no_order: 'X1' }).success).toBe(false);
+    const { api_version: _dropped, ...withoutVersion } = request;
+    expect(balanceRequestSchema.safeParse(withoutVersion).success).toBe(false);
+  });
+
+  it('balanceAnswerSchema accepts a zero balance and unknown extra fields', () => {
+    expect(balanceAnswerSchema.safeParse(signedAnswer({ amt_balance: '0.00' })).success).toBe(true);
+    expect(balanceAnswerSchema.safeParse(signedAnswer({ acct_state: '0' })).success).toBe(true);
+  });
+
+  it.each([
+    ['amt_balance', '1234.5'],
+    ['amt_balance', '1.0E7'],
+    ['amt_balance', ''],
+    ['amt_unsettle', '-1.00'],
+    ['amt_unsettle', '0'],
+    ['ret_msg', 'ok&amt_balance=99.00'],
+    ['oid_partner', '2018'],
+  ])('balanceAnswerSchema refuses %s = %j', (field, value) => {
+    const result = balanceAnswerSchema.safeParse(signedAnswer({ [field]: value }));
+    expect(result.success).toBe(false);
+    expect(result.error && fieldErrors(result.error).map((e) => e.field)).toContain(field);
+  });
+
+  it('balanceAnswerSchema refuses an answer without either figure (no balance is not zero)', () => {
+    for (const missing of ['amt_balance', 'amt_unsettle']) {
+      const { [missing]: _gone, ...rest } = signedAnswer();
+      expect(balanceAnswerSchema.safeParse(rest).success).toBe(false);
+    }
   });
 });

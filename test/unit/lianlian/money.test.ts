@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatFen, MAX_FEN, parseCallerAmount, parseWireAmount } from '../../../src/lianlian/money';
+import {
+  formatFen,
+  MAX_BALANCE_FEN,
+  MAX_FEN,
+  parseCallerAmount,
+  parseWireAmount,
+  parseWireBalance,
+} from '../../../src/lianlian/money';
 
 describe('parseCallerAmount', () => {
   it.each([
@@ -169,6 +176,45 @@ describe('formatFen', () => {
         expect(parseCallerAmount(text).ok).toBe(false);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('parseWireBalance (spec §11 amt_balance / amt_unsettle)', () => {
+  it.each([
+    ['0.00', 0],
+    ['0.01', 1],
+    ['1234.50', 123_450],
+    // Above one payout's maximum: an account may hold more than 100,000,000.00.
+    ['100000000.01', 10_000_000_001],
+    ['9999999999999.99', MAX_BALANCE_FEN],
+  ])('%j → %d fen', (input, fen) => {
+    expect(parseWireBalance(input)).toEqual({ ok: true, fen });
+  });
+
+  it.each([
+    '',
+    '0',
+    '0.0',
+    '1.5',
+    '1.234',
+    '-1.00',
+    '+1.00',
+    '01.00',
+    '1e3',
+    '1.0E7',
+    ' 1.00',
+    '1,000.00',
+    '10000000000000.00',
+  ])('refuses %j', (input) => {
+    expect(parseWireBalance(input)).toMatchObject({ ok: false });
+  });
+
+  it('property: formatFen and parseWireBalance round-trip every balance', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_BALANCE_FEN }), (fen) => {
+        expect(parseWireBalance(formatFen(fen))).toEqual({ ok: true, fen });
+      }),
     );
   });
 });

@@ -4,13 +4,19 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   classifyApplyAnswer,
+  classifyBalanceAnswer,
   classifyQueryAnswer,
   HttpProviderClient,
   type HttpProviderClientOptions,
   UnsendableApplyError,
 } from '../../../../src/adapters/provider/http-client';
-import { APPLY_PATH, QUERY_PATH, resolveEndpoints } from '../../../../src/lianlian/endpoints';
-import { applyRequestSchema, queryRequestSchema } from '../../../../src/lianlian/messages';
+import { APPLY_PATH, BALANCE_PATH, QUERY_PATH, resolveEndpoints } from '../../../../src/lianlian/endpoints';
+import {
+  applyRequestSchema,
+  balanceRequestSchema,
+  queryRequestSchema,
+} from '../../../../src/lianlian/messages';
+import { formatFen, MAX_BALANCE_FEN } from '../../../../src/lianlian/money';
 import { md5Sign, signFields, type VerifyingKeys, verifyFields } from '../../../../src/lianlian/sign';
 import {
   corporateApply,
@@ -329,6 +335,123 @@ interface Recorded {
 
 type Handler = (request: Recorded, res: ServerResponse) => void;
 
+describe('classifyBalanceAnswer (spec §11)', () => {
+  const balanceAnswer = (overrides: Record<string, string> = {}) =>
+    providerSigned({
+      ret_code: '0000',
+      ret_msg: '交易成功',
+      amt_balance: '1234.50',
+      amt_unsettle: '20.01',
+      ...overrides,
+    });
+  const classify = (fields: Record<string, string>, keys = providerKeys()) =>
+    classifyBalanceAnswer(fields, keys, { oidPartner: MERCHANT });
+
+  it('signed 0000 → known, both figures in fen; a zero balance is a real balance', () => {
+    expect(classify(balanceAnswer())).toEqual({
+      kind: 'known',
+      balanceFen: 123_450,
+      unsettledFen: 2_001,
+      retMsg: '交易成功',
+    });
+    expect(classify(balanceAnswer({ amt_balance: '0.00', amt_unsettle: '0.00' }))).toMatchObject({
+      kind: 'known',
+      balanceFen: 0,
+      unsettledFen: 0,
+    });
+  });
+
+  it('a tampered figure, another key, or no key for the sign_type → unknown bad_signature', () => {
+    expect(classify({ ...balanceAnswer(), amt_balance: '999999.00' })).toMatchObject({
+      kind: 'unknown',
+      reason: 'bad_signature',
+      retCode: '0000',
+    });
+    const forged = signFields(
+      { ret_code: '0000', amt_balance: '1.00', amt_unsettle: '0.00' },
+      { signType: 'RSA', privateKey: merchant.privateKey },
+    );
+    expect(classify(forged)).toMatchObject({ kind: 'unknown', reason: 'bad_signature' });
+    expect(classify(balanceAnswer(), {})).toMatchObject({ kind: 'unknown', reason: 'bad_signature' });
+    // A signed error answer that fails verification is a bad signature too, not its code.
+    expect(classify({ ...providerSigned({ ret_code: '1001' }), ret_code: '3001' })).toMatchObject({
+      reason: 'bad_signature',
+    });
+  });
+
+  it('unsigned 0000 → unknown unsigned_success, never the figures it claims', () => {
+    const unsigned = { ret_code: '0000', amt_balance: '1234.50', amt_unsettle: '0.00' };
+    expect(classify(unsigned)).toEqual({ kind: 'unknown', reason: 'unsigned_success', retCode: '0000' });
+    expect(classify({ ...unsigned, sign_type: 'RSA', sign: '' })).toMatchObject({
+      reason: 'unsigned_success',
+    });
+  });
+
+  it.each([['1234.5'], ['1.0E7'], ['-1.00'], ['']])(
+    'a signed 0000 with amt_balance %j → unknown unparsable (never zero)',
+    (amount) => {
+      expect(classify(balanceAnswer({ amt_balance: amount }))).toMatchObject({
+        kind: 'unknown',
+        reason: 'unparsable',
+      });
+    },
+  );
+
+  it('a signed 0000 missing a figure, or with "&name=" in a value → unknown unparsable', () => {
+    const noUnsettle = providerSigned({ ret_code: '0000', amt_balance: '1.00' });
+    expect(classify(noUnsettle)).toMatchObject({ kind: 'unknown', reason: 'unparsable' });
+    expect(classify(balanceAnswer({ ret_msg: 'ok&amt_balance=9.00' }))).toMatchObject({
+      kind: 'unknown',
+      reason: 'unparsable',
+    });
+  });
+
+  it('a signed 0000 naming another merchant → unknown mismatch', () => {
+    expect(classify(balanceAnswer({ oid_partner: OTHER_MERCHANT }))).toMatchObject({
+      kind: 'unknown',
+      reason: 'mismatch',
+    });
+    expect(classify(balanceAnswer({ oid_partner: MERCHANT }))).toMatchObject({ kind: 'known' });
+  });
+
+  it('non-0000 answers (signed or not) → unknown code, with the code', () => {
+    expect(classify({ ret_code: '1001', ret_msg: '签名验证失败' })).toEqual({
+      kind: 'unknown',
+      reason: 'code',
+      retCode: '1001',
+      retMsg: '签名验证失败',
+      knownCode: true,
+    });
+    expect(classify(providerSigned({ ret_code: '9999' }))).toMatchObject({ reason: 'code', retCode: '9999' });
+    expect(classify({ ret_code: 'ZZ99' })).toMatchObject({ reason: 'code', knownCode: false });
+    expect(classify({ ret_msg: 'no code' })).toEqual({ kind: 'unknown', reason: 'unparsable' });
+  });
+
+  it('property: a verified answer reports exactly the signed figures; any change to one is bad_signature', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: MAX_BALANCE_FEN }),
+        fc.integer({ min: 0, max: MAX_BALANCE_FEN }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (balance, unsettled, delta) => {
+          const signed = balanceAnswer({
+            amt_balance: formatFen(balance),
+            amt_unsettle: formatFen(unsettled),
+          });
+          expect(classify(signed)).toMatchObject({
+            kind: 'known',
+            balanceFen: balance,
+            unsettledFen: unsettled,
+          });
+          const moved = formatFen(balance + delta <= MAX_BALANCE_FEN ? balance + delta : balance - delta);
+          expect(classify({ ...signed, amt_balance: moved })).toMatchObject({ reason: 'bad_signature' });
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
+
 describe('HttpProviderClient against a local HTTP server', () => {
   let server: Server;
   let base: string;
@@ -643,5 +766,110 @@ describe('HttpProviderClient against a local HTTP server', () => {
       fetchImpl: (() => Promise.reject(new Error('socket hang up'))) as typeof fetch,
     });
     await expect(rejecting.query(NO_ORDER)).resolves.toEqual({ kind: 'unknown', reason: 'network' });
+  });
+  const balanceProvider =
+    (answer: Record<string, string>): Handler =>
+    (_request, res) =>
+      json(res, 200, answer);
+
+  it('balance: POSTs oid_partner and api_version 1.0, signed, to {base}/traderAcctQuery.htm', async () => {
+    handler = balanceProvider(
+      providerSigned({ ret_code: '0000', ret_msg: '交易成功', amt_balance: '1234.50', amt_unsettle: '0.00' }),
+    );
+    await expect(client().balance()).resolves.toEqual({
+      kind: 'known',
+      balanceFen: 123_450,
+      unsettledFen: 0,
+      retMsg: '交易成功',
+    });
+    const [request] = requests;
+    expect(request!.method).toBe('POST');
+    expect(request!.url).toBe(BALANCE_PATH);
+    expect(request!.headers['content-type']).toBe('application/json;charset=utf-8');
+    const body = request!.body as Record<string, string>;
+    expect(body).toEqual({
+      oid_partner: MERCHANT,
+      api_version: '1.0',
+      sign_type: 'RSA',
+      sign: expect.any(String),
+    });
+    expect(balanceRequestSchema.safeParse(body).success).toBe(true);
+    expect(verifyFields(body, { publicKey: merchant.publicKey }).ok).toBe(true);
+  });
+
+  it('balance: api_version is configurable; anything but 1.0 / 1.1 stops the construction', async () => {
+    handler = balanceProvider(
+      providerSigned({ ret_code: '0000', amt_balance: '1.00', amt_unsettle: '0.00' }),
+    );
+    await client({ balanceApiVersion: '1.1' }).balance();
+    expect(requests[0]!.body.api_version).toBe('1.1');
+    expect(() => client({ balanceApiVersion: '1.2' as '1.1' })).toThrow(/balanceApiVersion/);
+  });
+
+  it('balance: goes to its own URL in the later-host layout (spec §12)', async () => {
+    handler = balanceProvider(
+      providerSigned({ ret_code: '0000', amt_balance: '5.00', amt_unsettle: '1.00' }),
+    );
+    const endpoints = resolveEndpoints({
+      applyUrl: `${base}/traderapi-host/cardandpay.htm`,
+      queryUrl: `${base}/queryapi-host/orderquery.htm`,
+      balanceUrl: `${base}/traderapi-host/traderAcctQuery.htm`,
+    });
+    await expect(client({ endpoints }).balance()).resolves.toMatchObject({ kind: 'known', balanceFen: 500 });
+    expect(requests.map((r) => r.url)).toEqual(['/traderapi-host/traderAcctQuery.htm']);
+  });
+
+  it('balance: no balance URL configured → unknown not_configured, and nothing is sent', async () => {
+    const endpoints = resolveEndpoints({
+      applyUrl: `${base}/traderapi-host/cardandpay.htm`,
+      queryUrl: `${base}/queryapi-host/orderquery.htm`,
+    });
+    expect(endpoints.balanceUrl).toBeUndefined();
+    await expect(client({ endpoints }).balance()).resolves.toEqual({
+      kind: 'unknown',
+      reason: 'not_configured',
+    });
+    expect(requests).toEqual([]);
+  });
+
+  it('balance: a bad signature, an unsigned 0000 and a malformed amount over HTTP are unknown, never zero', async () => {
+    const good = providerSigned({ ret_code: '0000', amt_balance: '0.00', amt_unsettle: '0.00' });
+    handler = balanceProvider({ ...good, amt_balance: '100.00' });
+    await expect(client().balance()).resolves.toMatchObject({ kind: 'unknown', reason: 'bad_signature' });
+    handler = balanceProvider({ ret_code: '0000', amt_balance: '100.00', amt_unsettle: '0.00' });
+    await expect(client().balance()).resolves.toMatchObject({ kind: 'unknown', reason: 'unsigned_success' });
+    handler = balanceProvider(providerSigned({ ret_code: '0000', amt_balance: '100', amt_unsettle: '0.00' }));
+    await expect(client().balance()).resolves.toMatchObject({ kind: 'unknown', reason: 'unparsable' });
+    handler = balanceProvider({ ret_code: '9999', ret_msg: '系统异常' });
+    await expect(client().balance()).resolves.toMatchObject({
+      kind: 'unknown',
+      reason: 'code',
+      retCode: '9999',
+    });
+    handler = balanceProvider(good);
+    await expect(client().balance()).resolves.toMatchObject({ kind: 'known', balanceFen: 0 });
+  });
+
+  it('balance: HTTP 502, an HTML body, a timeout and a refused connection → unknown', async () => {
+    handler = (_request, res) =>
+      json(res, 502, providerSigned({ ret_code: '0000', amt_balance: '1.00', amt_unsettle: '0.00' }));
+    await expect(client().balance()).resolves.toEqual({ kind: 'unknown', reason: 'http_status' });
+    handler = (_request, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>502</html>');
+    };
+    await expect(client().balance()).resolves.toEqual({ kind: 'unknown', reason: 'unparsable' });
+    // Held until the client has given up: a client that waited could never resolve.
+    const held: ServerResponse[] = [];
+    handler = (_request, res) => {
+      held.push(res);
+    };
+    await expect(client({ timeoutMs: 200 }).balance()).resolves.toEqual({
+      kind: 'unknown',
+      reason: 'timeout',
+    });
+    for (const res of held) json(res, 200, { ret_code: '9999' });
+    const refused = client({ endpoints: resolveEndpoints({ base: closedBase }) });
+    await expect(refused.balance()).resolves.toEqual({ kind: 'unknown', reason: 'network' });
   });
 });
