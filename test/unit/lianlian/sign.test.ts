@@ -111,6 +111,64 @@ describe('buildSignString', () => {
     expect(buildSignString({ '\u{1F600}': 'b', '\uFF01': 'a', a: 'c' })).toBe('a=c&\uFF01=a&\u{1F600}=b');
   });
 
+  it('property: equals a straightforward reference over random maps, Chinese and non-ASCII keys included', () => {
+    // Reference for spec §6 written the obvious way (entries, filter, sort by UTF-8 bytes, join): the
+    // hot-path version (one appended string, cached key order) must give the same text byte for byte.
+    const reference = (fields: Record<string, string | null | undefined>): string =>
+      Object.entries(fields)
+        .filter(([k, v]) => k !== 'sign' && v !== undefined && v !== null && v !== '')
+        .sort(([a], [b]) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('&');
+    const anyKey = fc.oneof(
+      keyArb,
+      fc.constantFrom(
+        'sign',
+        'sign_type',
+        '__proto__',
+        '收款人',
+        '金额',
+        'ключ',
+        'clé',
+        '\u{1F600}',
+        '\uFF01',
+      ),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
+    );
+    const anyValue = fc.oneof(nonEmptyValueArb, fc.constant(''), fc.constant(null), fc.constant(undefined));
+    const mapArb = fc.uniqueArray(fc.tuple(anyKey, anyValue), { selector: ([k]) => k, maxLength: 12 });
+    fc.assert(
+      fc.property(
+        // The same key set several times, in several insertion orders and with other values: the
+        // cached key order must follow the key list it was computed for, never a stale one.
+        mapArb.chain((entries) =>
+          fc.tuple(
+            fc.constant(entries),
+            fc.array(
+              fc.tuple(
+                fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }),
+                fc.array(anyValue, { minLength: entries.length, maxLength: entries.length }),
+              ),
+              { maxLength: 3 },
+            ),
+          ),
+        ),
+        ([entries, variants]) => {
+          for (const list of [
+            entries,
+            entries,
+            ...variants.map(([s, vs]) => s.map(([k], i) => [k, vs[i]])),
+          ]) {
+            const fields = Object.fromEntries(list) as Record<string, string | null | undefined>;
+            expect(buildSignString(fields)).toBe(reference(fields));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('property: ignores the order in which keys were inserted', () => {
     fc.assert(
       fc.property(
