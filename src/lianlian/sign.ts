@@ -1,10 +1,4 @@
-import {
-  createHash,
-  type KeyObject,
-  sign as rsaSign,
-  verify as rsaVerify,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createHash, createSign, type KeyObject, verify as rsaVerify, timingSafeEqual } from 'node:crypto';
 
 /** Field map as it travels on the wire: every value a string (spec §1). */
 export type WireFields = Readonly<Record<string, string>>;
@@ -71,9 +65,13 @@ export function md5Sign(signString: string, md5Key: string): string {
   return createHash('md5').update(`${signString}&key=${md5Key}`, 'utf8').digest('hex');
 }
 
-/** MD5withRSA (RSASSA-PKCS1-v1_5 over MD5), standard base64 with no line breaks. */
+/**
+ * MD5withRSA (RSASSA-PKCS1-v1_5 over MD5), standard base64 with no line breaks. A Sign object fed the
+ * string hashes it natively without a JS Buffer copy of the text; against the one-shot `crypto.sign` on
+ * `Buffer.from(text)` it measured about 1 % faster per CPU second (bench/sign.ts, interleaved).
+ */
 export function rsaSignString(signString: string, privateKey: KeyObject): string {
-  return rsaSign('md5', Buffer.from(signString, 'utf8'), privateKey).toString('base64');
+  return createSign('md5').update(signString, 'utf8').sign(privateKey, 'base64');
 }
 
 export function rsaVerifyString(signString: string, signature: string, publicKey: KeyObject): boolean {
