@@ -10,8 +10,6 @@ import { METRICS } from '../src/config/contract';
 import { reconcileLocalData } from './reconciler';
 
 const dataDir = process.env.LOCAL_DATA_DIR || '.local';
-// As in local/start.ts: the SDK's notice that its 2027 releases need Node 22 says nothing about this run.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const result = await reconcileLocalData({ dataDir, env: process.env });

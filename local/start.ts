@@ -8,9 +8,6 @@ import { removeStackState, writeStackState } from './reconciler';
 import { LOCAL_ENV, startLocalStack } from './stack';
 
 const dataDir = process.env.LOCAL_DATA_DIR || '.local';
-// Local mode runs on the machine's Node 20; the deployed functions run on nodejs22.x. The SDK's notice
-// that its 2027 releases need Node 22 is known and says nothing about this run.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const stack = await startLocalStack({
