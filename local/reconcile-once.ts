@@ -1,7 +1,8 @@
 /**
  * `npm run reconcile`: one reconciliation pass over local mode's data, then a summary. With `npm start`
  * running it uses that stack's DynamoDB Local and provider (found through .local/stack.json); otherwise it
- * starts DynamoDB Local on the data dir itself and needs LLP_API_BASE. See docs/reconciliation.md.
+ * starts DynamoDB Local on the data dir itself and needs LLP_API_BASE (or both LLP_APPLY_URL and
+ * LLP_QUERY_URL). See docs/reconciliation.md.
  *
  *   npm run reconcile                 # orders due now
  *   RECONCILE_RATE_PER_SECOND=2 npm run reconcile

@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole service on one machine, no AWS account. DynamoDB Local (data under .local/),
- * the provider sandbox (unless LLP_API_BASE points elsewhere) and the same handlers behind a local HTTP
- * front; reconciliation on a timer and payout events from the table stream to the log. Ctrl-C stops
- * everything.
+ * the provider sandbox (unless LLP_API_BASE, or both LLP_APPLY_URL and LLP_QUERY_URL, point elsewhere)
+ * and the same handlers behind a local HTTP front; reconciliation on a timer and payout events from the
+ * table stream to the log. SANDBOX_STEP_MS, SANDBOX_NOTIFY_INTERVAL_MS and SANDBOX_BALANCE tune the
+ * embedded sandbox. Ctrl-C stops everything.
  */
 import { removeStackState, writeStackState } from './reconciler';
 import { LOCAL_ENV, startLocalStack } from './stack';
