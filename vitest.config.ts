@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// One project per kind of test, so each gets only what it needs: unit and infra are pure (no Java, no
-// ports) and run anywhere; integration and e2e get DynamoDB Local from the global setup.
+// One project per kind of test, so each gets only what it needs: unit and infra need no Java and no
+// DynamoDB and run anywhere (a few unit tests start throwaway servers on 127.0.0.1 or run openssl);
+// integration and e2e get DynamoDB Local from the global setup.
 // `npm test` runs them all; `npm run test:unit` etc. run one (see package.json).
 const needsDynamo = ['test/support/global-setup.ts'];
 // `TEST_SHUFFLE_SEED=<n> npm test` runs files and tests in a shuffled order that the seed reproduces, to

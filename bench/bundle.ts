@@ -108,7 +108,8 @@ export async function measureInit(
     const stdout = await new Promise<string>((resolveRun, reject) => {
       execFile(
         process.execPath,
-        // --no-warnings: the SDK warns about Node 20 at init (Lambda runs Node 22); the warning is ours only.
+        // process.execPath is Node 22 under npm scripts (the `node` devDependency), as in Lambda, so no SDK
+        // version warning is expected; --no-warnings only keeps a failed probe's stderr to the bundle's own.
         ['--enable-source-maps', '--no-warnings', '--input-type=module', '-e', probe],
         { env: { PATH: process.env.PATH ?? '', ...env }, cwd: REPO_ROOT, timeout: 30_000 },
         (error, out, err) =>

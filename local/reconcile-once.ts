@@ -1,7 +1,8 @@
 /**
  * `npm run reconcile`: one reconciliation pass over local mode's data, then a summary. With `npm start`
  * running it uses that stack's DynamoDB Local and provider (found through .local/stack.json); otherwise it
- * starts DynamoDB Local on the data dir itself and needs LLP_API_BASE. See docs/reconciliation.md.
+ * starts DynamoDB Local on the data dir itself and needs LLP_API_BASE (or both LLP_APPLY_URL and
+ * LLP_QUERY_URL). See docs/reconciliation.md.
  *
  *   npm run reconcile                 # orders due now
  *   RECONCILE_RATE_PER_SECOND=2 npm run reconcile
@@ -10,8 +11,6 @@ import { METRICS } from '../src/config/contract';
 import { reconcileLocalData } from './reconciler';
 
 const dataDir = process.env.LOCAL_DATA_DIR || '.local';
-// As in local/start.ts: the SDK's notice that its 2027 releases need Node 22 says nothing about this run.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const result = await reconcileLocalData({ dataDir, env: process.env });

@@ -8,6 +8,7 @@ import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/reconcil
 import { reviewHandler } from '../functions/review/handler';
 import { MemoryMetrics } from '../functions/shared/observability';
 import { buildRuntime, type Runtime, type RuntimeOverrides } from '../functions/shared/runtime';
+import { parseYuan, SANDBOX_ENV } from '../sandbox/config';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
 import { CONTROLS_ENV, ENV } from '../src/config/contract';
 import type { PayoutEvent } from '../src/core/events';
@@ -157,8 +158,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let providerPublicKey = user[ENV.providerPublicKey];
     if (!providerConfigured(user)) {
       const providerPrivateKey = parsePrivateKey(secrets.providerPrivateKey, 'provider key');
+      const balanceFen = options.sandbox?.balanceFen ?? parseBalance(user[SANDBOX_ENV.balance]);
       sandbox = await startSandbox({
         ...options.sandbox,
+        ...(balanceFen === undefined ? {} : { balanceFen }),
         oidPartner,
         // The sandbox verifies with the public half; it refuses a private key passed as a public one.
         merchantPublicKey: signType === 'RSA' ? createPublicKey(merchantKey) : undefined,
@@ -317,6 +320,19 @@ function parseSeconds(value: string | undefined, fallback: number): number {
     throw new Error(`${LOCAL_ENV.reconcileIntervalSeconds} must be a whole number of seconds, at least 1`);
   }
   return Number(value);
+}
+
+/**
+ * SANDBOX_BALANCE (yuan) for the embedded sandbox, parsed as the standalone sandbox parses it
+ * (sandbox/config.ts): local mode can then be started short of funds to see 9104.
+ */
+function parseBalance(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const fen = parseYuan(value.trim());
+  if (fen === undefined) {
+    throw new Error(`${SANDBOX_ENV.balance} must be yuan with at most 2 decimals, e.g. 100000000.00`);
+  }
+  return fen;
 }
 
 function parsePort(value: string | undefined): number {

@@ -1,16 +1,14 @@
 /**
  * `npm start`: the whole service on one machine, no AWS account. DynamoDB Local (data under .local/),
- * the provider sandbox (unless LLP_API_BASE points elsewhere) and the same handlers behind a local HTTP
- * front; reconciliation on a timer and payout events from the table stream to the log. Ctrl-C stops
- * everything.
+ * the provider sandbox (unless LLP_API_BASE, or both LLP_APPLY_URL and LLP_QUERY_URL, point elsewhere)
+ * and the same handlers behind a local HTTP front; reconciliation on a timer and payout events from the
+ * table stream to the log. SANDBOX_STEP_MS, SANDBOX_NOTIFY_INTERVAL_MS and SANDBOX_BALANCE tune the
+ * embedded sandbox. Ctrl-C stops everything.
  */
 import { removeStackState, writeStackState } from './reconciler';
 import { LOCAL_ENV, startLocalStack } from './stack';
 
 const dataDir = process.env.LOCAL_DATA_DIR || '.local';
-// Local mode runs on the machine's Node 20; the deployed functions run on nodejs22.x. The SDK's notice
-// that its 2027 releases need Node 22 is known and says nothing about this run.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const stack = await startLocalStack({

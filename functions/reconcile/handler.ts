@@ -1,5 +1,6 @@
 import type { ReconcileSchedulePayload } from '../../src/config/contract';
 import type { RuntimeConfig } from '../../src/config/env';
+import { timingProblems } from '../../src/config/timing';
 import { type ReconcileOptions, type ReconcileSummary, runReconciliation } from '../../src/core/reconcile';
 import { type LambdaHandler, lambdaHandler } from '../shared/lambda';
 import type { Runtime } from '../shared/runtime';
@@ -33,12 +34,26 @@ export function parseSchedulePayload(event: unknown): ReconcileSchedulePayload {
 /**
  * Run options from the configuration. The safety margin covers the slowest order: a query and a resend,
  * each up to the provider timeout, plus a few store writes.
+ *
+ * A payload's minAgeSeconds override is held to the same timing rule as RECONCILE_MIN_AGE_SECONDS
+ * (src/config/timing.ts): a too-small one would let reconciliation query, and resend, an order whose apply
+ * may still be in flight, so it is refused rather than used.
  */
 export function reconcileOptionsFor(
   config: RuntimeConfig,
   payload: ReconcileSchedulePayload,
   remainingTimeMs: () => number,
 ): ReconcileOptions {
+  if (payload.minAgeSeconds !== undefined) {
+    const problem = timingProblems({
+      providerTimeoutMs: config.timeoutMs,
+      reconcileMinAgeSeconds: payload.minAgeSeconds,
+      notFoundGraceSeconds: Math.ceil(config.notFoundGraceMs / 1000),
+    }).find((p) => p.setting === 'reconcileMinAgeSeconds');
+    if (problem) {
+      throw new SchedulePayloadError(`the schedule payload's minAgeSeconds ${problem.message}`);
+    }
+  }
   return {
     minAgeMs: payload.minAgeSeconds !== undefined ? payload.minAgeSeconds * 1000 : config.reconcile.minAgeMs,
     ratePerSecond: config.reconcile.ratePerSecond,

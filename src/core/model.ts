@@ -77,7 +77,7 @@ export interface PayoutOrder {
   /** When the apply was (last) sent; the 8901 grace period counts from here. */
   readonly applied_at: string;
   readonly apply_attempts: number;
-  /** When reconciliation should look at this order next (non-final orders only). */
+  /** When reconciliation should look at this order next (open orders; a SUCCESS under the returns watch). */
   readonly next_check_at?: string;
   readonly check_count: number;
   readonly anomalies: number;

@@ -4,10 +4,12 @@
  *
  * - Base table: partition key `no_order` (the merchant's payout number is our idempotency key: a
  *   conditional Put on it is what makes "exactly one apply" hold).
- * - GSI `open-by-due`: sparse, KEYS_ONLY. Only non-final orders carry `open_shard` (`OPEN#0`…`OPEN#3`,
- *   by a hash of no_order, so no single index partition takes every write) and `next_check_at` (ISO time
- *   when reconciliation should look next). Final transitions REMOVE both, so the index holds exactly the
- *   backlog, and reconciliation Queries it — never a Scan.
+ * - GSI `open-by-due`: sparse, KEYS_ONLY. Only orders reconciliation may still look at carry `open_shard`
+ *   (`OPEN#0`…`OPEN#3`, by a hash of no_order, so no single index partition takes every write) and
+ *   `next_check_at` (ISO time when reconciliation should look next): the non-final ones (AWAITING_APPROVAL
+ *   due at its approval expiry) and a SUCCESS under the returns watch (`isDueIndexed`, src/core/status.ts).
+ *   A write marked `leaveDueIndex` REMOVEs both, so the index holds exactly the backlog, and
+ *   reconciliation Queries it — never a Scan.
  * - GSI `awaiting-approval`: sparse, KEYS_ONLY. Only an AWAITING_APPROVAL order carries `approval_queue`
  *   (one constant value: approvals are few and human-paced, one partition is plenty), sorted by
  *   `created_at`; the write that approves, denies or voids it REMOVEs the attribute.

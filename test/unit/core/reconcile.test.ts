@@ -5,6 +5,7 @@ import {
   parseSchedulePayload,
   reconcileHandler,
   reconcileOptionsFor,
+  SchedulePayloadError,
 } from '../../../functions/reconcile/handler';
 import { MemoryMetrics } from '../../../functions/shared/observability';
 import { buildRuntime } from '../../../functions/shared/runtime';
@@ -537,6 +538,22 @@ describe('reconcile handler', () => {
       safetyMarginMs: 9_000,
     });
     expect(reconcileOptionsFor(runtime.config, { kind: 'reconcile' }, () => 1).minAgeMs).toBe(120_000);
+  });
+
+  it('refuses a minAgeSeconds override that breaks the timing rule, naming it and why', () => {
+    const runtime = buildRuntime(env, {
+      store: new MemoryOrderStore(),
+      metrics: new MemoryMetrics(),
+      logger,
+    });
+    // Provider timeout 2 s + the apply function's 10 s margin: an apply may be in flight for 12 s.
+    const tooSoon = () =>
+      reconcileOptionsFor(runtime.config, { kind: 'reconcile', minAgeSeconds: 12 }, () => 1);
+    expect(tooSoon).toThrow(SchedulePayloadError);
+    expect(tooSoon).toThrow(/minAgeSeconds must be more than 12 s .*in flight/);
+    expect(
+      reconcileOptionsFor(runtime.config, { kind: 'reconcile', minAgeSeconds: 13 }, () => 1).minAgeMs,
+    ).toBe(13_000);
   });
 
   it('runs one pass with the Lambda deadline and returns the summary', async () => {
