@@ -191,9 +191,12 @@ export class PayoutApi extends Construct {
 
   /**
    * The two roles of the spending controls, as managed policies to attach to users, groups or roles:
-   * submitters create and read payouts; approvers approve, deny and void them, and read. A principal
-   * holding both still cannot approve its own payout: that rule is the core's (same_principal), on the
-   * principal API Gateway authenticated, whatever policies it holds.
+   * submitters create and read payouts; approvers approve, deny and void them, and read. The core refuses
+   * an approval by the principal API Gateway authenticated as the creator (same_principal), whatever
+   * policies it holds. That principal is the caller's ARN, which for an assumed role includes the session
+   * name: a person who may choose their session name and holds both policies could create as one session
+   * and approve as another. docs/controls.md says how to pin session names (Identity Center,
+   * sts:RoleSessionName = aws:username, or sts:SourceIdentity); a submitting job should not hold Approvers.
    */
   addAccessPolicies(): { submitters: ManagedPolicy; approvers: ManagedPolicy } {
     const invoke = (id: string, description: string, routes: readonly [string, string][]) =>

@@ -59,8 +59,9 @@ export async function approvePayout(
       now,
       payee ? await payeeKeyOf(deps, policy, payee) : undefined,
     );
+    let claimed: PayoutOrder;
     try {
-      const claimed = await deps.store.update(
+      claimed = await deps.store.update(
         order,
         {
           status: decision.status,
@@ -70,14 +71,6 @@ export async function approvePayout(
         },
         commit,
       );
-      deps.log.info('payout status changed', {
-        no_order: noOrder,
-        from: order.status,
-        to: claimed.status,
-        source: 'approval',
-        principal,
-      });
-      return toView(await send(deps, claimed, payee));
     } catch (error) {
       if (error instanceof LimitExceededError) {
         deps.log.info('approval refused by a spending limit', { no_order: noOrder, limit: error.limit });
@@ -86,7 +79,18 @@ export async function approvePayout(
       if (!(error instanceof TransitionConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
       // Someone else moved it (another approval won, a deny, a void): decide again on what is there now.
       order = await mustGet(deps, noOrder);
+      continue;
     }
+    deps.log.info('payout status changed', {
+      no_order: noOrder,
+      from: order.status,
+      to: claimed.status,
+      source: 'approval',
+      principal,
+    });
+    // Outside the claim's retry loop: once this approval has won, nothing after it (the apply, the
+    // write of its answer) may be mistaken for losing the claim and answered 409.
+    return toView(await send(deps, claimed, payee));
   }
 }
 

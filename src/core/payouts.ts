@@ -41,6 +41,7 @@ import { type PayoutRequest, parsePayoutRequest, requestDigest } from './request
 import {
   type Decision,
   decide,
+  neverSent,
   resultContradiction,
   type TransitionAlarm,
   type TransitionInput,
@@ -97,6 +98,25 @@ export async function createPayout(
   const parsed = parsePayoutRequest(body);
   if (!parsed.ok) throw new ValidationError(parsed.errors);
   const request = parsed.request;
+  try {
+    return await recordAndSend(deps, request, principal);
+  } catch (error) {
+    if (!(error instanceof LimitExceededError)) throw error;
+    // A 422 promises "nothing recorded, the number is free". A limit lowered since the first attempt must
+    // not turn an identical retry of a recorded (perhaps paid) payout into that answer: the caller would
+    // pay again under a new number. So a refusal is checked against what is stored (a rare extra read).
+    const existing = await deps.store.get(request.no_order);
+    if (!existing) throw error;
+    await assertSameRequest(deps, existing, request);
+    return { created: false, view: toView(existing) };
+  }
+}
+
+async function recordAndSend(
+  deps: PayoutDeps,
+  request: PayoutRequest,
+  principal: string | undefined,
+): Promise<CreateResult> {
   const policy = controlsOf(deps);
   const now = deps.clock.now();
   const breach = payoutMaxBreach(policy, request.money_fen);
@@ -379,7 +399,7 @@ export async function getPayout(deps: PayoutDeps, noOrder: string, refresh: bool
   if (!order) throw new NotFoundError(`payout ${noOrder} not found`);
   if (!refresh) return toView(order);
   const outcome = await deps.provider.query(order.no_order, order.dt_order);
-  return toView((await applyQueryOutcome(deps, order, outcome, 'query')).order);
+  return toView((await applyQueryOutcome(deps, order, outcome, 'query', { mayResend: false })).order);
 }
 
 export interface QueryApplied {
@@ -392,6 +412,11 @@ export interface QueryApplied {
 export interface QueryHooks {
   /** Awaited just before a resend goes out (reconciliation takes a rate-limit slot here). */
   readonly beforeResend?: () => Promise<void>;
+  /**
+   * Whether this caller may resend (default true). A reader's GET ?refresh=true may not: sending money
+   * again is reconciliation's job, under its rate limit and with the grants to open the payee.
+   */
+  readonly mayResend?: boolean;
 }
 
 /**
@@ -420,7 +445,7 @@ export async function applyQueryOutcome(
   }
   if (outcome.kind === 'not_found') {
     const { order: current, decision } = await decideAndWrite(deps, order, { type: 'not_found', source });
-    if (decision.kind !== 'resend') return { order: current, resent: false };
+    if (decision.kind !== 'resend' || hooks.mayResend === false) return { order: current, resent: false };
     await hooks.beforeResend?.();
     return { order: await resendPending(deps, current, decision.reason, source), resent: true };
   }
@@ -495,6 +520,9 @@ export async function receiveNotification(
   // down as an anomaly by the transition function — once: the provider's retries find it recorded — and
   // refused, so the provider keeps it open on its side and someone looks.
   await applyInput(deps, order, input);
+  // A result for an order we never sent is recorded (anomaly) and refused too: acknowledging it would stop
+  // the provider's redelivery of something nobody here believes.
+  if (neverSent(order.status)) return refuse(`result for a never-sent ${order.status} order`, '订单未发送');
   const contradiction = resultContradiction(order, input);
   if (contradiction) return refuse(contradiction, '订单信息不符');
   return { ack: true, body: NOTIFY_ACK };
@@ -517,13 +545,15 @@ export async function resendPending(
   if (order.status !== 'PENDING') return order;
   const now = deps.clock.now();
   const at = now.toISOString();
+  // Opened before the claim: a claim whose apply then cannot be built would record an attempt (and restart
+  // the grace) for an apply never sent, and a caller retrying that would postpone the resend forever.
+  const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
   const claimed = await deps.store.update(order, {
     status: 'PENDING',
     set: { apply_attempts: order.apply_attempts + 1, applied_at: at },
     history: { at, source, from: 'PENDING', to: 'PENDING', note: `apply resent: ${reason}` },
     at,
   });
-  const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
   deps.log.warn('resending apply under the same no_order', {
     no_order: order.no_order,
     attempt: claimed.apply_attempts,

@@ -381,7 +381,7 @@ export function applyAgeMs(order: Pick<PayoutOrder, 'applied_at'>, now: Date): n
 }
 
 /** Statuses in which nothing was ever sent: still waiting, or ended before sending. */
-function neverSent(status: PayoutStatus): boolean {
+export function neverSent(status: PayoutStatus): boolean {
   return NOT_SENT_STATUSES.has(status) || status === 'DENIED' || status === 'VOIDED';
 }
 
@@ -424,6 +424,11 @@ function decideControl(
         return refused('same_principal', 'the creator of a payout cannot approve it');
       }
       if (expired) return refused('invalid_state', 'the approval period has expired');
+      // The provider reported a result for this never-sent order (recorded as an anomaly): sending it now
+      // could pay what the provider may already be paying. Someone must look first.
+      if (order.anomalies > 0) {
+        return refused('invalid_state', 'the provider reported this never-sent payout; investigate first');
+      }
       const now = ctx.now;
       return change(
         order,

@@ -236,3 +236,18 @@ describe('controls races on DynamoDB Local', () => {
     });
   });
 });
+
+describe('a retry after a limit was lowered (DynamoDB: the counter condition fails before the order is seen)', () => {
+  it('answers the recorded payout instead of a 422 that would invite paying again', async () => {
+    const { deps } = await setup({ dailyLimitFen: 100_000 });
+    const body = request('600.00', 9001);
+    expect((await createPayout(deps, body, MAKER)).view.status).toBe('ACCEPTED');
+    const lowered = {
+      ...deps,
+      config: { ...deps.config, controls: { ...NO_CONTROLS, dailyLimitFen: 50_000 } },
+    };
+    const replay = await createPayout(lowered, body, MAKER);
+    expect(replay).toMatchObject({ created: false, view: { no_order: body.no_order, status: 'ACCEPTED' } });
+    expect(deps.provider.applies).toHaveLength(1);
+  });
+});

@@ -7,6 +7,7 @@ import {
   InvalidStateError,
   LimitExceededError,
   NotFoundError,
+  TransitionConflictError,
   ValidationError,
 } from '../../../src/core/errors';
 import { applyQueryOutcome, createPayout } from '../../../src/core/payouts';
@@ -314,5 +315,40 @@ describe('expiry and listing', () => {
     await expect(listAwaitingApproval(deps, { limit: 2, cursor: 'garbage' })).rejects.toBeInstanceOf(
       ValidationError,
     );
+  });
+});
+
+describe('review findings on approvals and limits', () => {
+  it('an identical retry after the maximum was lowered answers the recorded payout, never 422', async () => {
+    const { deps } = setup({ payoutMaxFen: 100_000 });
+    const body = request('600.00');
+    const first = await createPayout(deps, body, MAKER);
+    expect(first.view.status).toBe('ACCEPTED');
+    // The operator lowers the maximum; the client, whose first answer timed out, retries the same request.
+    const lowered = {
+      ...deps,
+      config: { ...deps.config, controls: { ...NO_CONTROLS, payoutMaxFen: 50_000 } },
+    };
+    const replay = await createPayout(lowered, body, MAKER);
+    expect(replay).toMatchObject({ created: false, view: { no_order: body.no_order, status: 'ACCEPTED' } });
+    expect(deps.provider.applies).toHaveLength(1);
+    // A new payout over the lowered maximum is still refused.
+    await expect(createPayout(lowered, request('600.00'), MAKER)).rejects.toBeInstanceOf(LimitExceededError);
+  });
+
+  it('once its claim is won, an approval is never answered 409, even if writing the apply answer keeps conflicting', async () => {
+    const { deps, store } = setup({ approvalMinFen: 100_000 });
+    const body = request('1000.00');
+    await createPayout(deps, body, MAKER);
+    const update = store.update.bind(store);
+    // After the claim (AWAITING_APPROVAL → PENDING), every later write of this order conflicts.
+    store.update = async (expected, change, commit) => {
+      if (expected.status === 'PENDING') throw new TransitionConflictError(expected.no_order);
+      return update(expected, change, commit);
+    };
+    const error = await approvePayout(deps, body.no_order, CHECKER).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(InvalidStateError);
+    expect(error).toBeInstanceOf(TransitionConflictError);
+    expect(deps.provider.applies).toHaveLength(1);
   });
 });

@@ -1,8 +1,16 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../../src/config/contract';
-import { ConflictError, NotFoundError, ValidationError } from '../../../src/core/errors';
-import { applyQueryOutcome, createPayout, getPayout, receiveNotification } from '../../../src/core/payouts';
+import { approvePayout } from '../../../src/core/approvals';
+import { NO_CONTROLS } from '../../../src/core/controls';
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../../../src/core/errors';
+import {
+  applyQueryOutcome,
+  createPayout,
+  getPayout,
+  receiveNotification,
+  resendPending,
+} from '../../../src/core/payouts';
 import type { QueryOutcome } from '../../../src/core/ports';
 import { signFields, type VerifyingKeys } from '../../../src/lianlian/sign';
 import { makeDeps, TEST_OID_PARTNER } from '../../support/fakes';
@@ -578,5 +586,65 @@ describe('the returns watch survives an anomaly (defect 6)', () => {
     expect(after).toMatchObject({ status: 'SUCCESS', anomalies: 1, next_check_at: watched.next_check_at });
     const due = await deps.store.listDue({ dueBefore: '2100-01-01T00:00:00.000Z', limit: 10 });
     expect(due.items.map((r) => r.no_order)).toEqual([body.no_order]);
+  });
+});
+
+describe('review findings on the money path', () => {
+  /** A PENDING order whose apply died with the process: recorded, never answered. */
+  async function crashedPending() {
+    const deps = makeDeps();
+    deps.provider.applyOutcome = () => {
+      throw new Error('process died mid-apply');
+    };
+    const body = request();
+    await expect(createPayout(deps, body)).rejects.toThrow('process died');
+    deps.clock.advance(31 * 60_000);
+    return { deps, noOrder: body.no_order };
+  }
+
+  it('GET ?refresh=true never resends, even past the grace: that is reconciliation’s job', async () => {
+    const { deps, noOrder } = await crashedPending();
+    const view = await getPayout(deps, noOrder, true);
+    expect(view.status).toBe('PENDING');
+    expect(deps.provider.applies).toHaveLength(1);
+    const stored = await deps.store.get(noOrder);
+    expect(stored).toMatchObject({ apply_attempts: 1, version: 1 });
+  });
+
+  it('a resend whose payee cannot be opened records no attempt and moves no apply time', async () => {
+    const { deps, noOrder } = await crashedPending();
+    const before = (await deps.store.get(noOrder))!;
+    const failing = {
+      ...deps,
+      cipher: {
+        seal: deps.cipher.seal.bind(deps.cipher),
+        open: async () => {
+          throw new Error('AccessDenied');
+        },
+      },
+    };
+    await expect(resendPending(failing, before, '8901 persisted')).rejects.toThrow('AccessDenied');
+    const after = (await deps.store.get(noOrder))!;
+    expect(after).toMatchObject({
+      apply_attempts: 1,
+      applied_at: before.applied_at,
+      version: before.version,
+    });
+    expect(deps.provider.applies).toHaveLength(1);
+  });
+
+  it('a signed result for a never-sent (awaiting approval) order is recorded and refused, and blocks approval', async () => {
+    const deps = makeDeps({ config: { controls: { ...NO_CONTROLS, approvalMinFen: 500 } } });
+    const body = request({ money_order: '10' });
+    await createPayout(deps, body, 'local:maker');
+    const raw = notification({ no_order: body.no_order, money_order: '10.00', result_pay: 'SUCCESS' });
+    const answer = await receiveNotification(deps, keys, raw);
+    expect(answer.ack).toBe(false);
+    const stored = (await deps.store.get(body.no_order))!;
+    expect(stored).toMatchObject({ status: 'AWAITING_APPROVAL', anomalies: 1 });
+    await expect(approvePayout(deps, body.no_order, 'local:checker')).rejects.toBeInstanceOf(
+      InvalidStateError,
+    );
+    expect(deps.provider.applies).toHaveLength(0);
   });
 });
