@@ -136,8 +136,8 @@ export function reliabilityRows(r: ReliabilityResults): Row[] {
     },
     {
       key: 'notify_fuzz',
-      value: `${z.invalidAcked} invalid acked, ${z.stateChanges} state changes, ${z.crashes} crashes (${z.cases} bodies)`,
-      target: '0 acks of invalid, 0 changes, 0 crashes',
+      value: `${z.invalidAcked} invalid acked, ${z.stateChanges} state changes, ${z.anomaliesRecorded ?? 0} signed contradictions recorded as anomalies, ${z.crashes} crashes (${z.cases} bodies)`,
+      target: '0 acks of invalid, 0 changes (anomaly records aside), 0 crashes',
       pass: z.pass,
     },
     ...controlsRows(r),

@@ -3,6 +3,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { notifyHandler } from '../../functions/notify/handler';
 import { amountFor } from '../../sandbox/scenarios';
+import type { PayoutOrder } from '../../src/core/model';
 import { buildSignString, rsaSignString, signFields } from '../../src/lianlian/sign';
 import { apiEvent, lambdaContext } from '../lambda';
 import { OID, ourOrders, payoutBody, pool, postWithRetry, startReliabilityStack, waitUntil } from './harness';
@@ -399,6 +400,8 @@ export interface NotifyFuzzResult {
   readonly equivalentAcked: number;
   readonly invalidAcked: number;
   readonly stateChanges: number;
+  /** Signed contradictions written down once each (defect 8); not state changes. */
+  readonly anomaliesRecorded: number;
   readonly crashes: number;
   readonly byKind: Record<string, KindCount>;
   /** A genuine notification for a fresh order, sent after the fuzz: must be acked and applied. */
@@ -496,9 +499,19 @@ export async function notifyFuzz(
     for (const sample of invalidAckSamples) progress(`notify_fuzz: INVALID BODY ACKED — ${sample}`);
 
     const after = await ourOrders(rs, targets);
-    const stateChanges = targets.filter(
-      (n) => JSON.stringify(before.get(n)) !== JSON.stringify(after.get(n)),
-    ).length;
+    // A body correctly signed by the provider that contradicts the order (another amount or dt_order) is
+    // refused AND written down once as an anomaly (issue 9, defect 8): that record is not a state change.
+    // Everything else about the order (status, result fields, the non-anomaly history) must be untouched.
+    const state = (o: PayoutOrder | undefined) => {
+      if (!o) return 'missing';
+      const { version: _v, updated_at: _u, anomalies: _a, history, ...rest } = o;
+      return JSON.stringify({ ...rest, history: history.filter((h) => !h.anomaly) });
+    };
+    const stateChanges = targets.filter((n) => state(before.get(n)) !== state(after.get(n))).length;
+    const anomaliesRecorded = targets.reduce(
+      (sum, n) => sum + ((after.get(n)?.anomalies ?? 0) - (before.get(n)?.anomalies ?? 0)),
+      0,
+    );
 
     // The control: a genuine notification for an order that is not final yet must still be acked and
     // applied, or "0 acks" above would prove nothing.
@@ -527,7 +540,9 @@ export async function notifyFuzz(
     const controlAcked = controlResult.statusCode === 200 && controlResult.body.includes('"0000"');
     const controlApplied = (await rs.store.real.get(control))?.status === 'SUCCESS';
 
-    progress(`notify_fuzz: ${invalidAcked} invalid acked, ${stateChanges} state changes, ${crashes} crashes`);
+    progress(
+      `notify_fuzz: ${invalidAcked} invalid acked, ${stateChanges} state changes, ${anomaliesRecorded} anomalies recorded, ${crashes} crashes`,
+    );
     return {
       seed,
       cases: generated.length,
@@ -536,6 +551,7 @@ export async function notifyFuzz(
       equivalentAcked,
       invalidAcked,
       stateChanges,
+      anomaliesRecorded,
       crashes,
       byKind,
       controlAcked,
