@@ -24,8 +24,8 @@ export interface Routes {
  * Gateway writes the IAM caller in AWS; the handlers read only that (functions/shared/principal.ts), never
  * the header, so in the deployed API no header can set identity.
  */
-export const PRINCIPAL_HEADER = 'x-principal';
-export const DEFAULT_LOCAL_PRINCIPAL = 'local';
+const PRINCIPAL_HEADER = 'x-principal';
+const DEFAULT_LOCAL_PRINCIPAL = 'local';
 const PRINCIPAL_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export function localPrincipal(header: string | undefined): string | undefined {
@@ -145,7 +145,7 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-export function toEvent(
+function toEvent(
   req: IncomingMessage,
   body: Buffer,
   match: Match,

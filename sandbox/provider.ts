@@ -36,7 +36,7 @@ import type { OrderEvent, RecordedRequest, SandboxOrder } from './types';
  * notification series at each final state. No HTTP here: routes.ts reads bodies and sends answers.
  */
 
-export const RATE_WINDOW_SECONDS = 10;
+const RATE_WINDOW_SECONDS = 10;
 
 const MSG = {
   ok: '交易成功',

@@ -142,7 +142,7 @@ async function handleAdmin(
 }
 
 /** The balance as the admin API shows it: the wire's yuan string beside the fen. */
-export function balanceView(fen: number): { balance: string; balanceFen: number } {
+function balanceView(fen: number): { balance: string; balanceFen: number } {
   return { balance: formatFen(fen), balanceFen: fen };
 }
 

@@ -15,7 +15,7 @@ export const OID = LOCAL_OID_PARTNER;
 export const MD5_KEY = 'sandbox-test-md5-key';
 export const CARD_NO = '6222021234567890123';
 export const ACCT_NAME = '张三丰';
-export const ACK = JSON.stringify({ ret_code: '0000', ret_msg: '交易成功' });
+const ACK = JSON.stringify({ ret_code: '0000', ret_msg: '交易成功' });
 
 export function rsaPair(): { privateKey: KeyObject; publicKey: KeyObject } {
   return generateKeyPairSync('rsa', { modulusLength: 1024 });

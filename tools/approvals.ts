@@ -108,7 +108,7 @@ export interface ApiAnswer {
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const LOCAL_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 
-export function isLocalApi(baseUrl: URL): boolean {
+function isLocalApi(baseUrl: URL): boolean {
   return baseUrl.protocol === 'http:' && LOCAL_HOSTS.has(baseUrl.hostname);
 }
 

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../src/lianlian/keys';
 import { ToolError } from './errors';
 
-export const KEY_SIZES = [1024, 2048] as const;
+const KEY_SIZES = [1024, 2048] as const;
 export type KeySize = (typeof KEY_SIZES)[number];
 
 export interface MerchantKeyPair {

@@ -79,7 +79,7 @@ export function httpErrors(logger: Logger): HttpHandlerMiddleware {
   };
 }
 
-export function toResponse(error: unknown, logger: Logger): APIGatewayProxyResult {
+function toResponse(error: unknown, logger: Logger): APIGatewayProxyResult {
   if (error instanceof ValidationError) {
     return json(400, { error: { code: 'invalid_request', message: error.message, fields: error.fields } });
   }

@@ -65,8 +65,6 @@ export const ENV = {
   logLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
-export type EnvName = (typeof ENV)[keyof typeof ENV];
-
 /** Encryption context bound to the merchant key ciphertext; KMS refuses Decrypt without it. */
 export function merchantKeyContext(oidPartner: string, kind: 'rsa' | 'md5'): Record<string, string> {
   return { purpose: 'lianlian-payout/merchant-key', oid_partner: oidPartner, kind };

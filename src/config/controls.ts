@@ -32,9 +32,9 @@ export interface ControlsInput {
 export type ControlsField = keyof ControlsInput;
 
 /** Three days: long enough for a weekend, short enough that a forgotten request does not linger. */
-export const DEFAULT_APPROVAL_TTL_SECONDS = 259_200;
+const DEFAULT_APPROVAL_TTL_SECONDS = 259_200;
 /** An approval window longer than the provider's query horizon would be meaningless; 30 days is plenty. */
-export const MAX_APPROVAL_TTL_SECONDS = 30 * 24 * 3600;
+const MAX_APPROVAL_TTL_SECONDS = 30 * 24 * 3600;
 /** A payee limit of more payouts a day than this is a typo, not a control. */
 const MAX_PAYEE_COUNT = 1_000_000;
 

@@ -89,8 +89,6 @@ const envMode = z.object({
 
 const schema = z.discriminatedUnion(ENV.keySource, [kmsMode, envMode]);
 
-export type RawConfig = z.infer<typeof schema>;
-
 export interface RuntimeConfig {
   readonly keySource: 'kms' | 'env';
   readonly tableName: string;

@@ -19,7 +19,7 @@ export const RECONCILE_FUNCTION_TIMEOUT_SECONDS = 300;
  * The provider keeps answering 8901 ("no such order") for a while after taking an apply (spec §7); before
  * this long, 8901 says nothing about whether the order will appear.
  */
-export const MIN_NOT_FOUND_GRACE_SECONDS = 30 * 60;
+const MIN_NOT_FOUND_GRACE_SECONDS = 30 * 60;
 
 export interface TimingSettings {
   readonly providerTimeoutMs: number;

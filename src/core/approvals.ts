@@ -22,9 +22,9 @@ import { type PayoutView, toView } from './view';
 
 const MAX_CONFLICT_RETRIES = 5;
 /** Free-text reasons are bounded: they are stored in the history and published in events. */
-export const MAX_REASON_LENGTH = 500;
-export const MAX_LIST_LIMIT = 100;
-export const DEFAULT_LIST_LIMIT = 50;
+const MAX_REASON_LENGTH = 500;
+const MAX_LIST_LIMIT = 100;
+const DEFAULT_LIST_LIMIT = 50;
 
 /**
  * Approves a payout awaiting approval. The conditional write AWAITING_APPROVAL@version → PENDING, with

@@ -31,7 +31,7 @@ export const NO_CONTROLS: ControlPolicy = { approvalTtlMs: DEFAULT_APPROVAL_TTL_
 const CHINA_OFFSET_MS = 8 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Counters outlive their day by this much (late releases, investigations), then DynamoDB TTL drops them. */
-export const COUNTER_RETENTION_MS = 3 * DAY_MS;
+const COUNTER_RETENTION_MS = 3 * DAY_MS;
 
 export function needsApproval(policy: ControlPolicy, moneyFen: number): boolean {
   return policy.approvalMinFen !== undefined && moneyFen >= policy.approvalMinFen;

@@ -215,7 +215,7 @@ async function newOrder(
   };
 }
 
-export async function assertSameRequest(
+async function assertSameRequest(
   deps: PayoutDeps,
   existing: PayoutOrder,
   request: PayoutRequest,
@@ -470,7 +470,7 @@ export async function applyQueryOutcome(
 // Notification: POST /lianlian/notify
 // ---------------------------------------------------------------------------------------------------
 
-export const NOTIFY_ACK = { ret_code: '0000', ret_msg: '交易成功' } as const;
+const NOTIFY_ACK = { ret_code: '0000', ret_msg: '交易成功' } as const;
 
 export type NotifyAnswer =
   | { readonly ack: true; readonly body: typeof NOTIFY_ACK }

@@ -29,9 +29,9 @@ export interface TokenBucketOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export const monotonicClock: LimiterClock = { now: () => performance.now(), sleep: realSleep };
+const monotonicClock: LimiterClock = { now: () => performance.now(), sleep: realSleep };
 
 /**
  * Simulated time for tests and what-if runs: `sleep` never waits, it moves time forward by the sleep, so

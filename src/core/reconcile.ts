@@ -25,7 +25,7 @@ import { isDueIndexed, isFinal } from './status';
  *   outcome is queried for as long as it takes.
  */
 
-export const AGE_BUCKETS = ['lt1h', '1to6h', '6to24h', 'gt24h'] as const;
+const AGE_BUCKETS = ['lt1h', '1to6h', '6to24h', 'gt24h'] as const;
 export type AgeBucket = (typeof AGE_BUCKETS)[number];
 
 /** The open-backlog metric of each age bucket (names from the contract shared with the infrastructure). */
@@ -42,7 +42,7 @@ export interface BackoffPolicy {
   readonly maxMs: number;
 }
 
-export const DEFAULT_MAX_BACKOFF_MS = 60 * 60 * 1000;
+const DEFAULT_MAX_BACKOFF_MS = 60 * 60 * 1000;
 
 /**
  * Delay until the next check of an order that has now been checked `checkCount` times (≥ 1):
@@ -106,7 +106,7 @@ export interface ReconcileSummary {
   stoppedEarly: boolean;
 }
 
-export function emptySummary(): ReconcileSummary {
+function emptySummary(): ReconcileSummary {
   return {
     examined: 0,
     changed: 0,

@@ -16,7 +16,7 @@ export const PAYOUT_STATUSES = [
 
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
 
-export const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set([
+const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set([
   'SUCCESS',
   'FAILURE',
   'CANCEL',
@@ -30,8 +30,6 @@ export const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set([
  * voided. A later issue adds QUEUED (batches) and AWAITING_FUNDS here.
  */
 export const NOT_SENT_STATUSES: ReadonlySet<PayoutStatus> = new Set(['AWAITING_APPROVAL']);
-
-export const OPEN_STATUSES: readonly PayoutStatus[] = PAYOUT_STATUSES.filter((s) => !FINAL_STATUSES.has(s));
 
 export function isFinal(status: PayoutStatus): boolean {
   return FINAL_STATUSES.has(status);

@@ -371,7 +371,7 @@ function decideNotFound(
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
 /** Milliseconds since the last apply, or undefined when applied_at cannot be read. */
-export function applyAgeMs(order: Pick<PayoutOrder, 'applied_at'>, now: Date): number | undefined {
+function applyAgeMs(order: Pick<PayoutOrder, 'applied_at'>, now: Date): number | undefined {
   const at: unknown = order.applied_at;
   if (typeof at !== 'string' || !ISO_UTC.test(at)) return undefined;
   const ms = Date.parse(at);

@@ -21,9 +21,7 @@ export const noOrder = z
 export const dtOrder = z
   .string()
   .refine((v) => parseDtOrder(v) !== undefined, 'must be yyyyMMddHHmmss (UTC+8)');
-export const wireAmount = z
-  .string()
-  .refine((v) => parseWireAmount(v).ok, 'must be yuan with exactly 2 decimals');
+const wireAmount = z.string().refine((v) => parseWireAmount(v).ok, 'must be yuan with exactly 2 decimals');
 export const flagCard = z.enum(['0', '1']);
 export const cardNo = z.string().regex(/^[0-9]{1,32}$/, 'must be 1–32 digits');
 export const signType = z.enum(['RSA', 'MD5']);
@@ -190,7 +188,6 @@ export const applyResponseSchema = z
   })
   .catchall(z.string())
   .superRefine(oneReadingOnly);
-export type ApplyResponse = z.infer<typeof applyResponseSchema>;
 
 export const queryRequestSchema = z
   .object({
@@ -204,7 +201,6 @@ export const queryRequestSchema = z
     query_version: z.enum(['1.0', '1.1']).optional(),
   })
   .strict();
-export type QueryRequest = z.infer<typeof queryRequestSchema>;
 
 /**
  * A `0000` query answer: the fields a result needs. Other codes only need ret_code. Every field whose
@@ -244,12 +240,9 @@ export const balanceRequestSchema = z
     api_version: balanceApiVersion,
   })
   .strict();
-export type BalanceRequest = z.infer<typeof balanceRequestSchema>;
 
 /** A balance figure: yuan with exactly 2 decimals; zero is a real balance, so it is allowed here. */
-export const wireBalance = z
-  .string()
-  .refine((v) => parseWireBalance(v).ok, 'must be yuan with exactly 2 decimals');
+const wireBalance = z.string().refine((v) => parseWireBalance(v).ok, 'must be yuan with exactly 2 decimals');
 
 /**
  * A `0000` balance answer (spec §11). Both figures are required and checked strictly: a missing or
@@ -268,7 +261,6 @@ export const balanceAnswerSchema = z
   })
   .catchall(z.string())
   .superRefine(oneReadingOnly);
-export type BalanceAnswer = z.infer<typeof balanceAnswerSchema>;
 
 /** A result notification (spec §5), its known formats checked strictly like a query answer's. */
 export const notificationSchema = z

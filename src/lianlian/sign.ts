@@ -175,7 +175,7 @@ export function verifyQueryResponse(fields: WireFields, keys: VerifyingKeys): Ve
  * A null-prototype copy without one key. Received keys may be named "__proto__": an assignment into an
  * ordinary object would drop such a key (defect 10), so every copy of received fields goes through here.
  */
-export function withoutKey(fields: WireFields, omit: string): Record<string, string> {
+function withoutKey(fields: WireFields, omit: string): Record<string, string> {
   const copy: Record<string, string> = Object.create(null);
   for (const key of Object.keys(fields)) {
     if (key !== omit) copy[key] = fields[key] as string;

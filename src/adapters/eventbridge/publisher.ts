@@ -8,7 +8,7 @@ import type { PayoutEvent, PayoutEventSink } from '../../core/events';
 import type { Log } from '../../core/ports';
 
 /** PutEvents takes at most 10 entries per call. */
-export const PUT_EVENTS_MAX_ENTRIES = 10;
+const PUT_EVENTS_MAX_ENTRIES = 10;
 
 export interface EventBridgePublisherOptions {
   readonly client: EventBridgeClient;
