@@ -2,13 +2,12 @@ import { payoutMaxBreach, reservationFields, reservationFor, usesPayeeLimits } f
 import { LimitExceededError, NotFoundError, TransitionConflictError, ValidationError } from './errors';
 import type { PayeeSecret, PayoutOrder } from './model';
 import {
-  applyFields,
   applyInput,
   controlsOf,
-  logApplyOutcome,
   type PayoutDeps,
   payeeKeyOf,
   refusal,
+  sendApply,
   transitionContext,
 } from './payouts';
 import { decide } from './transition';
@@ -97,9 +96,7 @@ export async function approvePayout(
 /** The winner's apply: exactly what createPayout does after its create won. */
 async function send(deps: PayoutDeps, claimed: PayoutOrder, known?: PayeeSecret): Promise<PayoutOrder> {
   const payee = known ?? (await deps.cipher.open(claimed.payee_sealed, claimed.no_order));
-  const outcome = await deps.provider.apply(applyFields(deps.config, claimed, payee));
-  logApplyOutcome(deps, claimed.no_order, outcome);
-  return applyInput(deps, claimed, { type: 'apply', source: 'apply', outcome });
+  return sendApply(deps, claimed, payee, 'apply');
 }
 
 /** An approver refuses the payout: DENIED (final, nothing sent). The creator cannot deny (they void). */

@@ -161,10 +161,23 @@ async function recordAndSend(
   // volume is a real share of the cost per payout.
   deps.log.debug('payout recorded', { no_order: order.no_order, money_order: order.money_order });
 
-  const outcome = await deps.provider.apply(applyFields(deps.config, order, request.payee));
-  logApplyOutcome(deps, order.no_order, outcome);
-  const latest = await applyInput(deps, order, { type: 'apply', source: 'apply', outcome });
+  const latest = await sendApply(deps, order, request.payee, 'apply');
   return { created: true, view: toView(latest) };
+}
+
+/**
+ * Sends the apply of an order this caller has claimed (its create, its approval, or its resend claim won)
+ * and feeds the answer to the transition function. The one place an apply leaves the service.
+ */
+export async function sendApply(
+  deps: PayoutDeps,
+  claimed: PayoutOrder,
+  payee: PayeeSecret,
+  source: 'apply' | 'query' | 'reconcile',
+): Promise<PayoutOrder> {
+  const outcome = await deps.provider.apply(applyFields(deps.config, claimed, payee));
+  logApplyOutcome(deps, claimed.no_order, outcome);
+  return applyInput(deps, claimed, { type: 'apply', source, outcome });
 }
 
 export function controlsOf(deps: PayoutDeps): ControlPolicy {
@@ -231,7 +244,7 @@ async function assertSameRequest(
   }
 }
 
-export function applyFields(config: PayoutConfig, order: PayoutOrder, payee: PayeeSecret): ApplyFields {
+function applyFields(config: PayoutConfig, order: PayoutOrder, payee: PayeeSecret): ApplyFields {
   const fields: ApplyFields = {
     oid_partner: config.oidPartner,
     api_version: '1.2',
@@ -251,7 +264,7 @@ export function applyFields(config: PayoutConfig, order: PayoutOrder, payee: Pay
   return fields;
 }
 
-export function logApplyOutcome(deps: PayoutDeps, noOrder: string, outcome: ApplyOutcome): void {
+function logApplyOutcome(deps: PayoutDeps, noOrder: string, outcome: ApplyOutcome): void {
   const attrs = { no_order: noOrder, outcome: outcome.kind, ret_code: outcome.retCode };
   if (outcome.kind === 'unknown' && outcome.reason === 'bad_signature') {
     deps.metrics.count(METRICS.signatureFailures, 1, { kind: 'apply' });
@@ -558,8 +571,6 @@ export async function resendPending(
     no_order: order.no_order,
     attempt: claimed.apply_attempts,
   });
-  const outcome = await deps.provider.apply(applyFields(deps.config, claimed, payee));
-  logApplyOutcome(deps, order.no_order, outcome);
   // A refusal of this resend is never final (the transition function sees apply_attempts > 1).
-  return applyInput(deps, claimed, { type: 'apply', source, outcome });
+  return sendApply(deps, claimed, payee, source);
 }
