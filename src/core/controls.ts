@@ -1,4 +1,5 @@
 import { formatFen } from '../lianlian/money';
+import { withoutUndefined } from './defined';
 import type { LimitName } from './errors';
 import type { PayoutOrder } from './model';
 import type { LimitCommit } from './ports';
@@ -127,8 +128,4 @@ export function releaseFor(order: PayoutOrder, to: PayoutStatus, now: Date): Lim
     expiresAt: counterExpiresAt(order.limit_day),
     payee: order.payee_key === undefined ? undefined : { key: order.payee_key },
   });
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

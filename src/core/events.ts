@@ -1,3 +1,4 @@
+import { withoutUndefined } from './defined';
 import type { PayoutOrder } from './model';
 import { isFinal, type PayoutStatus } from './status';
 
@@ -181,8 +182,4 @@ function controlsDetail(
     principal: newImage.status === 'DENIED' ? newImage.denied_by : newImage.voided_by,
     reason: entry?.note,
   };
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

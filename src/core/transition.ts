@@ -1,5 +1,6 @@
 import { isResultPay, type ResultPay } from '../lianlian/codes';
 import { formatDtOrder } from '../lianlian/time';
+import { withoutUndefined } from './defined';
 import type { ChangeSource, HistoryEntry, OrderPatch, PayoutOrder } from './model';
 import { EXPIRY_PRINCIPAL } from './model';
 import type { ApplyOutcome } from './ports';
@@ -124,11 +125,7 @@ function entry(
   to: PayoutStatus,
   extra: Omit<HistoryEntry, 'at' | 'source' | 'from' | 'to'>,
 ): HistoryEntry {
-  return { at: ctx.now.toISOString(), source, from: order.status, to, ...stripUndefined(extra) };
-}
-
-function stripUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  return { at: ctx.now.toISOString(), source, from: order.status, to, ...withoutUndefined(extra) };
 }
 
 function change(
@@ -139,7 +136,7 @@ function change(
   set: OrderPatch,
   extra: Omit<HistoryEntry, 'at' | 'source' | 'from' | 'to'>,
 ): Extract<Decision, { kind: 'change' }> {
-  const clean = stripUndefined(set);
+  const clean = withoutUndefined(set);
   // Entering a final status leaves the due index — unless the change names a check time (the returns
   // watch). Said explicitly: the store keeps the index as it was for every change that does not say so.
   const leaveDueIndex = isFinal(status) && status !== order.status && clean.next_check_at === undefined;
@@ -289,7 +286,7 @@ function decideResult(
   if (order.status === target) {
     // A repeat adds nothing — unless it carries provider details we lack (a FAILURE learnt by
     // notification has no reason; a 1.1 query adds memo). Those are recorded without a status change.
-    const details: OrderPatch = stripUndefined({
+    const details: OrderPatch = withoutUndefined({
       oid_paybill: order.oid_paybill === undefined ? set.oid_paybill : undefined,
       settle_date: order.settle_date === undefined ? set.settle_date : undefined,
       memo: order.memo === undefined ? set.memo : undefined,
