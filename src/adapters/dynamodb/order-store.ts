@@ -6,6 +6,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactionCanceledException,
   TransactionConflictException,
   type TransactWriteItem,
@@ -465,41 +466,24 @@ export class DynamoOrderStore implements OrderStore {
   ): Promise<{ items: DueOrderRef[]; exhausted: boolean }> {
     if (state === EXHAUSTED) return { items: [], exhausted: true };
     const { partitionKey, sortKey, name } = PAYOUTS_TABLE.openIndex;
-    const items: DueOrderRef[] = [];
-    let startKey: Record<string, AttributeValue> | undefined = state
-      ? {
-          [partitionKey]: { S: shard },
-          [sortKey]: { S: state.t },
-          [PAYOUTS_TABLE.partitionKey]: { S: state.n },
-        }
-      : undefined;
-    // A Query page can stop short of Limit (1 MB cap); keep going so the merge never sees a partial view.
-    do {
-      const out = await this.call('listDue', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: name,
-            KeyConditionExpression: '#shard = :shard AND #due <= :due',
-            ExpressionAttributeNames: { '#shard': partitionKey, '#due': sortKey },
-            ExpressionAttributeValues: { ':shard': { S: shard }, ':due': { S: dueBefore } },
-            ScanIndexForward: true,
-            Limit: want - items.length,
-            ExclusiveStartKey: startKey,
-            ...this.capacityRequest(),
-          }),
-        ),
-      );
-      this.report('listDue', out.ConsumedCapacity);
-      for (const raw of out.Items ?? []) {
-        const noOrder = raw[PAYOUTS_TABLE.partitionKey]?.S;
-        const due = raw[sortKey]?.S;
-        if (noOrder === undefined || due === undefined) continue;
-        items.push({ no_order: noOrder, next_check_at: due });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && items.length < want);
-    return { items, exhausted: startKey === undefined };
+    const page = await this.queryKeys(
+      'listDue',
+      {
+        IndexName: name,
+        KeyConditionExpression: '#shard = :shard AND #due <= :due',
+        ExpressionAttributeNames: { '#shard': partitionKey, '#due': sortKey },
+        ExpressionAttributeValues: { ':shard': { S: shard }, ':due': { S: dueBefore } },
+      },
+      state
+        ? { [partitionKey]: shard, [sortKey]: state.t, [PAYOUTS_TABLE.partitionKey]: state.n }
+        : undefined,
+      want,
+      sortKey,
+    );
+    return {
+      items: page.items.map(([no_order, next_check_at]) => ({ no_order, next_check_at })),
+      exhausted: page.lastKey === undefined,
+    };
   }
 
   async listAwaitingApproval(query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
@@ -507,39 +491,64 @@ export class DynamoOrderStore implements OrderStore {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer`);
     const { name, partitionKey, sortKey, queue } = PAYOUTS_TABLE.awaitingIndex;
     const start = query.cursor ? decodeAwaitingCursor(query.cursor) : undefined;
-    const items: AwaitingOrderRef[] = [];
-    let startKey: Record<string, AttributeValue> | undefined = start
-      ? {
-          [partitionKey]: { S: queue },
-          [sortKey]: { S: start.created_at },
-          [PAYOUTS_TABLE.partitionKey]: { S: start.no_order },
-        }
-      : undefined;
-    do {
-      const request = new QueryCommand({
-        TableName: this.tableName,
+    const page = await this.queryKeys(
+      'listAwaitingApproval',
+      {
         IndexName: name,
         KeyConditionExpression: '#queue = :queue',
         ExpressionAttributeNames: { '#queue': partitionKey },
         ExpressionAttributeValues: { ':queue': { S: queue } },
+      },
+      start
+        ? { [partitionKey]: queue, [sortKey]: start.created_at, [PAYOUTS_TABLE.partitionKey]: start.no_order }
+        : undefined,
+      limit,
+      sortKey,
+    );
+    const items: AwaitingOrderRef[] = page.items.map(([no_order, created_at]) => ({ no_order, created_at }));
+    const last = items.at(-1);
+    // A full page may be followed by nothing; the next call then simply returns an empty last page.
+    return page.lastKey && last ? { items, cursor: encodeAwaitingCursor(last) } : { items };
+  }
+
+  /**
+   * Up to `want` (no_order, sort key) pairs from a KEYS_ONLY index, ascending, from `start` (exclusive).
+   * A Query page can stop short of Limit (1 MB cap), so it keeps going until it has `want` or the end:
+   * callers (the due merge, the approvals list) never see a partial view.
+   */
+  private async queryKeys(
+    operation: OrderStoreOperation,
+    query: Pick<
+      QueryCommandInput,
+      'IndexName' | 'KeyConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+    start: Record<string, string> | undefined,
+    want: number,
+    sortKey: string,
+  ): Promise<{ items: [string, string][]; lastKey?: Record<string, AttributeValue> }> {
+    const items: [string, string][] = [];
+    let startKey: Record<string, AttributeValue> | undefined = start
+      ? Object.fromEntries(Object.entries(start).map(([k, v]) => [k, { S: v }]))
+      : undefined;
+    do {
+      const request = new QueryCommand({
+        TableName: this.tableName,
+        ...query,
         ScanIndexForward: true,
-        Limit: limit - items.length,
+        Limit: want - items.length,
         ExclusiveStartKey: startKey,
         ...this.capacityRequest(),
       });
-      const out = await this.call('listAwaitingApproval', () => this.client.send(request));
-      this.report('listAwaitingApproval', out.ConsumedCapacity);
+      const out = await this.call(operation, () => this.client.send(request));
+      this.report(operation, out.ConsumedCapacity);
       for (const raw of out.Items ?? []) {
         const noOrder = raw[PAYOUTS_TABLE.partitionKey]?.S;
-        const createdAt = raw[sortKey]?.S;
-        if (noOrder !== undefined && createdAt !== undefined)
-          items.push({ no_order: noOrder, created_at: createdAt });
+        const sort = raw[sortKey]?.S;
+        if (noOrder !== undefined && sort !== undefined) items.push([noOrder, sort]);
       }
       startKey = out.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
-    const last = items.at(-1);
-    // A full page may be followed by nothing; the next call then simply returns an empty last page.
-    return startKey && last ? { items, cursor: encodeAwaitingCursor(last) } : { items };
+    } while (startKey && items.length < want);
+    return startKey ? { items, lastKey: startKey } : { items };
   }
 
   /**
