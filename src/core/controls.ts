@@ -1,9 +1,12 @@
 import { formatFen } from '../lianlian/money';
+import { CHINA_OFFSET_MS, chinaDay, DAY_MS } from './days';
 import { withoutUndefined } from './defined';
 import type { LimitName } from './errors';
 import type { PayoutOrder } from './model';
 import type { LimitCommit } from './ports';
 import type { PayoutStatus } from './status';
+
+export { chinaDay };
 
 /**
  * Spending controls (issue 10), as pure decisions. Amounts are integer fen; every limit is optional
@@ -29,8 +32,6 @@ export const DEFAULT_APPROVAL_TTL_MS = 259_200 * 1000;
 /** No controls: today's behaviour (nothing waits, nothing is counted). */
 export const NO_CONTROLS: ControlPolicy = { approvalTtlMs: DEFAULT_APPROVAL_TTL_MS };
 
-const CHINA_OFFSET_MS = 8 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Counters outlive their day by this much (late releases, investigations), then DynamoDB TTL drops them. */
 const COUNTER_RETENTION_MS = 3 * DAY_MS;
 
@@ -58,11 +59,6 @@ export function countsCommits(policy: ControlPolicy): boolean {
 /** Per-payee limits need the payee key (and so the keyed hash of the card number). */
 export function usesPayeeLimits(policy: ControlPolicy): boolean {
   return policy.payeeDailyLimitFen !== undefined || policy.payeeDailyLimitCount !== undefined;
-}
-
-/** The China day (UTC+8, yyyy-mm-dd) an instant belongs to; it rolls over at 16:00 UTC. */
-export function chinaDay(at: Date): string {
-  return new Date(at.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10);
 }
 
 /** Epoch seconds at which a day's counters may be dropped: the day's end (UTC+8) plus the retention. */
@@ -109,11 +105,15 @@ export function reservationFields(
   return withoutUndefined({ limit_day: commit.day, payee_key: commit.payee?.key, limit_held: true });
 }
 
-/** Statuses that end a committed payout with nothing paid: its reservation goes back to the day. */
-const RELEASING: ReadonlySet<PayoutStatus> = new Set(['REJECTED', 'FAILURE']);
+/**
+ * Statuses that end a committed payout with nothing paid: its reservation goes back to the day. DENIED
+ * and VOIDED hold a reservation only for batch items (a batch reserves when it is committed, its items
+ * can then be voided or denied); a single payout awaiting approval has reserved nothing yet.
+ */
+export const RELEASING: ReadonlySet<PayoutStatus> = new Set(['REJECTED', 'FAILURE', 'DENIED', 'VOIDED']);
 
 /**
- * The release owed when `order` moves to `to`, or undefined. Only REJECTED and FAILURE release: CANCEL
+ * The release owed when `order` moves to `to`, or undefined. Only RELEASING statuses release: CANCEL
  * (returned after success) keeps its reservation, because that day's money did leave. A release for a
  * China day that is already over is skipped (that day's budget is history, and its counter may be gone).
  */

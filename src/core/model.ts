@@ -4,7 +4,17 @@ import type { PayoutStatus } from './status';
  * What caused a change. `reconcile` is a query made by the scheduled reconciliation; `approval` is a
  * person's decision through the API (approve, deny, void); `expiry` is an approval that timed out.
  */
-export type ChangeSource = 'apply' | 'query' | 'notify' | 'reconcile' | 'approval' | 'expiry';
+export type ChangeSource =
+  | 'apply'
+  | 'query'
+  | 'notify'
+  | 'reconcile'
+  | 'approval'
+  | 'expiry'
+  /** The batch dispatcher claimed a QUEUED item to send it (issue 11). */
+  | 'dispatch'
+  /** Waiting for funds: a resend once the balance allows, or the wait running out (issue 13). */
+  | 'funds';
 
 /** The principal recorded for an approval that expired (no person decided). */
 export const EXPIRY_PRINCIPAL = 'system:expiry';
@@ -97,6 +107,22 @@ export interface PayoutOrder {
   readonly limit_day?: string;
   readonly payee_key?: string;
   readonly limit_held?: boolean;
+  /** Batch items only (issue 11): the batch and the item's row in it (1-based, the dispatch order). */
+  readonly batch_id?: string;
+  readonly batch_seq?: number;
+  /**
+   * How many applies the provider refused conclusively with a recorded answer (issue 13). A refusal is
+   * only conclusive when EVERY earlier apply was refused too (apply_attempts - 1 === refused_applies):
+   * otherwise an earlier apply may still be paying. Absent = 0.
+   */
+  readonly refused_applies?: number;
+  /** AWAITING_FUNDS: when the first 9104 was recorded; the wait (FUNDS_WAIT_SECONDS) counts from here. */
+  readonly funds_since?: string;
+  /**
+   * China day (yyyy-mm-dd) on which the order reached a final status, set only when that is not the day
+   * it was created: the daily close finds "late results of earlier days" through a sparse index on it.
+   */
+  readonly late_day?: string;
 }
 
 /**
@@ -124,6 +150,10 @@ export const PATCH_KEYS = [
   'limit_day',
   'payee_key',
   'limit_held',
+  // Funds (issue 13) and the daily close.
+  'refused_applies',
+  'funds_since',
+  'late_day',
 ] as const satisfies readonly (keyof PayoutOrder)[];
 
 export type OrderPatch = Partial<Pick<PayoutOrder, (typeof PATCH_KEYS)[number]>>;

@@ -9,6 +9,7 @@ import {
   NO_CONTROLS,
   needsApproval,
   payoutMaxBreach,
+  RELEASING,
   releaseFor,
   reservationFields,
   reservationFor,
@@ -44,6 +45,7 @@ import {
   neverSent,
   resultContradiction,
   type TransitionAlarm,
+  type TransitionContext,
   type TransitionInput,
 } from './transition';
 import { type PayoutView, toView } from './view';
@@ -58,6 +60,8 @@ export interface PayoutConfig {
   readonly firstCheckDelayMs: number;
   /** Spending controls (issue 10); absent = NO_CONTROLS (nothing waits, nothing is counted). */
   readonly controls?: ControlPolicy;
+  /** How long a 9104-refused order waits for funds before it is REJECTED (FUNDS_WAIT_SECONDS; default one day). */
+  readonly fundsWaitMs?: number;
 }
 
 /** The ports the payout rules need; handlers and local mode pass real adapters, tests pass fakes. */
@@ -332,12 +336,13 @@ function raiseAlarm(deps: PayoutDeps, order: PayoutOrder, alarm: TransitionAlarm
   );
 }
 
-export function transitionContext(deps: PayoutDeps) {
+export function transitionContext(deps: PayoutDeps): TransitionContext {
   return {
     now: deps.clock.now(),
     notFoundGraceMs: deps.config.notFoundGraceMs,
     returnWatchMs: deps.config.returnWatchMs,
     firstCheckDelayMs: deps.config.firstCheckDelayMs,
+    ...(deps.config.fundsWaitMs === undefined ? {} : { fundsWaitMs: deps.config.fundsWaitMs }),
   };
 }
 
@@ -375,8 +380,7 @@ async function write(deps: PayoutDeps, order: PayoutOrder, decision: Decision): 
   }
   // A reserved order ending with nothing paid gives its amount back to the day, in the same conditional
   // write: the condition on status+version makes the release happen once however often the result comes.
-  const releases =
-    order.limit_held === true && (decision.status === 'REJECTED' || decision.status === 'FAILURE');
+  const releases = order.limit_held === true && RELEASING.has(decision.status);
   const release = releases ? releaseFor(order, decision.status, deps.clock.now()) : undefined;
   const written = await deps.store.update(
     order,

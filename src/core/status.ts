@@ -12,6 +12,8 @@ export const PAYOUT_STATUSES = [
   'AWAITING_APPROVAL', // recorded, waits for a second person; nothing sent (issue 10)
   'DENIED', // an approver refused it; nothing sent (final)
   'VOIDED', // withdrawn by the merchant or the approval expired; nothing sent (final)
+  'QUEUED', // a batch item: recorded, waiting for the dispatcher; nothing sent (issue 11)
+  'AWAITING_FUNDS', // the provider refused the apply with 9104; nothing paid, resent when funds allow (issue 13)
 ] as const;
 
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
@@ -26,10 +28,16 @@ const FINAL_STATUSES: ReadonlySet<PayoutStatus> = new Set([
 ]);
 
 /**
- * Statuses in which nothing has been sent to the provider, so the order can still be approved, denied or
- * voided. A later issue adds QUEUED (batches) and AWAITING_FUNDS here.
+ * Statuses in which nothing is at the provider, so the order can still be voided: never sent
+ * (AWAITING_APPROVAL, QUEUED), or sent and conclusively refused for want of funds (AWAITING_FUNDS: every
+ * apply so far was answered 9104, so nothing is being paid). A provider result for one of these is an
+ * anomaly, never applied.
  */
-export const NOT_SENT_STATUSES: ReadonlySet<PayoutStatus> = new Set(['AWAITING_APPROVAL']);
+export const NOT_SENT_STATUSES: ReadonlySet<PayoutStatus> = new Set([
+  'AWAITING_APPROVAL',
+  'QUEUED',
+  'AWAITING_FUNDS',
+]);
 
 export function isFinal(status: PayoutStatus): boolean {
   return FINAL_STATUSES.has(status);

@@ -1,5 +1,6 @@
 import { isResultPay, type ResultPay } from '../lianlian/codes';
 import { formatDtOrder } from '../lianlian/time';
+import { chinaDay } from './days';
 import { withoutUndefined } from './defined';
 import type { ChangeSource, HistoryEntry, OrderPatch, PayoutOrder } from './model';
 import { EXPIRY_PRINCIPAL } from './model';
@@ -35,10 +36,17 @@ export type TransitionInput =
   | { readonly type: 'not_found'; readonly source: 'query' | 'reconcile' }
   /** A second person approves: AWAITING_APPROVAL → PENDING (the caller commits limits and sends). */
   | { readonly type: 'approve'; readonly principal: string }
-  | { readonly type: 'deny'; readonly principal: string; readonly reason: string }
+  /** `batch`: the item's batch was denied (a QUEUED item is denied with its batch, never on its own). */
+  | { readonly type: 'deny'; readonly principal: string; readonly reason: string; readonly batch?: boolean }
   | { readonly type: 'void'; readonly principal: string; readonly reason?: string }
   /** Reconciliation found an AWAITING_APPROVAL order due: void it if its approval time is up. */
-  | { readonly type: 'expire' };
+  | { readonly type: 'expire' }
+  /** The batch dispatcher claims a QUEUED item before sending it: QUEUED → PENDING (issue 11). */
+  | { readonly type: 'dispatch' }
+  /** The balance now covers an AWAITING_FUNDS order: claim it for a resend, AWAITING_FUNDS → PENDING. */
+  | { readonly type: 'funds_resend' }
+  /** An AWAITING_FUNDS order found due: REJECTED once it has waited FUNDS_WAIT_SECONDS (issue 13). */
+  | { readonly type: 'funds_expire' };
 
 export interface TransitionContext {
   readonly now: Date;
@@ -51,7 +59,14 @@ export interface TransitionContext {
   readonly returnWatchMs?: number;
   /** When an approved order is first looked at by reconciliation (PayoutConfig.firstCheckDelayMs). */
   readonly firstCheckDelayMs?: number;
+  /** How long an order refused with 9104 waits for funds before it is REJECTED (default one day). */
+  readonly fundsWaitMs?: number;
 }
+
+export const DEFAULT_FUNDS_WAIT_MS = 86_400 * 1000;
+
+/** The provider's "merchant balance insufficient" (spec §7): nothing was paid, the same no_order may be resent. */
+export const INSUFFICIENT_FUNDS_CODE = '9104';
 
 /**
  * Something an operator must hear about although the decision itself is safe; the caller logs it at error
@@ -100,6 +115,8 @@ const RANK: Record<PayoutStatus, number> = {
   AWAITING_APPROVAL: 0,
   DENIED: 0,
   VOIDED: 0,
+  QUEUED: 0,
+  AWAITING_FUNDS: 0,
 };
 
 export function decide(order: PayoutOrder, input: TransitionInput, ctx: TransitionContext): Decision {
@@ -115,6 +132,10 @@ export function decide(order: PayoutOrder, input: TransitionInput, ctx: Transiti
     case 'void':
     case 'expire':
       return decideControl(order, input, ctx);
+    case 'dispatch':
+    case 'funds_resend':
+    case 'funds_expire':
+      return decideSend(order, input, ctx);
   }
 }
 
@@ -136,14 +157,18 @@ function change(
   set: OrderPatch,
   extra: Omit<HistoryEntry, 'at' | 'source' | 'from' | 'to'>,
 ): Extract<Decision, { kind: 'change' }> {
-  const clean = withoutUndefined(set);
+  const clean: OrderPatch = withoutUndefined(set);
   // Entering a final status leaves the due index — unless the change names a check time (the returns
   // watch). Said explicitly: the store keeps the index as it was for every change that does not say so.
   const leaveDueIndex = isFinal(status) && status !== order.status && clean.next_check_at === undefined;
+  // A result on a later China day than the order's own: the daily close of that day must find it
+  // ("late results of earlier days") without a scan, through the sparse index on late_day.
+  const day = chinaDay(ctx.now);
+  const late = isFinal(status) && status !== order.status && day !== chinaDay(new Date(order.created_at));
   return {
     kind: 'change',
     status,
-    set: clean,
+    set: late ? { ...clean, late_day: day } : clean,
     entry: entry(order, ctx, source, status, extra),
     ...(leaveDueIndex ? { leaveDueIndex } : {}),
   };
@@ -194,12 +219,15 @@ function decideApply(
     }
     return { kind: 'none', reason: `apply answer ignored in ${order.status}` };
   }
-  if (outcome.kind === 'rejected' && order.apply_attempts > 1) {
-    // A refusal answered to a RESEND proves nothing about the first apply: the provider may refuse before
-    // its duplicate check (balance, limits) while the original is being paid. Closing the order would let
-    // the merchant pay again under a new number, so it stays open and keeps being queried; from here the
-    // ordinary UNKNOWN rules apply (a result makes it final; 8901 for the whole grace after this apply
-    // closes it REJECTED). ret_code keeps the refusal, so it is never read as "the provider has it".
+  const refusedBefore = order.refused_applies ?? 0;
+  if (outcome.kind === 'rejected' && order.apply_attempts - 1 !== refusedBefore) {
+    // A refusal answered to a RESEND proves nothing about an earlier apply whose answer we never recorded:
+    // the provider may refuse before its duplicate check (balance, limits) while the original is being
+    // paid. Closing the order would let the merchant pay again under a new number, so it stays open and
+    // keeps being queried; from here the ordinary UNKNOWN rules apply (a result makes it final; 8901 for
+    // the whole grace after this apply closes it REJECTED). ret_code keeps the refusal, so it is never
+    // read as "the provider has it". Only when every earlier apply was itself refused conclusively (a
+    // resend from AWAITING_FUNDS) does a refusal stay conclusive.
     const refused = change(
       order,
       ctx,
@@ -212,6 +240,27 @@ function decideApply(
       },
     );
     return { ...refused, alarm: 'resend_refused' };
+  }
+  if (outcome.kind === 'rejected' && outcome.retCode === INSUFFICIENT_FUNDS_CODE) {
+    // Nothing was paid and the provider lets the same no_order be sent again (spec §7): wait for funds
+    // instead of failing. Due again when the wait runs out (funds_expire); resent earlier by the funds
+    // module as soon as a balance query shows enough.
+    const since = order.funds_since ?? ctx.now.toISOString();
+    const waitMs = ctx.fundsWaitMs ?? DEFAULT_FUNDS_WAIT_MS;
+    return change(
+      order,
+      ctx,
+      source,
+      'AWAITING_FUNDS',
+      {
+        ret_code: outcome.retCode,
+        ret_msg: outcome.retMsg,
+        refused_applies: refusedBefore + 1,
+        funds_since: since,
+        next_check_at: new Date(Date.parse(since) + waitMs).toISOString(),
+      },
+      { ret_code: outcome.retCode, note: 'balance insufficient: waiting for funds' },
+    );
   }
   const [status, note]: [PayoutStatus, string] =
     outcome.kind === 'accepted'
@@ -445,7 +494,10 @@ function decideControl(
       );
     }
     case 'deny': {
-      if (!awaiting) return refused('invalid_state', `payout is ${order.status}, not awaiting approval`);
+      const batchItem = order.status === 'QUEUED' && input.batch === true;
+      if (!awaiting && !batchItem) {
+        return refused('invalid_state', `payout is ${order.status}, not awaiting approval`);
+      }
       if (order.created_by !== undefined && order.created_by === input.principal) {
         return refused('same_principal', 'the creator of a payout cannot deny it; void it instead');
       }
@@ -459,7 +511,7 @@ function decideControl(
       );
     }
     case 'void': {
-      // Only while nothing has been sent; later QUEUED and AWAITING_FUNDS join NOT_SENT_STATUSES.
+      // Only while nothing is at the provider: AWAITING_APPROVAL, QUEUED, AWAITING_FUNDS.
       if (!NOT_SENT_STATUSES.has(order.status)) {
         return refused(
           'invalid_state',
@@ -473,6 +525,77 @@ function decideControl(
         'VOIDED',
         { voided_by: input.principal },
         { note: input.reason, principal: input.principal },
+      );
+    }
+  }
+}
+
+/**
+ * The claims that send an apply from a waiting status (issues 11 and 13), and the end of a funds wait.
+ * A claim is a conditional write like every other change: two dispatchers or two funds runs can never both
+ * win it, so each apply leaves at most once per claim. Anything not in the expected status is a no-op:
+ * the claimer simply skips it.
+ */
+function decideSend(
+  order: PayoutOrder,
+  input: Extract<TransitionInput, { type: 'dispatch' | 'funds_resend' | 'funds_expire' }>,
+  ctx: TransitionContext,
+): Decision {
+  const now = ctx.now;
+  const firstCheck = new Date(now.getTime() + (ctx.firstCheckDelayMs ?? 0)).toISOString();
+  switch (input.type) {
+    case 'dispatch': {
+      if (order.status !== 'QUEUED')
+        return { kind: 'none', reason: `nothing to dispatch in ${order.status}` };
+      // Like an approval: the provider has never seen this order, so dt_order and the grace period start
+      // now, when it is sent, not when the batch was accepted.
+      return change(
+        order,
+        ctx,
+        'dispatch',
+        'PENDING',
+        { dt_order: formatDtOrder(now), applied_at: now.toISOString(), next_check_at: firstCheck },
+        { note: 'dispatched' },
+      );
+    }
+    case 'funds_resend': {
+      if (order.status !== 'AWAITING_FUNDS') {
+        return { kind: 'none', reason: `nothing to resend in ${order.status}` };
+      }
+      // The same no_order and dt_order with identical fields (spec §7): one more attempt, counted, so the
+      // answer to it is judged against every earlier one (decideApply).
+      return change(
+        order,
+        ctx,
+        'funds',
+        'PENDING',
+        {
+          apply_attempts: order.apply_attempts + 1,
+          applied_at: now.toISOString(),
+          next_check_at: firstCheck,
+        },
+        { note: 'funds available: apply resent' },
+      );
+    }
+    case 'funds_expire': {
+      if (order.status !== 'AWAITING_FUNDS')
+        return { kind: 'none', reason: `nothing to expire in ${order.status}` };
+      const since = order.funds_since === undefined ? Number.NaN : Date.parse(order.funds_since);
+      const waitMs = ctx.fundsWaitMs ?? DEFAULT_FUNDS_WAIT_MS;
+      // An unreadable start counts as "not yet": waiting longer is safe, closing early is not needed.
+      if (!Number.isFinite(since) || now.getTime() < since + waitMs) {
+        return { kind: 'none', reason: 'still waiting for funds' };
+      }
+      return change(
+        order,
+        ctx,
+        'funds',
+        'REJECTED',
+        {
+          ret_code: INSUFFICIENT_FUNDS_CODE,
+          ret_msg: `balance insufficient for ${Math.round(waitMs / 60000)} min`,
+        },
+        { ret_code: INSUFFICIENT_FUNDS_CODE, note: 'waited for funds too long' },
       );
     }
   }

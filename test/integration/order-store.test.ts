@@ -16,7 +16,8 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
 import { DynamoOrderStore, type OrderStoreOperation } from '../../src/adapters/dynamodb/order-store';
-import { openShardFor, PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import { dayShardFor, openShardFor, PAYOUTS_INDEXES, PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import { chinaDay } from '../../src/core/days';
 import { TransitionConflictError } from '../../src/core/errors';
 import type { PayoutOrder } from '../../src/core/model';
 import { MemoryOrderStore } from '../support/memory-order-store';
@@ -52,37 +53,44 @@ describeOrderStoreContract(
 );
 
 describe('ensurePayoutsTable', () => {
-  it('adds the awaiting-approval index and counter TTL to a local table made before issue 10', async () => {
+  it('adds a missing index and the counter TTL to a local table made by an older version', async () => {
     const name = `orders-old-${randomUUID()}`;
     tables.push(name);
-    const { partitionKey, openIndex, awaitingIndex, ttlAttribute } = PAYOUTS_TABLE;
+    const { partitionKey, awaitingIndex, ttlAttribute } = PAYOUTS_TABLE;
+    // A table with every index but one (DynamoDB Local builds one new index at a time, slowly, so the
+    // test leaves exactly one to add), no TTL.
+    const old = PAYOUTS_INDEXES.filter((i) => i.name !== awaitingIndex.name);
+    const attributes = new Map<string, 'S' | 'N'>([[partitionKey, 'S']]);
+    for (const i of old) {
+      attributes.set(i.partitionKey.name, i.partitionKey.type);
+      attributes.set(i.sortKey.name, i.sortKey.type);
+    }
     await client.send(
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: partitionKey, AttributeType: 'S' },
-          { AttributeName: openIndex.partitionKey, AttributeType: 'S' },
-          { AttributeName: openIndex.sortKey, AttributeType: 'S' },
-        ],
+        AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+          AttributeName,
+          AttributeType,
+        })),
         KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: openIndex.name,
-            KeySchema: [
-              { AttributeName: openIndex.partitionKey, KeyType: 'HASH' },
-              { AttributeName: openIndex.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-        ],
+        GlobalSecondaryIndexes: old.map((i) => ({
+          IndexName: i.name,
+          KeySchema: [
+            { AttributeName: i.partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: i.sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: i.include
+            ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...i.include] }
+            : { ProjectionType: 'KEYS_ONLY' },
+        })),
       }),
     );
     await ensurePayoutsTable(client, name);
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
     // Present (DynamoDB Local may still be backfilling it: CREATING until then).
     expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual(
-      [awaitingIndex.name, openIndex.name].sort(),
+      PAYOUTS_INDEXES.map((i) => i.name).sort(),
     );
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
     expect(ttl.TimeToLiveDescription).toMatchObject({
@@ -91,7 +99,7 @@ describe('ensurePayoutsTable', () => {
     });
     // Idempotent: a second call changes nothing and does not fail.
     await ensurePayoutsTable(client, name);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('DynamoOrderStore on DynamoDB Local', () => {
@@ -166,7 +174,13 @@ describe('DynamoOrderStore on DynamoDB Local', () => {
     await store.create(order);
     const before = await raw(order.no_order);
     expect(before?.open_shard).toEqual({ S: openShardFor(order.no_order) });
-    expect(Object.keys(before ?? {}).sort()).toEqual([...Object.keys(order), 'open_shard'].sort());
+    expect(Object.keys(before ?? {}).sort()).toEqual(
+      [...Object.keys(order), 'open_shard', 'day_shard'].sort(),
+    );
+    // The by-day index key: written once, at creation, from the China day of created_at.
+    expect(before?.day_shard).toEqual({
+      S: dayShardFor(chinaDay(new Date(order.created_at)), order.no_order),
+    });
 
     const accepted = await store.update(order, toAccepted(order));
     expect((await raw(order.no_order))?.open_shard).toEqual({ S: openShardFor(order.no_order) });
@@ -198,7 +212,7 @@ describe('DynamoOrderStore on DynamoDB Local', () => {
     const before = await raw(order.no_order);
     expect(before?.approval_queue).toEqual({ S: 'AWAITING' });
     expect(Object.keys(before ?? {}).sort()).toEqual(
-      [...Object.keys(order), 'open_shard', 'approval_queue'].sort(),
+      [...Object.keys(order), 'open_shard', 'approval_queue', 'day_shard'].sort(),
     );
     await store.update(
       order,

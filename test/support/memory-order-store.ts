@@ -44,6 +44,11 @@ export class MemoryOrderStore implements OrderStore {
     return { created: true };
   }
 
+  /** Every stored order (copies), for the in-memory versions of the other stores (batches, close, funds). */
+  all(): PayoutOrder[] {
+    return [...this.orders.values()].map((stored) => structuredClone(stored.order));
+  }
+
   async get(noOrder: string): Promise<PayoutOrder | undefined> {
     const stored = this.orders.get(noOrder);
     return stored ? structuredClone(stored.order) : undefined;

@@ -15,6 +15,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { chinaDay } from '../../core/days';
 import {
   DependencyError,
   LimitExceededError,
@@ -33,7 +34,14 @@ import type {
 } from '../../core/ports';
 import { isDueIndexed, isFinal } from '../../core/status';
 import { formatFen } from '../../lianlian/money';
-import { allOpenShards, dailyCounterKey, openShardFor, PAYOUTS_TABLE, payeeCounterKey } from './table';
+import {
+  allOpenShards,
+  dailyCounterKey,
+  dayShardFor,
+  openShardFor,
+  PAYOUTS_TABLE,
+  payeeCounterKey,
+} from './table';
 
 export type OrderStoreOperation = 'create' | 'get' | 'update' | 'listDue' | 'listAwaitingApproval';
 
@@ -51,7 +59,15 @@ const PATCH_KEY_SET: ReadonlySet<string> = new Set<string>(PATCH_KEYS);
 const STORAGE_ONLY = [
   PAYOUTS_TABLE.openIndex.partitionKey,
   PAYOUTS_TABLE.awaitingIndex.partitionKey,
+  PAYOUTS_TABLE.byDayIndex.partitionKey,
 ] as const;
+
+/** The waiting queue (awaiting-approval index) an order in `status` belongs to, if any. */
+export function waitQueueOf(status: string): string | undefined {
+  if (status === 'AWAITING_APPROVAL') return PAYOUTS_TABLE.awaitingIndex.queue;
+  if (status === 'AWAITING_FUNDS') return PAYOUTS_TABLE.fundsQueue;
+  return undefined;
+}
 
 /** TransactionConflict (another transaction on the same counter) is retried this often, with jitter. */
 const TRANSACTION_ATTEMPTS = 25;
@@ -105,9 +121,13 @@ export class DynamoOrderStore implements OrderStore {
     if (!isFinal(order.status) && order.next_check_at !== undefined) {
       item[PAYOUTS_TABLE.openIndex.partitionKey] = openShardFor(order.no_order);
     }
-    if (order.status === 'AWAITING_APPROVAL') {
-      item[PAYOUTS_TABLE.awaitingIndex.partitionKey] = PAYOUTS_TABLE.awaitingIndex.queue;
-    }
+    const queue = waitQueueOf(order.status);
+    if (queue !== undefined) item[PAYOUTS_TABLE.awaitingIndex.partitionKey] = queue;
+    // Written once, never changed: the by-day index costs one write per payout (see table.ts).
+    item[PAYOUTS_TABLE.byDayIndex.partitionKey] = dayShardFor(
+      chinaDay(new Date(order.created_at)),
+      order.no_order,
+    );
     if (commit) return this.createWithCommit(order, item, commit);
     try {
       const out = await this.client.send(
@@ -196,10 +216,18 @@ export class DynamoOrderStore implements OrderStore {
       values[':open_shard'] = openShardFor(expected.no_order);
       sets.push('#open_shard = :open_shard');
     }
-    if (expected.status === 'AWAITING_APPROVAL' && change.status !== 'AWAITING_APPROVAL') {
-      // Approved, denied or voided: it leaves the awaiting-approval list in the same write.
+    const fromQueue = waitQueueOf(expected.status);
+    const toQueue = waitQueueOf(change.status);
+    if (fromQueue !== toQueue) {
+      // Approved, denied, voided, refused for funds, resent: it joins or leaves a waiting queue in the
+      // same write.
       names['#approval_queue'] = PAYOUTS_TABLE.awaitingIndex.partitionKey;
-      removes.push('#approval_queue');
+      if (toQueue === undefined) {
+        removes.push('#approval_queue');
+      } else {
+        values[':approval_queue'] = toQueue;
+        sets.push('#approval_queue = :approval_queue');
+      }
     }
 
     const updateExpression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PayoutOrder } from '../../../src/core/model';
-import { isFinal, PAYOUT_STATUSES, type PayoutStatus } from '../../../src/core/status';
+import { isFinal, NOT_SENT_STATUSES, PAYOUT_STATUSES, type PayoutStatus } from '../../../src/core/status';
 import { type Decision, decide, type TransitionInput } from '../../../src/core/transition';
 import { makeOrder } from '../../support/order-fixtures';
 
@@ -44,12 +44,21 @@ const INPUTS = {
   VD: { type: 'void', principal: MAKER },
   EXP: { type: 'expire' },
   EXP_early: { type: 'expire' },
+  // Batches (issue 11) and funds (issue 13).
+  DN_batch: { type: 'deny', principal: CHECKER, reason: 'batch denied', batch: true },
+  DSP: { type: 'dispatch' },
+  A_9104: { type: 'apply', source: 'apply', outcome: { kind: 'rejected', retCode: '9104' } },
+  FR: { type: 'funds_resend' },
+  FE: { type: 'funds_expire' },
+  FE_early: { type: 'funds_expire' },
 } satisfies Record<string, TransitionInput>;
 type InputName = keyof typeof INPUTS;
 
 /** The history source each input's change records. */
 function sourceOf(input: TransitionInput): string {
   if ('source' in input) return input.source;
+  if (input.type === 'dispatch') return 'dispatch';
+  if (input.type === 'funds_resend' || input.type === 'funds_expire') return 'funds';
   return input.type === 'expire' ? 'expiry' : 'approval';
 }
 
@@ -62,6 +71,11 @@ const SENT_CONTROLS = {
   VD: 'refused:invalid_state',
   EXP: 'none',
   EXP_early: 'none',
+  DN_batch: 'refused:invalid_state',
+  DSP: 'none',
+  FR: 'none',
+  FE: 'none',
+  FE_early: 'none',
 } as const;
 
 /** Never sent: whatever the provider says about it is an anomaly; apply answers cannot belong to it. */
@@ -79,6 +93,7 @@ const NEVER_SENT_PROVIDER = {
   R_dt: 'anomaly',
   NF_in: 'none',
   NF_out: 'none',
+  A_9104: 'anomaly',
 } as const;
 
 /**
@@ -86,16 +101,28 @@ const NEVER_SENT_PROVIDER = {
  * status. NF_in is an 8901 ten minutes after the apply, NF_out one an hour after. EXP comes after the
  * approval expiry, EXP_early before it (and every other input before it too).
  */
-const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
+const BASE_TABLE: Record<PayoutStatus, Record<Exclude<InputName, 'A_9104'>, string>> = {
   AWAITING_APPROVAL: {
     ...NEVER_SENT_PROVIDER,
+    ...SENT_CONTROLS,
     AP: 'PENDING',
     AP_self: 'refused:same_principal',
     DN: 'DENIED',
     DN_self: 'refused:same_principal',
+    DN_batch: 'DENIED',
     VD: 'VOIDED',
     EXP: 'VOIDED',
     EXP_early: 'none',
+  },
+  // A batch item: approved or denied with its batch (DN_batch), claimed by the dispatcher, voidable.
+  QUEUED: { ...NEVER_SENT_PROVIDER, ...SENT_CONTROLS, DN_batch: 'DENIED', VD: 'VOIDED', DSP: 'PENDING' },
+  // Refused with 9104: nothing is at the provider; resent when funds allow, REJECTED when the wait ends.
+  AWAITING_FUNDS: {
+    ...NEVER_SENT_PROVIDER,
+    ...SENT_CONTROLS,
+    VD: 'VOIDED',
+    FR: 'PENDING',
+    FE: 'REJECTED',
   },
   DENIED: { ...NEVER_SENT_PROVIDER, ...SENT_CONTROLS },
   VOIDED: { ...NEVER_SENT_PROVIDER, ...SENT_CONTROLS },
@@ -245,11 +272,22 @@ const TABLE: Record<PayoutStatus, Record<InputName, string>> = {
   },
 };
 
+/** A 9104 answer to a first apply waits for funds; anywhere else it is judged like any other refusal. */
+const TABLE: Record<PayoutStatus, Record<InputName, string>> = Object.fromEntries(
+  Object.entries(BASE_TABLE).map(([status, row]) => [
+    status,
+    { ...row, A_9104: status === 'PENDING' ? 'AWAITING_FUNDS' : row.A_rej },
+  ]),
+) as Record<PayoutStatus, Record<InputName, string>>;
+
 function orderIn(status: PayoutStatus, input: InputName, overrides: Partial<PayoutOrder> = {}): PayoutOrder {
   const minutesAgo = input === 'NF_out' ? 60 : 10;
   const expiresInMinutes = input === 'EXP' ? -1 : 60;
+  // FE: the funds wait (one day by default) began two days ago; otherwise ten minutes ago.
+  const fundsMinutesAgo = input === 'FE' ? 2 * 24 * 60 : 10;
   return makeOrder({
     status,
+    funds_since: new Date(NOW.getTime() - fundsMinutesAgo * 60_000).toISOString(),
     created_by: MAKER,
     approval_expires_at: new Date(NOW.getTime() + expiresInMinutes * 60_000).toISOString(),
     money_fen: AMOUNT,
@@ -732,7 +770,7 @@ describe('decide: properties over input sequences', () => {
       fc.property(fc.array(inputArb, { maxLength: 30 }), startArb, (names, start) => {
         for (const step of steps(names, start)) {
           if ((step.to === 'DENIED' || step.to === 'VOIDED') && step.from !== step.to) {
-            expect(step.from).toBe('AWAITING_APPROVAL');
+            expect(NOT_SENT_STATUSES.has(step.from)).toBe(true);
           }
         }
       }),

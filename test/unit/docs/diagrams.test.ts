@@ -81,6 +81,8 @@ function orders(): PayoutOrder[] {
                 settle_date: details ? '20261127' : undefined,
                 memo: details ? 'memo' : undefined,
                 next_check_at: watched ? '2026-11-27T05:00:00.000Z' : undefined,
+                // Half of the orders waiting for funds have waited past FUNDS_WAIT_SECONDS.
+                funds_since: watched ? '2026-11-20T00:00:00.000Z' : APPLIED_AT,
               }),
             );
   return out;
@@ -91,7 +93,7 @@ function applyOutcomes(): ApplyOutcome[] {
     { kind: 'accepted', retCode: '0000' },
     { kind: 'accepted', retCode: '0000', retMsg: '交易成功', oidPaybill: '2026112700000001' },
   ];
-  for (const retCode of ['1001', '1008', '4002', '8888']) out.push({ kind: 'rejected', retCode });
+  for (const retCode of ['1001', '1008', '4002', '8888', '9104']) out.push({ kind: 'rejected', retCode });
   for (const reason of UNKNOWN_REASONS)
     for (const retCode of [undefined, '9999', '1002', '2005', '0000'])
       for (const knownCode of [undefined, true, false])
@@ -124,6 +126,9 @@ function inputs(order: PayoutOrder): TransitionInput[] {
     out.push({ type: 'void', principal });
   }
   out.push({ type: 'expire' });
+  // Batches and funds (issues 11, 13): a batch denies its items, the dispatcher and the funds module claim.
+  out.push({ type: 'deny', principal: CHECKER, reason: 'batch', batch: true });
+  out.push({ type: 'dispatch' }, { type: 'funds_resend' }, { type: 'funds_expire' });
   return out;
 }
 
