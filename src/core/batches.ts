@@ -614,7 +614,7 @@ async function stampItems(
     const payeeKey = await payeeKeyOf(deps, policy, request.payee);
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
       const order = await deps.store.get(request.no_order);
-      if (!order || order.status !== 'QUEUED' || order.batch_id !== batchId || order.limit_held) return;
+      if (order?.status !== 'QUEUED' || order.batch_id !== batchId || order.limit_held) return;
       try {
         await deps.store.update(order, {
           status: 'QUEUED',

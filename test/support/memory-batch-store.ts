@@ -1,3 +1,4 @@
+import { decodeSeqCursor, encodeSeqCursor } from '../../src/adapters/dynamodb/batch-store';
 import { dailyCounterKey, payeeCounterKey } from '../../src/adapters/dynamodb/table';
 import type {
   BatchChange,
@@ -71,9 +72,7 @@ export class MemoryBatchStore implements BatchWriteStore {
   ): Promise<BatchItemPage> {
     let after = query.afterSeq ?? 0;
     if (query.cursor) {
-      const seq = Number(Buffer.from(query.cursor, 'base64url').toString('utf8'));
-      if (!Number.isInteger(seq) || seq < 0) throw new RangeError('invalid batch items cursor');
-      after = Math.max(after, seq);
+      after = Math.max(after, decodeSeqCursor(query.cursor));
     }
     const rows = this.orders
       .all()
@@ -82,9 +81,7 @@ export class MemoryBatchStore implements BatchWriteStore {
       .sort((a, b) => (a.batch_seq ?? 0) - (b.batch_seq ?? 0));
     const items = rows.slice(0, query.limit).map(toRow);
     const last = items.at(-1);
-    return rows.length > query.limit && last
-      ? { items, cursor: Buffer.from(String(last.batch_seq), 'utf8').toString('base64url') }
-      : { items };
+    return rows.length > query.limit && last ? { items, cursor: encodeSeqCursor(last.batch_seq) } : { items };
   }
 
   async getOrders(noOrders: readonly string[]): Promise<Map<string, PayoutOrder>> {

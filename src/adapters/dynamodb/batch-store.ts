@@ -475,11 +475,12 @@ function toRow(item: Record<string, AttributeValue>): BatchItemRow {
   return plain as BatchItemRow;
 }
 
-function encodeSeqCursor(seq: number): string {
+/** The items cursor: the last row handed out (shared with the memory store). */
+export function encodeSeqCursor(seq: number): string {
   return Buffer.from(JSON.stringify({ v: 1, s: seq }), 'utf8').toString('base64url');
 }
 
-function decodeSeqCursor(cursor: string): number {
+export function decodeSeqCursor(cursor: string): number {
   try {
     const { v, s } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
       v?: unknown;
