@@ -16,6 +16,8 @@ export interface Routes {
   readonly query: ApiHandler;
   readonly review: ApiHandler;
   readonly notify: ApiHandler;
+  /** The batch routes (issue 11): PUT/GET /batches/{batch_id}, items, report.csv, approve/deny/void. */
+  readonly batches?: ApiHandler;
 }
 
 /**
@@ -55,6 +57,8 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
   if (method === 'POST' && path === '/lianlian/notify') {
     return { handler: routes.notify, resource: '/lianlian/notify', pathParameters: null };
   }
+  const batch = batchRoute(routes, method, path);
+  if (batch) return batch;
   const m = /^\/payouts\/([^/]+)$/.exec(path);
   if (method === 'GET' && m?.[1]) {
     return {
@@ -65,6 +69,29 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
   }
   return undefined;
 }
+
+/** The batch routes, mirroring the API Gateway resources under /batches/{batch_id}. */
+function batchRoute(routes: Routes, method: string, path: string): Match | undefined {
+  if (!routes.batches) return undefined;
+  const m = /^\/batches\/([^/]+)(?:\/(items|report\.csv|approve|deny|void))?$/.exec(path);
+  if (!m?.[1]) return undefined;
+  const sub = m[2];
+  const allowed =
+    sub === undefined
+      ? method === 'PUT' || method === 'GET'
+      : sub === 'items' || sub === 'report.csv'
+        ? method === 'GET'
+        : method === 'POST';
+  if (!allowed) return undefined;
+  return {
+    handler: routes.batches,
+    resource: `/batches/{batch_id}${sub ? `/${sub}` : ''}`,
+    pathParameters: { batch_id: decodeURIComponent(m[1]) },
+  };
+}
+
+/** A batch file may be large (functions/batches/handler.ts caps it at 5 MB); the front reads that much. */
+const BATCH_FRONT_MAX_BYTES = 6 * 1024 * 1024;
 
 /**
  * A Lambda context for handlers run outside Lambda (local mode, benchmarks): names, memory and a deadline
@@ -98,16 +125,16 @@ export function lambdaContext(
  */
 const FRONT_MAX_BYTES = MAX_BODY_BYTES * 4;
 
-function readBody(req: IncomingMessage): Promise<Buffer | 'too_large'> {
+function readBody(req: IncomingMessage, maxBytes = FRONT_MAX_BYTES): Promise<Buffer | 'too_large'> {
   // Refused before reading a byte when the size is declared.
-  if (Number(req.headers['content-length'] ?? 0) > FRONT_MAX_BYTES) return Promise.resolve('too_large');
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return Promise.resolve('too_large');
   // Events rather than `for await`: leaving that loop early destroys the request, and its socket with it.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > FRONT_MAX_BYTES) {
+      if (size > maxBytes) {
         req.off('data', onData);
         req.pause();
         resolve('too_large');
@@ -237,7 +264,10 @@ export async function startLocalFront(
         });
         return;
       }
-      const body = await readBody(req);
+      const body = await readBody(
+        req,
+        match.handler === routes.batches ? BATCH_FRONT_MAX_BYTES : FRONT_MAX_BYTES,
+      );
       if (body === 'too_large') {
         refuseTooLarge(req, res);
         return;
@@ -249,7 +279,9 @@ export async function startLocalFront(
             ? 'query'
             : match.handler === routes.review
               ? 'review'
-              : 'notify';
+              : match.handler === routes.batches
+                ? 'batches'
+                : 'notify';
       send(res, await match.handler(toEvent(req, body, match, url, principal), lambdaContext(name)));
     } catch {
       send(res, {

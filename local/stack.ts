@@ -2,6 +2,7 @@ import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyHandler } from '../functions/apply/handler';
+import { batchesHandler, loggingTrigger } from '../functions/batches/handler';
 import { notifyHandler } from '../functions/notify/handler';
 import { queryHandler } from '../functions/query/handler';
 import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/reconcile/handler';
@@ -10,7 +11,9 @@ import { MemoryMetrics } from '../functions/shared/observability';
 import { buildRuntime, type Runtime, type RuntimeOverrides } from '../functions/shared/runtime';
 import { parseYuan, SANDBOX_ENV } from '../sandbox/config';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
+import { DynamoBatchStore } from '../src/adapters/dynamodb/batch-store';
 import { CONTROLS_ENV, ENV } from '../src/config/contract';
+import type { DispatchTrigger } from '../src/core/batch-model';
 import type { PayoutEvent } from '../src/core/events';
 import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
@@ -52,6 +55,8 @@ export interface LocalStackOptions {
    * Publish payout events from the table's stream to a local sink (log + memory), as the deployed publish
    * function does to EventBridge. Default off.
    */
+  /** The batch dispatcher's trigger (issue 11); default: log only (the batch's due-index look finds it). */
+  readonly batchDispatch?: (runtime: Runtime) => DispatchTrigger;
   readonly events?:
     | boolean
     | { readonly pollMs?: number; readonly retryMs?: number; readonly sink?: LocalEventSink };
@@ -227,6 +232,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       query: queryHandler(() => runtime),
       review: reviewHandler(() => runtime),
       notify: notifyHandler(() => runtime),
+      batches: batchesHandler(
+        () => runtime,
+        (rt) => ({
+          batches: new DynamoBatchStore({ client: ddb, tableName }),
+          dispatch: options.batchDispatch?.(rt) ?? loggingTrigger(rt),
+        }),
+      ),
     };
 
     // Events: the table stream → the same publish step as the deployed function → a local sink.

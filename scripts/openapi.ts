@@ -10,6 +10,7 @@ import { payoutRequestSchema } from '../src/core/request';
 import { PAYOUT_STATUSES } from '../src/core/status';
 import { PAYOUT_VIEW_FIELDS } from '../src/core/view';
 import { CALLER_AMOUNT } from '../src/lianlian/money';
+import { batchPaths, batchSchemas } from './openapi-batches';
 
 type Json = Record<string, unknown>;
 
@@ -59,6 +60,7 @@ function viewSchema(): Json {
     approved_by: nullableString,
     denied_by: nullableString,
     voided_by: { ...nullableString, description: '`system:expiry` when the approval expired.' },
+    batch_id: { ...nullableString, description: 'The batch this payout is an item of (issue 11).' },
   };
   return {
     type: 'object',
@@ -208,6 +210,7 @@ export function buildOpenApi(): Json {
         },
       },
       ...reviewPaths(),
+      ...batchPaths(),
       '/payouts/{no_order}': {
         get: {
           operationId: 'getPayout',
@@ -310,6 +313,7 @@ export function buildOpenApi(): Json {
           properties: { ret_code: { type: 'string' }, ret_msg: { type: 'string' } },
         },
         Error: errorSchema,
+        ...batchSchemas(),
       },
     },
   };

@@ -44,11 +44,15 @@ export function json(
 }
 
 /** The raw body as UTF-8 text; API Gateway may hand it over base64-encoded. */
-export function rawBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): string {
+export function rawBody(
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>,
+  /** Batches (issue 11) pass their own, larger cap. */
+  maxBytes = MAX_BODY_BYTES,
+): string {
   const body = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) {
-    throw new HttpError(413, 'payload_too_large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
+  if (bytes.length > maxBytes) {
+    throw new HttpError(413, 'payload_too_large', `the body must be at most ${maxBytes} bytes`);
   }
   return bytes.toString('utf8');
 }

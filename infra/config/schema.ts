@@ -84,6 +84,7 @@ export const CONTROLS_CONTEXT_KEYS = {
   payeeDailyLimit: 'payeeDailyLimitAmount',
   payeeDailyLimitCount: 'payeeDailyLimitCount',
   approvalTtlSeconds: 'approvalTtlSeconds',
+  approvalMinBatch: 'approvalMinBatchAmount',
 } as const satisfies Record<ControlsField, string>;
 
 const logLevel = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']);
@@ -164,6 +165,8 @@ export const payoutConfigSchema = z
     payeeDailyLimitAmount: yuan,
     payeeDailyLimitCount: wholeNumber(1, 1_000_000).optional(),
     approvalTtlSeconds: wholeNumber(60, 30 * 24 * 3600).optional(),
+    /** Batches (issue 11): a batch whose total is at least this waits for approval. */
+    approvalMinBatchAmount: yuan,
   })
   .strict()
   .superRefine(
@@ -214,6 +217,7 @@ export const payoutConfigSchema = z
           payeeDailyLimit: c.payeeDailyLimitAmount,
           payeeDailyLimitCount: c.payeeDailyLimitCount?.toString(),
           approvalTtlSeconds: c.approvalTtlSeconds?.toString(),
+          approvalMinBatch: c.approvalMinBatchAmount,
         },
         (field) => CONTROLS_CONTEXT_KEYS[field],
       );

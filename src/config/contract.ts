@@ -55,6 +55,8 @@ export const ENV = {
   payeeDailyLimitCount: 'PAYEE_DAILY_LIMIT_COUNT',
   /** An unapproved payout is voided after this; default 259200 (3 days). */
   approvalTtlSeconds: 'APPROVAL_TTL_SECONDS',
+  /** A batch whose total is at least this waits for approval (issue 11); unset = only its items decide. */
+  approvalMinBatchAmount: 'APPROVAL_MIN_BATCH_AMOUNT',
   /** kms mode, payee limits only: the KMS HMAC key that turns a card number into a payee key. */
   payeeHmacKmsKeyId: 'PAYEE_HMAC_KMS_KEY_ID',
   /** env mode, payee limits only: base64 of a 32-byte local HMAC key. */
@@ -119,6 +121,7 @@ export const CONTROLS_ENV = {
   payeeDailyLimit: ENV.payeeDailyLimitAmount,
   payeeDailyLimitCount: ENV.payeeDailyLimitCount,
   approvalTtlSeconds: ENV.approvalTtlSeconds,
+  approvalMinBatch: ENV.approvalMinBatchAmount,
 } as const;
 
 /** Function names as used by the infrastructure and the bench (entry: functions/<name>/index.ts). */

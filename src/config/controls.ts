@@ -17,6 +17,7 @@ export interface ControlsConfig {
   readonly payeeDailyLimitFen?: number;
   readonly payeeDailyLimitCount?: number;
   readonly approvalTtlMs: number;
+  readonly approvalMinBatchFen?: number;
 }
 
 /** The raw values, by the name each one has where it is set (env var name or context key). */
@@ -27,6 +28,8 @@ export interface ControlsInput {
   readonly payeeDailyLimit?: string;
   readonly payeeDailyLimitCount?: string;
   readonly approvalTtlSeconds?: string;
+  /** APPROVAL_MIN_BATCH_AMOUNT (issue 11). */
+  readonly approvalMinBatch?: string;
 }
 
 export type ControlsField = keyof ControlsInput;
@@ -72,6 +75,7 @@ export function parseControls(
   };
 
   const approvalMinFen = amount('approvalMin');
+  const approvalMinBatchFen = amount('approvalMinBatch');
   const payoutMaxFen = amount('payoutMax');
   const dailyLimitFen = amount('dailyLimit');
   const payeeDailyLimitFen = amount('payeeDailyLimit');
@@ -104,6 +108,7 @@ export function parseControls(
       ...(payeeDailyLimitFen !== undefined ? { payeeDailyLimitFen } : {}),
       ...(payeeDailyLimitCount !== undefined ? { payeeDailyLimitCount } : {}),
       approvalTtlMs: ttlSeconds * 1000,
+      ...(approvalMinBatchFen !== undefined ? { approvalMinBatchFen } : {}),
     },
   };
 }

@@ -66,6 +66,7 @@ const common = {
   [ENV.payeeDailyLimitAmount]: z.string().optional(),
   [ENV.payeeDailyLimitCount]: z.string().optional(),
   [ENV.approvalTtlSeconds]: z.string().optional(),
+  [ENV.approvalMinBatchAmount]: z.string().optional(),
 };
 
 const kmsMode = z.object({

@@ -25,6 +25,8 @@ export interface ControlPolicy {
   readonly payeeDailyLimitCount?: number;
   /** An unapproved payout is voided after this. */
   readonly approvalTtlMs: number;
+  /** A batch whose total is at least this waits for approval (APPROVAL_MIN_BATCH_AMOUNT, issue 11). */
+  readonly approvalMinBatchFen?: number;
 }
 
 export const DEFAULT_APPROVAL_TTL_MS = 259_200 * 1000;

@@ -23,6 +23,8 @@ export interface PayoutView {
   readonly approved_by: string | null;
   readonly denied_by: string | null;
   readonly voided_by: string | null;
+  /** Batch items (issue 11): the batch it belongs to; null for a single payout. */
+  readonly batch_id: string | null;
 }
 
 export const PAYOUT_VIEW_FIELDS = [
@@ -45,6 +47,7 @@ export const PAYOUT_VIEW_FIELDS = [
   'approved_by',
   'denied_by',
   'voided_by',
+  'batch_id',
 ] as const satisfies readonly (keyof PayoutView)[];
 
 export function toView(order: PayoutOrder): PayoutView {
@@ -68,5 +71,6 @@ export function toView(order: PayoutOrder): PayoutView {
     approved_by: order.approved_by ?? null,
     denied_by: order.denied_by ?? null,
     voided_by: order.voided_by ?? null,
+    batch_id: order.batch_id ?? null,
   };
 }

@@ -49,6 +49,13 @@ export class MemoryOrderStore implements OrderStore {
     return [...this.orders.values()].map((stored) => structuredClone(stored.order));
   }
 
+  /** Deletes an order when `condition` holds (batch acceptance undoing its own items, issue 11). */
+  deleteIf(noOrder: string, condition: (order: PayoutOrder) => boolean): boolean {
+    const stored = this.orders.get(noOrder);
+    if (!stored || !condition(structuredClone(stored.order))) return false;
+    return this.orders.delete(noOrder);
+  }
+
   async get(noOrder: string): Promise<PayoutOrder | undefined> {
     const stored = this.orders.get(noOrder);
     return stored ? structuredClone(stored.order) : undefined;

@@ -47,6 +47,12 @@ describe('docs/openapi.json', () => {
 
   it('lists the routes, including the approvals list and the second person’s decisions', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/batches/{batch_id}',
+      '/batches/{batch_id}/approve',
+      '/batches/{batch_id}/deny',
+      '/batches/{batch_id}/items',
+      '/batches/{batch_id}/report.csv',
+      '/batches/{batch_id}/void',
       '/lianlian/notify',
       '/payouts',
       '/payouts/{no_order}',
