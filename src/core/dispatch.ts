@@ -177,7 +177,7 @@ async function dispatchOne(
 ): Promise<void> {
   // The index is eventually consistent: the claim is decided on a consistent read.
   const order = await deps.store.get(row.no_order);
-  if (!order || order.status !== 'QUEUED' || order.batch_id !== batchId) {
+  if (order?.status !== 'QUEUED' || order.batch_id !== batchId) {
     summary.skipped++;
     return;
   }
