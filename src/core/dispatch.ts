@@ -468,6 +468,39 @@ export async function queuedItemDue(
   }
 }
 
+/** What reconciliation does with batches; one per run (it remembers the batches re-triggered). */
+export interface BatchLooks {
+  /** A `BATCH#<id>` record found due. */
+  batchDue(batchId: string): Promise<void>;
+  /** A QUEUED item found due. */
+  queuedItemDue(order: PayoutOrder): Promise<'retriggered' | 'postponed' | 'ended' | 'unchanged'>;
+}
+
+/**
+ * Reconciliation's batch looks: the dispatcher's (DISPATCHING, DISPATCHED, QUEUED items) and, for every
+ * other batch status, the batch module's `maintainBatch` (approval expiry), passed in by the wiring.
+ */
+export function batchLooks(
+  deps: DispatchMaintenanceDeps,
+  maintainBatch?: (batchId: string) => Promise<unknown>,
+): BatchLooks {
+  const retriggered = new Set<string>();
+  return {
+    batchDue: async (batchId) => {
+      if (!(await maintainDispatch(deps, batchId))) await maintainBatch?.(batchId);
+    },
+    queuedItemDue: (order) => queuedItemDue(deps, order, retriggered),
+  };
+}
+
+/** The table key prefix of batch records (PAYOUTS_TABLE.batchPrefix; a test keeps the two equal). */
+export const BATCH_KEY_PREFIX = 'BATCH#';
+
+/** The batch id of a `BATCH#<id>` key from the due index, or undefined for an order. */
+export function batchIdOfKey(key: string): string | undefined {
+  return key.startsWith(BATCH_KEY_PREFIX) ? key.slice(BATCH_KEY_PREFIX.length) : undefined;
+}
+
 async function postpone(deps: PayoutDeps, order: PayoutOrder, when: Date): Promise<void> {
   try {
     await deps.store.update(order, {

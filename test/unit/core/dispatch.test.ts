@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { batchKey, PAYOUTS_TABLE } from '../../../src/adapters/dynamodb/table';
 import type { BatchRecord } from '../../../src/core/batch-model';
 import {
   ABANDONED_PRINCIPAL,
+  BATCH_KEY_PREFIX,
   BalanceGate,
+  batchIdOfKey,
+  batchLooks,
   type DispatchDeps,
   type DispatchOptions,
   dispatchBatch,
@@ -15,6 +19,7 @@ import type { PayoutOrder } from '../../../src/core/model';
 import { applyInput } from '../../../src/core/payouts';
 import type { BalanceOutcome } from '../../../src/core/ports';
 import { SimulatedClock, TokenBucket } from '../../../src/core/rate-limit';
+import { type ReconcileOptions, runReconciliation } from '../../../src/core/reconcile';
 import {
   batchRecord,
   MemoryBatchStore,
@@ -342,5 +347,67 @@ describe('providerBudgetProblem', () => {
     ).toMatch(
       /DISPATCH_RATE_PER_SECOND \(51\) \+ RECONCILE_RATE_PER_SECOND \(10\) must not exceed PROVIDER_RATE_PER_SECOND \(60\)/,
     );
+  });
+});
+
+describe('reconciliation with batches (runReconciliation)', () => {
+  const RECONCILE: ReconcileOptions = {
+    minAgeMs: 60_000,
+    ratePerSecond: 1000,
+    concurrency: 2,
+    stuckAfterMs: 86_400_000,
+    remainingTimeMs: () => 600_000,
+    safetyMarginMs: 0,
+  };
+  const later = (w: World) => new Date(Date.parse(w.items[0]!.created_at) + 20 * 60_000);
+
+  it('never queries a due QUEUED item: it re-triggers its DISPATCHING batch once per run', async () => {
+    const w = await world(3);
+    const summary = await runReconciliation(
+      { ...w.deps, batchLooks: () => batchLooks(w.deps) },
+      { ...RECONCILE, now: later(w) },
+    );
+    expect(w.deps.provider.queries).toEqual([]);
+    expect(w.deps.provider.applies).toEqual([]);
+    expect(w.trigger.calls).toEqual([w.batchId]);
+    expect(summary).toMatchObject({ examined: 3, unchanged: 3, errors: 0 });
+  });
+
+  it('without batch looks a QUEUED item is skipped, not queried', async () => {
+    const w = await world(1);
+    const summary = await runReconciliation(w.deps, { ...RECONCILE, now: later(w) });
+    expect(w.deps.provider.queries).toEqual([]);
+    expect(summary.skipped).toBe(1);
+  });
+
+  it('a due BATCH# record goes to the batch looks (never read as an order, never queried)', async () => {
+    const w = await world(1);
+    await dispatchBatch(w.deps, w.batchId, FOREVER);
+    // The batch record in the due index, as the table holds it under its key.
+    await w.store.create(
+      makeOrder({ no_order: `BATCH#${w.batchId}`, next_check_at: '2026-11-27T04:05:00.000Z' }),
+    );
+    const due: string[] = [];
+    const maintainBatch = async (id: string) => void due.push(id);
+    const looks = batchLooks(w.deps, maintainBatch);
+    await runReconciliation(
+      {
+        ...w.deps,
+        batchLooks: () => ({ ...looks, batchDue: async (id) => void due.push(`dispatch:${id}`) }),
+      },
+      { ...RECONCILE, now: later(w) },
+    );
+    expect(due).toEqual([`dispatch:${w.batchId}`]);
+    expect(w.deps.provider.queries.map((q) => q.noOrder)).not.toContain(`BATCH#${w.batchId}`);
+    // The composition: a status the dispatcher does not own goes to the batch module's maintainBatch.
+    const approval = await world(1, { status: 'AWAITING_APPROVAL' });
+    await batchLooks(approval.deps, maintainBatch).batchDue(approval.batchId);
+    expect(due).toContain(approval.batchId);
+  });
+
+  it('BATCH_KEY_PREFIX is the table layout batch prefix', () => {
+    expect(BATCH_KEY_PREFIX).toBe(PAYOUTS_TABLE.batchPrefix);
+    expect(batchIdOfKey(batchKey('b-1'))).toBe('b-1');
+    expect(batchIdOfKey('ORDER1')).toBeUndefined();
   });
 });
