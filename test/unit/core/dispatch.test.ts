@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchKey, PAYOUTS_TABLE } from '../../../src/adapters/dynamodb/table';
+import { providerBudgetProblem } from '../../../src/config/dispatch';
 import type { BatchRecord } from '../../../src/core/batch-model';
 import {
   ABANDONED_PRINCIPAL,
@@ -11,7 +12,6 @@ import {
   type DispatchOptions,
   dispatchBatch,
   maintainDispatch,
-  providerBudgetProblem,
   queuedItemDue,
   settleBatch,
 } from '../../../src/core/dispatch';
