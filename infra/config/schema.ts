@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
 import { type ControlsField, parseControls } from '../../src/config/controls';
+import { DEFAULT_PROVIDER_RATES, providerBudgetProblem } from '../../src/config/dispatch';
 import { DEFAULT_KEY_CACHE_SECONDS } from '../../src/config/env';
 import { timingProblems } from '../../src/config/timing';
 import { type ProviderEndpoints, resolveEndpoints } from '../../src/lianlian/endpoints';
@@ -140,6 +141,10 @@ export const payoutConfigSchema = z
     reconcileMinAgeSeconds: wholeNumber(10, 24 * 3600),
     reconcileRatePerSecond: wholeNumber(1, 100),
     reconcileConcurrency: wholeNumber(1, 32),
+    /** Batch dispatch (issue 11): the provider's budget, batch applies within it, applies in flight. */
+    providerRatePerSecond: wholeNumber(1, 1000).default(DEFAULT_PROVIDER_RATES.providerPerSecond),
+    dispatchRatePerSecond: wholeNumber(1, 1000).default(DEFAULT_PROVIDER_RATES.dispatchPerSecond),
+    dispatchConcurrency: wholeNumber(1, 32).default(8),
     stuckAfterSeconds: wholeNumber(300, 30 * 24 * 3600),
     /** How long a loaded merchant key is used before the functions read it again (MERCHANT_KEY_CACHE_SECONDS). */
     merchantKeyCacheSeconds: wholeNumber(30, 3600).default(DEFAULT_KEY_CACHE_SECONDS),
@@ -208,6 +213,16 @@ export const payoutConfigSchema = z
         })) {
           ctx.addIssue({ code: 'custom', path: [names[problem.setting]], message: problem.message });
         }
+      }
+      // The provider's budget, as the functions check it at start (src/config/dispatch.ts).
+      const rates = [c.providerRatePerSecond, c.dispatchRatePerSecond, c.reconcileRatePerSecond];
+      if (rates.every((n) => typeof n === 'number')) {
+        const budget = providerBudgetProblem({
+          providerPerSecond: c.providerRatePerSecond,
+          dispatchPerSecond: c.dispatchRatePerSecond,
+          reconcilePerSecond: c.reconcileRatePerSecond,
+        });
+        if (budget) ctx.addIssue({ code: 'custom', path: ['providerRatePerSecond'], message: budget });
       }
       const controls = parseControls(
         {

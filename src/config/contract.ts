@@ -47,6 +47,16 @@ export const ENV = {
   reconcileRatePerSecond: 'RECONCILE_RATE_PER_SECOND',
   reconcileConcurrency: 'RECONCILE_CONCURRENCY',
   stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
+  /**
+   * Batch dispatch (issue 11): the provider's whole budget (applies + queries per second), the batch applies
+   * within it, in-flight applies per dispatch worker, how often a known balance is asked again (seconds),
+   * and the dispatch queue (AWS: the SQS FIFO queue URL the batch API and reconciliation send to).
+   */
+  providerRatePerSecond: 'PROVIDER_RATE_PER_SECOND',
+  dispatchRatePerSecond: 'DISPATCH_RATE_PER_SECOND',
+  dispatchConcurrency: 'DISPATCH_CONCURRENCY',
+  dispatchBalanceCheckSeconds: 'BALANCE_CHECK_SECONDS',
+  dispatchQueueUrl: 'DISPATCH_QUEUE_URL',
   /** Spending controls (docs/controls.md): amounts are yuan strings; each unset = that control is off. */
   approvalMinAmount: 'APPROVAL_MIN_AMOUNT',
   payoutMaxAmount: 'PAYOUT_MAX_AMOUNT',
@@ -104,6 +114,8 @@ export const METRICS = {
   eventsPublished: 'PayoutEventsPublished',
   eventRecordsRetried: 'PayoutEventRecordsRetried',
   eventRecordsMalformed: 'PayoutEventRecordsMalformed',
+  /** Batch dispatch (issue 11): items claimed and sent by a run. */
+  dispatchClaimed: 'DispatchClaimed',
 } as const;
 
 /** The payload the EventBridge schedule sends to the reconciliation function. */
@@ -125,5 +137,13 @@ export const CONTROLS_ENV = {
 } as const;
 
 /** Function names as used by the infrastructure and the bench (entry: functions/<name>/index.ts). */
-export const FUNCTION_NAMES = ['apply', 'query', 'review', 'notify', 'reconcile', 'publish'] as const;
+export const FUNCTION_NAMES = [
+  'apply',
+  'query',
+  'review',
+  'notify',
+  'reconcile',
+  'publish',
+  'dispatch',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { type ProviderEndpoints, resolveEndpoints } from '../lianlian/endpoints';
 import { CONTROLS_ENV, ENV } from './contract';
 import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
+import { DEFAULT_PROVIDER_RATES, providerBudgetProblem } from './dispatch';
 import { type ConfigProblem, configError, problemOf } from './problems';
 import { type TimingSettings, timingProblems } from './timing';
 
@@ -56,6 +57,11 @@ const common = {
   [ENV.reconcileRatePerSecond]: positiveInt(10),
   [ENV.reconcileConcurrency]: positiveInt(4),
   [ENV.stuckAfterSeconds]: positiveInt(24 * 60 * 60),
+  [ENV.providerRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.providerPerSecond),
+  [ENV.dispatchRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.dispatchPerSecond),
+  [ENV.dispatchConcurrency]: positiveInt(8),
+  [ENV.dispatchBalanceCheckSeconds]: positiveInt(300),
+  [ENV.dispatchQueueUrl]: url.optional(),
   [ENV.keyCacheSeconds]: positiveInt(DEFAULT_KEY_CACHE_SECONDS),
   [ENV.eventBusName]: z.string().min(1).optional(),
   [ENV.dynamoEndpoint]: url.optional(),
@@ -111,6 +117,14 @@ export interface RuntimeConfig {
     readonly ratePerSecond: number;
     readonly concurrency: number;
     readonly stuckAfterMs: number;
+  };
+  /** Batch dispatch (issue 11); dispatch + reconcile rates fit within providerRatePerSecond. */
+  readonly dispatch: {
+    readonly providerRatePerSecond: number;
+    readonly ratePerSecond: number;
+    readonly concurrency: number;
+    readonly balanceCheckMs: number;
+    readonly queueUrl?: string;
   };
   readonly eventBusName?: string;
   /** How long a loaded merchant key is used before it is read again (MERCHANT_KEY_CACHE_SECONDS). */
@@ -188,6 +202,12 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
   if (signType === 'RSA' && !c[ENV.providerPublicKey]) {
     problems.push({ name: ENV.providerPublicKey, message: `is required when ${ENV.signType}=RSA` });
   }
+  const budget = providerBudgetProblem({
+    providerPerSecond: c[ENV.providerRatePerSecond],
+    dispatchPerSecond: c[ENV.dispatchRatePerSecond],
+    reconcilePerSecond: c[ENV.reconcileRatePerSecond],
+  });
+  if (budget) problems.push({ name: ENV.providerRatePerSecond, message: budget });
   if (problems.length > 0 || !endpoints) throw invalid(problems);
 
   const config: RuntimeConfig = {
@@ -208,6 +228,13 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
       ratePerSecond: c[ENV.reconcileRatePerSecond],
       concurrency: c[ENV.reconcileConcurrency],
       stuckAfterMs: c[ENV.stuckAfterSeconds] * 1000,
+    },
+    dispatch: {
+      providerRatePerSecond: c[ENV.providerRatePerSecond],
+      ratePerSecond: c[ENV.dispatchRatePerSecond],
+      concurrency: c[ENV.dispatchConcurrency],
+      balanceCheckMs: c[ENV.dispatchBalanceCheckSeconds] * 1000,
+      ...(c[ENV.dispatchQueueUrl] ? { queueUrl: c[ENV.dispatchQueueUrl] } : {}),
     },
     eventBusName: c[ENV.eventBusName],
     keyCacheMs: c[ENV.keyCacheSeconds] * 1000,

@@ -58,6 +58,12 @@ export interface BatchRecord {
   readonly next_check_at?: string;
   /** The China day whose limit counters the whole batch was reserved against (when limits apply). */
   readonly limit_day?: string;
+  /**
+   * COMPLETED only (written by the dispatcher's completion): items per payout status and their amounts
+   * (2-decimal strings), so the `Batch Completed` event is computed from the stream image alone.
+   */
+  readonly counts?: Readonly<Partial<Record<PayoutStatus, number>>>;
+  readonly amounts?: Readonly<Partial<Record<PayoutStatus, string>>>;
   readonly history: readonly BatchHistoryEntry[];
 }
 
@@ -112,6 +118,8 @@ export interface BatchChange {
       | 'completed_at'
       | 'next_check_at'
       | 'limit_day'
+      | 'counts'
+      | 'amounts'
     >
   >;
   readonly history?: BatchHistoryEntry;

@@ -1,5 +1,6 @@
 import { METRICS } from '../config/contract';
 import { expireApproval } from './approvals';
+import { type BatchLooks, batchIdOfKey } from './dispatch';
 import { TransitionConflictError } from './errors';
 import type { PayoutOrder } from './model';
 import { applyQueryOutcome, type PayoutDeps } from './payouts';
@@ -77,6 +78,11 @@ export interface ReconcileOptions {
 export interface ReconcileDeps extends PayoutDeps {
   /** Default: a TokenBucket at options.ratePerSecond. */
   readonly limiter?: RateLimiter;
+  /**
+   * Batches (issue 11): what a run does with a due `BATCH#` record and a due QUEUED item (one BatchLooks
+   * per run; src/core/dispatch.ts batchLooks). Without it both are skipped: a QUEUED item is never queried.
+   */
+  readonly batchLooks?: () => BatchLooks;
 }
 
 export interface ReconcileSummary {
@@ -148,6 +154,7 @@ export async function runReconciliation(
   const queue = new DueQueue(deps.store, dueBefore, options.pageSize ?? DEFAULT_PAGE_SIZE);
   const summary = emptySummary();
   const seen = new Set<string>();
+  const looks = deps.batchLooks?.();
   let outOfTime = false;
   let fatal: unknown;
 
@@ -169,7 +176,12 @@ export async function runReconciliation(
       // The index can hand the same order out twice if it moved between pages; one look per run is enough.
       if (seen.has(ref.no_order)) continue;
       seen.add(ref.no_order);
-      await reconcileOne(run, ref, { options, policy, limiter, dueBefore, summary, timeLeft });
+      const batchId = batchIdOfKey(ref.no_order);
+      if (batchId !== undefined) {
+        await lookAtBatch(run, batchId, looks, summary);
+        continue;
+      }
+      await reconcileOne(run, ref, { options, policy, limiter, dueBefore, summary, timeLeft, looks });
     }
   };
   const workers = Math.max(1, Math.floor(options.concurrency));
@@ -188,6 +200,7 @@ interface RunContext {
   readonly dueBefore: string;
   readonly summary: ReconcileSummary;
   readonly timeLeft: () => boolean;
+  readonly looks?: BatchLooks;
 }
 
 async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunContext): Promise<void> {
@@ -222,6 +235,12 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
     // Never sent, so never queried: its due time is its approval expiry, and it is voided as
     // system:expiry (no provider call, no rate-limit slot).
     await expireOne(deps, order, summary);
+    return;
+  }
+
+  if (order.status === 'QUEUED') {
+    // Never sent, so never queried: its batch decides (re-trigger, wait for approval, end with it).
+    await lookAtQueued(deps, order, ctx.looks, summary);
     return;
   }
 
@@ -289,6 +308,57 @@ async function expireOne(deps: ReconcileDeps, order: PayoutOrder, summary: Recon
     }
     summary.errors++;
     deps.log.error('reconcile: approval expiry not written; it stays due', {
+      no_order: order.no_order,
+      error: errorName(error),
+    });
+  }
+}
+
+async function lookAtBatch(
+  deps: ReconcileDeps,
+  batchId: string,
+  looks: BatchLooks | undefined,
+  summary: ReconcileSummary,
+): Promise<void> {
+  if (!looks) {
+    summary.skipped++;
+    return;
+  }
+  summary.examined++;
+  try {
+    await looks.batchDue(batchId);
+    summary.unchanged++;
+  } catch (error) {
+    summary.errors++;
+    deps.log.error('reconcile: batch not looked at; it stays due', {
+      batch_id: batchId,
+      error: errorName(error),
+    });
+  }
+}
+
+async function lookAtQueued(
+  deps: ReconcileDeps,
+  order: PayoutOrder,
+  looks: BatchLooks | undefined,
+  summary: ReconcileSummary,
+): Promise<void> {
+  if (!looks) {
+    summary.skipped++;
+    return;
+  }
+  summary.examined++;
+  try {
+    const outcome = await looks.queuedItemDue(order);
+    if (outcome === 'ended') summary.changed++;
+    else summary.unchanged++;
+  } catch (error) {
+    if (error instanceof TransitionConflictError) {
+      summary.unchanged++;
+      return;
+    }
+    summary.errors++;
+    deps.log.error('reconcile: queued item not looked at; it stays due', {
       no_order: order.no_order,
       error: errorName(error),
     });

@@ -196,3 +196,17 @@ describe('deployment configuration', () => {
     expect(attempt).toThrow(/payeeDailyLimitAmount must be a positive yuan amount/);
   });
 });
+
+describe('batch dispatch rates at synth (issue 11)', () => {
+  it('defaults to 60 = 50 + 10 and refuses dispatch + reconcile above the provider rate', () => {
+    const config = loadConfig(context(minimal));
+    expect([
+      config.providerRatePerSecond,
+      config.dispatchRatePerSecond,
+      config.reconcileRatePerSecond,
+    ]).toEqual([60, 50, 10]);
+    expect(() => loadConfig(context({ ...minimal, dispatchRatePerSecond: '60' }))).toThrow(
+      /providerRatePerSecond DISPATCH_RATE_PER_SECOND \(60\) \+ RECONCILE_RATE_PER_SECOND \(10\) must not exceed/,
+    );
+  });
+});

@@ -99,6 +99,79 @@ export function dueIndexEffect(change: OrderChange): 'leave' | 'set' | 'keep' {
 /** Any check time: isDueIndexed then says whether the status may be in the index at all. */
 const DUE_PROBE = '1970-01-01T00:00:00.000Z';
 
+/**
+ * The conditional Update of one order change (status + version condition, patch fields, history, the due
+ * index and waiting-queue attributes), shared by `update` and by writers that put the same change into a
+ * transaction of their own (the batch dispatcher's claim, src/adapters/dynamodb/dispatch-claims.ts).
+ */
+export function buildOrderUpdate(tableName: string, expected: OrderVersion, change: OrderChange): Update {
+  assertPatchKeys(change.set);
+  const index = dueIndexEffect(change);
+  const names: Record<string, string> = {
+    '#status': 'status',
+    '#version': 'version',
+    '#updated_at': 'updated_at',
+  };
+  const values: Record<string, unknown> = {
+    ':expectedStatus': expected.status,
+    ':expectedVersion': expected.version,
+    ':status': change.status,
+    ':version': expected.version + 1,
+    ':updated_at': change.at,
+  };
+  const sets = ['#status = :status', '#version = :version', '#updated_at = :updated_at'];
+  const removes: string[] = [];
+
+  let i = 0;
+  for (const [key, value] of Object.entries(change.set)) {
+    if (value === undefined) continue;
+    // An order leaving the index drops its check time; SET and REMOVE on one path would be rejected.
+    if (index === 'leave' && key === PAYOUTS_TABLE.openIndex.sortKey) continue;
+    names[`#p${i}`] = key;
+    values[`:p${i}`] = value;
+    sets.push(`#p${i} = :p${i}`);
+    i++;
+  }
+  if (change.history) {
+    names['#history'] = 'history';
+    values[':entry'] = [change.history];
+    sets.push('#history = list_append(#history, :entry)');
+  }
+  if (index === 'leave') {
+    names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
+    names['#next_check_at'] = PAYOUTS_TABLE.openIndex.sortKey;
+    removes.push('#open_shard', '#next_check_at');
+  } else if (index === 'set') {
+    // next_check_at itself is already in the SET list as a patch field; open_shard makes it indexed.
+    names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
+    values[':open_shard'] = openShardFor(expected.no_order);
+    sets.push('#open_shard = :open_shard');
+  }
+  const fromQueue = waitQueueOf(expected.status);
+  const toQueue = waitQueueOf(change.status);
+  if (fromQueue !== toQueue) {
+    // Approved, denied, voided, refused for funds, resent: it joins or leaves a waiting queue in the
+    // same write.
+    names['#approval_queue'] = PAYOUTS_TABLE.awaitingIndex.partitionKey;
+    if (toQueue === undefined) {
+      removes.push('#approval_queue');
+    } else {
+      values[':approval_queue'] = toQueue;
+      sets.push('#approval_queue = :approval_queue');
+    }
+  }
+
+  const updateExpression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
+  return {
+    TableName: tableName,
+    Key: { [PAYOUTS_TABLE.partitionKey]: { S: expected.no_order } },
+    UpdateExpression: updateExpression,
+    ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: marshall(values, MARSHALL),
+  };
+}
+
 export class DynamoOrderStore implements OrderStore {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
@@ -174,82 +247,12 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   async update(expected: OrderVersion, change: OrderChange, commit?: LimitCommit): Promise<PayoutOrder> {
-    assertPatchKeys(change.set);
-    const index = dueIndexEffect(change);
-    const names: Record<string, string> = {
-      '#status': 'status',
-      '#version': 'version',
-      '#updated_at': 'updated_at',
-    };
-    const values: Record<string, unknown> = {
-      ':expectedStatus': expected.status,
-      ':expectedVersion': expected.version,
-      ':status': change.status,
-      ':version': expected.version + 1,
-      ':updated_at': change.at,
-    };
-    const sets = ['#status = :status', '#version = :version', '#updated_at = :updated_at'];
-    const removes: string[] = [];
-
-    let i = 0;
-    for (const [key, value] of Object.entries(change.set)) {
-      if (value === undefined) continue;
-      // An order leaving the index drops its check time; SET and REMOVE on one path would be rejected.
-      if (index === 'leave' && key === PAYOUTS_TABLE.openIndex.sortKey) continue;
-      names[`#p${i}`] = key;
-      values[`:p${i}`] = value;
-      sets.push(`#p${i} = :p${i}`);
-      i++;
-    }
-    if (change.history) {
-      names['#history'] = 'history';
-      values[':entry'] = [change.history];
-      sets.push('#history = list_append(#history, :entry)');
-    }
-    if (index === 'leave') {
-      names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
-      names['#next_check_at'] = PAYOUTS_TABLE.openIndex.sortKey;
-      removes.push('#open_shard', '#next_check_at');
-    } else if (index === 'set') {
-      // next_check_at itself is already in the SET list as a patch field; open_shard makes it indexed.
-      names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
-      values[':open_shard'] = openShardFor(expected.no_order);
-      sets.push('#open_shard = :open_shard');
-    }
-    const fromQueue = waitQueueOf(expected.status);
-    const toQueue = waitQueueOf(change.status);
-    if (fromQueue !== toQueue) {
-      // Approved, denied, voided, refused for funds, resent: it joins or leaves a waiting queue in the
-      // same write.
-      names['#approval_queue'] = PAYOUTS_TABLE.awaitingIndex.partitionKey;
-      if (toQueue === undefined) {
-        removes.push('#approval_queue');
-      } else {
-        values[':approval_queue'] = toQueue;
-        sets.push('#approval_queue = :approval_queue');
-      }
-    }
-
-    const updateExpression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
-    if (commit) {
-      return this.updateWithCommit(expected, commit, {
-        TableName: this.tableName,
-        Key: { [PAYOUTS_TABLE.partitionKey]: { S: expected.no_order } },
-        UpdateExpression: updateExpression,
-        ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: marshall(values, MARSHALL),
-      });
-    }
+    const update = buildOrderUpdate(this.tableName, expected, change);
+    if (commit) return this.updateWithCommit(expected, commit, update);
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { [PAYOUTS_TABLE.partitionKey]: { S: expected.no_order } },
-          UpdateExpression: updateExpression,
-          ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshall(values, MARSHALL),
+          ...update,
           ReturnValues: 'ALL_NEW',
           ...this.capacityRequest(),
         }),
@@ -641,7 +644,7 @@ function isUnavailable(error: unknown): boolean {
 }
 
 /** "DynamoDB is throttled or unreachable" as the core's DependencyError; anything else unchanged. */
-function storeError(operation: OrderStoreOperation, error: unknown): unknown {
+export function storeError(operation: OrderStoreOperation, error: unknown): unknown {
   if (!isUnavailable(error)) return error;
   // The SDK's message is left out: only the operation and the exception's name.
   return new DependencyError(`DynamoDB ${operation} failed: ${(error as Error).name}`, { cause: error });

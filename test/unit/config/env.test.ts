@@ -140,3 +140,24 @@ describe('loadConfig — errors', () => {
     );
   });
 });
+
+describe('batch dispatch rates (issue 11)', () => {
+  it('defaults to provider 60/s = dispatch 50/s + reconcile 10/s', () => {
+    expect(loadConfig(base).dispatch).toEqual({
+      providerRatePerSecond: 60,
+      ratePerSecond: 50,
+      concurrency: 8,
+      balanceCheckMs: 300_000,
+    });
+  });
+
+  it('refuses to start when dispatch + reconcile exceed the provider rate', () => {
+    expect(() => loadConfig({ ...base, [ENV.dispatchRatePerSecond]: '55' })).toThrow(
+      /PROVIDER_RATE_PER_SECOND.*DISPATCH_RATE_PER_SECOND \(55\) \+ RECONCILE_RATE_PER_SECOND \(10\) must not exceed PROVIDER_RATE_PER_SECOND \(60\)/,
+    );
+    expect(
+      loadConfig({ ...base, [ENV.dispatchRatePerSecond]: '55', [ENV.providerRatePerSecond]: '65' }).dispatch
+        .ratePerSecond,
+    ).toBe(55);
+  });
+});

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { DispatchTrigger } from '../../core/batch-model';
+import { DependencyError } from '../../core/errors';
+
+/**
+ * The dispatch trigger on AWS: one message per "this batch may be sent now" on an SQS FIFO queue.
+ *
+ * - One message group for every batch: FIFO order is oldest batch first, and SQS hands a group to one
+ *   consumer at a time, so exactly one dispatch worker runs and DISPATCH_RATE_PER_SECOND holds across
+ *   all of them without a shared counter.
+ * - A fresh deduplication id per send: a re-enqueue of the same batch (a worker out of time, a
+ *   re-trigger by reconciliation) must not be swallowed by FIFO's five-minute deduplication. Duplicates
+ *   are harmless: every claim is conditional, and a message for a batch with nothing QUEUED ends at once.
+ * - The body is the batch id only: no payee data, no amounts.
+ */
+export const DISPATCH_MESSAGE_GROUP = 'batches';
+
+export interface DispatchMessage {
+  readonly batch_id: string;
+}
+
+export class SqsDispatchTrigger implements DispatchTrigger {
+  constructor(private readonly options: { client: SQSClient; queueUrl: string; newId?: () => string }) {}
+
+  async batchReady(batchId: string): Promise<void> {
+    const body: DispatchMessage = { batch_id: batchId };
+    try {
+      await this.options.client.send(
+        new SendMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MessageBody: JSON.stringify(body),
+          MessageGroupId: DISPATCH_MESSAGE_GROUP,
+          MessageDeduplicationId: `${batchId}:${(this.options.newId ?? randomUUID)()}`,
+        }),
+      );
+    } catch (error) {
+      // Not sent: the caller answers "try again" (the batch stays DISPATCHING; its due look re-triggers it).
+      throw new DependencyError(`SQS SendMessage failed: ${(error as Error).name}`, { cause: error });
+    }
+  }
+}
+
+/** The batch id of a dispatch message body, or undefined for anything else (never trusted further). */
+export function parseDispatchMessage(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as Partial<DispatchMessage>;
+    return typeof parsed.batch_id === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(parsed.batch_id)
+      ? parsed.batch_id
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
