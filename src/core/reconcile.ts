@@ -1,6 +1,7 @@
 import { METRICS } from '../config/contract';
 import { expireApproval } from './approvals';
 import { TransitionConflictError } from './errors';
+import { expireFundsWait } from './funds';
 import type { PayoutOrder } from './model';
 import { applyQueryOutcome, type PayoutDeps } from './payouts';
 import type { Clock, DueOrderRef, OrderStore } from './ports';
@@ -224,6 +225,12 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
     await expireOne(deps, order, summary);
     return;
   }
+  if (order.status === 'AWAITING_FUNDS') {
+    // Refused with 9104, nothing at the provider: due at the end of its wait (FUNDS_WAIT_SECONDS), when it
+    // is REJECTED with the reason. Never queried; resends are the funds check's (src/core/funds.ts).
+    await expireFundsOne(deps, order, summary);
+    return;
+  }
 
   await ctx.limiter.acquire();
   // Waiting for a slot may have used up the time left; an order not yet asked about is left for next run.
@@ -289,6 +296,29 @@ async function expireOne(deps: ReconcileDeps, order: PayoutOrder, summary: Recon
     }
     summary.errors++;
     deps.log.error('reconcile: approval expiry not written; it stays due', {
+      no_order: order.no_order,
+      error: errorName(error),
+    });
+  }
+}
+
+async function expireFundsOne(
+  deps: ReconcileDeps,
+  order: PayoutOrder,
+  summary: ReconcileSummary,
+): Promise<void> {
+  summary.examined++;
+  try {
+    if (await expireFundsWait(deps, order)) summary.changed++;
+    else summary.unchanged++;
+  } catch (error) {
+    if (error instanceof TransitionConflictError) {
+      // Resent (or voided) while we looked: that change stands.
+      summary.unchanged++;
+      return;
+    }
+    summary.errors++;
+    deps.log.error('reconcile: funds wait expiry not written; it stays due', {
       no_order: order.no_order,
       error: errorName(error),
     });
