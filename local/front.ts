@@ -16,6 +16,8 @@ export interface Routes {
   readonly query: ApiHandler;
   readonly review: ApiHandler;
   readonly notify: ApiHandler;
+  /** GET /balance (issue 13). */
+  readonly balance?: ApiHandler;
 }
 
 /**
@@ -51,6 +53,9 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
       resource: `/payouts/{no_order}/${review[2]}`,
       pathParameters: { no_order: decodeURIComponent(review[1]) },
     };
+  }
+  if (method === 'GET' && path === '/balance' && routes.balance) {
+    return { handler: routes.balance, resource: '/balance', pathParameters: null };
   }
   if (method === 'POST' && path === '/lianlian/notify') {
     return { handler: routes.notify, resource: '/lianlian/notify', pathParameters: null };
@@ -249,7 +254,9 @@ export async function startLocalFront(
             ? 'query'
             : match.handler === routes.review
               ? 'review'
-              : 'notify';
+              : match.handler === routes.balance
+                ? 'balance'
+                : 'notify';
       send(res, await match.handler(toEvent(req, body, match, url, principal), lambdaContext(name)));
     } catch {
       send(res, {
