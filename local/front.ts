@@ -18,6 +18,8 @@ export interface Routes {
   readonly notify: ApiHandler;
   /** The batch routes (issue 11): PUT/GET /batches/{batch_id}, items, report.csv, approve/deny/void. */
   readonly batches?: ApiHandler;
+  /** GET /balance (issue 13). */
+  readonly balance?: ApiHandler;
 }
 
 /**
@@ -53,6 +55,9 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
       resource: `/payouts/{no_order}/${review[2]}`,
       pathParameters: { no_order: decodeURIComponent(review[1]) },
     };
+  }
+  if (method === 'GET' && path === '/balance' && routes.balance) {
+    return { handler: routes.balance, resource: '/balance', pathParameters: null };
   }
   if (method === 'POST' && path === '/lianlian/notify') {
     return { handler: routes.notify, resource: '/lianlian/notify', pathParameters: null };
@@ -281,6 +286,8 @@ export async function startLocalFront(
               ? 'review'
               : match.handler === routes.batches
                 ? 'batches'
+              : match.handler === routes.balance
+                ? 'balance'
                 : 'notify';
       send(res, await match.handler(toEvent(req, body, match, url, principal), lambdaContext(name)));
     } catch {

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyHandler } from '../functions/apply/handler';
 import { batchesHandler, loggingTrigger } from '../functions/batches/handler';
+import { balanceHandler } from '../functions/balance/handler';
 import { notifyHandler } from '../functions/notify/handler';
 import { queryHandler } from '../functions/query/handler';
 import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/reconcile/handler';
@@ -220,6 +221,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         Object.values(CONTROLS_ENV).flatMap((name) => (user[name] ? [[name, user[name]]] : [])),
       ),
       [ENV.localPayeeHmacKey]: user[ENV.localPayeeHmacKey] || secrets.payeeHmacKey || '',
+      // Funds (issue 13): passed through as set; unset = the defaults (300 s, one day, no amount).
+      ...Object.fromEntries(
+        [ENV.balanceCheckSeconds, ENV.fundsWaitSeconds, ENV.lowBalanceAmount].flatMap((name) =>
+          user[name] ? [[name, user[name]]] : [],
+        ),
+      ),
     };
     const runtime = buildRuntime(env, {
       dynamo: ddb,
@@ -239,6 +246,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           dispatch: options.batchDispatch?.(rt) ?? loggingTrigger(rt),
         }),
       ),
+      balance: balanceHandler(() => runtime),
     };
 
     // Events: the table stream → the same publish step as the deployed function → a local sink.

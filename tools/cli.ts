@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { callApi, formatAnswer, parseApprovalCommand, requestFor } from './approvals';
+import { fetchBalance, formatBalance, parseBalanceArgs } from './balance';
 import { encryptMerchantKey, formatEncryptResult, parseKind, parseOidPartner } from './encrypt-key';
 import { ToolError } from './errors';
 import { formatKeyPair, generateMerchantKeyPair, parseKeySize } from './keygen';
@@ -42,6 +43,10 @@ const USAGE = `Usage: npm run ops -- <command> [options]
       or PAYOUT_API_URL). Deployed API: signed (SigV4) with your AWS credentials, which are the principal
       (AWS_PROFILE; AWS_REGION if the host does not say). Local mode (http://127.0.0.1:…): --principal
       <name> plays a person (x-principal, default "local").
+
+  balance [--api <url>] [--principal <name>]
+      The provider's balance beside our in-flight and waiting amounts (GET /balance, cached 60 s), through
+      the payout API like approvals (--api or PAYOUT_API_URL).
 `;
 
 type Options = Record<string, { type: 'string' | 'boolean' }>;
@@ -190,6 +195,19 @@ async function approvals(args: string[]): Promise<number> {
   return answer.status < 400 ? 0 : 1;
 }
 commands.approvals = approvals;
+
+async function balance(args: string[]): Promise<number> {
+  const parsed = parseBalanceArgs(args);
+  const baseUrl = parsed.api ?? process.env.PAYOUT_API_URL;
+  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
+  const answer = await fetchBalance({
+    baseUrl,
+    ...(parsed.principal === undefined ? {} : { principal: parsed.principal }),
+  });
+  print(formatBalance(answer));
+  return answer.status === 200 ? 0 : 1;
+}
+commands.balance = balance;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

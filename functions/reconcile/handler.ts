@@ -1,6 +1,8 @@
 import type { ReconcileSchedulePayload } from '../../src/config/contract';
 import type { RuntimeConfig } from '../../src/config/env';
 import { timingProblems } from '../../src/config/timing';
+import { runFundsCheck } from '../../src/core/funds';
+import { TokenBucket } from '../../src/core/rate-limit';
 import { type ReconcileOptions, type ReconcileSummary, runReconciliation } from '../../src/core/reconcile';
 import { type LambdaHandler, lambdaHandler } from '../shared/lambda';
 import type { Runtime } from '../shared/runtime';
@@ -70,13 +72,45 @@ export async function reconcileWithRuntime(
   options: ReconcileOptions,
 ): Promise<ReconcileSummary> {
   await runtime.merchantKeys();
-  const summary = await runReconciliation(runtime.deps, options);
+  // One provider rate for the whole invocation: the funds check (balance query, resends) and the queries.
+  const limiter = new TokenBucket({ ratePerSecond: options.ratePerSecond });
+  await fundsCheck(runtime, options, limiter);
+  const summary = await runReconciliation({ ...runtime.deps, limiter }, options);
   // Counts only: no order data, let alone card data.
   const attrs = { ...summary, pendingByAgeBucket: { ...summary.pendingByAgeBucket } };
   if (summary.stoppedEarly)
     runtime.logger.warn('reconciliation stopped for time; the rest is next run', attrs);
   else runtime.logger.info('reconciliation finished', attrs);
   return summary;
+}
+
+/**
+ * The funds check (src/core/funds.ts), before the due orders, at most every BALANCE_CHECK_SECONDS. Its
+ * failure must not stop reconciliation: it is logged (and tried again at the next check).
+ */
+async function fundsCheck(runtime: Runtime, options: ReconcileOptions, limiter: TokenBucket): Promise<void> {
+  try {
+    await runFundsCheck(
+      {
+        ...runtime.deps,
+        ...(options.now ? { clock: { now: () => options.now as Date } } : {}),
+        balance: runtime.funds.balance,
+        funds: runtime.funds.store,
+        ...(runtime.funds.events ? { fundsEvents: runtime.funds.events } : {}),
+        settings: {
+          checkIntervalMs: runtime.config.funds.checkIntervalMs,
+          ...(runtime.config.funds.lowBalanceFen === undefined
+            ? {}
+            : { lowBalanceFen: runtime.config.funds.lowBalanceFen }),
+        },
+      },
+      { limiter, timeLeft: () => options.remainingTimeMs() >= options.safetyMarginMs },
+    );
+  } catch (error) {
+    runtime.logger.error('funds check failed; reconciliation goes on, the next check tries again', {
+      error: error instanceof Error ? error.name : 'unknown',
+    });
+  }
 }
 
 export type ReconcileHandler = LambdaHandler<ReconcileSchedulePayload, ReconcileSummary>;

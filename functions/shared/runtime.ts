@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import {
@@ -9,7 +10,9 @@ import {
   LocalDataKeySource,
 } from '../../src/adapters/crypto/field-cipher';
 import { KmsPayeeKeyer, LocalPayeeKeyer } from '../../src/adapters/crypto/payee-key';
+import { DynamoFundsStore } from '../../src/adapters/dynamodb/funds-store';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
+import { EventBridgeFundsEvents } from '../../src/adapters/eventbridge/funds-events';
 import { cachedFor, cachedOnce } from '../../src/adapters/kms/cache';
 import {
   loadEnvMerchantKeys,
@@ -19,8 +22,10 @@ import {
 import { HttpProviderClient } from '../../src/adapters/provider/http-client';
 import { needsPayeeKey } from '../../src/config/controls';
 import { loadConfig, type RuntimeConfig } from '../../src/config/env';
+import type { FundsEvents, FundsStore } from '../../src/core/funds';
 import type { PayoutDeps } from '../../src/core/payouts';
 import {
+  type BalanceQuery,
   type Clock,
   type FieldCipher,
   type MetricsPort,
@@ -52,6 +57,15 @@ export interface Runtime {
    */
   readonly merchantKeys: () => Promise<MerchantKeys>;
   readonly verifyingKeys: () => Promise<VerifyingKeys>;
+  /** Waiting for funds and the balance (issue 13): the balance query, the funds items, Funds Low events. */
+  readonly funds: RuntimeFunds;
+}
+
+export interface RuntimeFunds {
+  readonly balance: BalanceQuery;
+  readonly store: FundsStore;
+  /** Absent without EVENT_BUS_NAME (local mode without events): a crossing is logged only. */
+  readonly events?: FundsEvents;
 }
 
 export interface RuntimeOverrides {
@@ -66,6 +80,9 @@ export interface RuntimeOverrides {
   readonly ssm?: SSMClient;
   readonly fetchImpl?: typeof fetch;
   readonly payeeKeys?: PayeeKeyer;
+  readonly balance?: BalanceQuery;
+  readonly fundsStore?: FundsStore;
+  readonly fundsEvents?: FundsEvents;
 }
 
 export function buildRuntime(
@@ -137,8 +154,8 @@ export function buildRuntime(
     return verifying.keys;
   };
 
-  const provider =
-    overrides.provider ?? lazyProvider(config, merchantKeys, verifyingKeys, overrides.fetchImpl);
+  const httpProvider = lazyProvider(config, merchantKeys, verifyingKeys, overrides.fetchImpl);
+  const provider = overrides.provider ?? httpProvider;
 
   const cipher =
     overrides.cipher ??
@@ -165,10 +182,26 @@ export function buildRuntime(
       returnWatchMs: config.returnWatchMs,
       firstCheckDelayMs: config.reconcile.minAgeMs,
       controls: config.controls,
+      fundsWaitMs: config.funds.waitMs,
     },
     ...(payeeKeys ? { payeeKeys } : {}),
   };
-  return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys };
+  const funds: RuntimeFunds = {
+    balance: overrides.balance ?? httpProvider,
+    store:
+      overrides.fundsStore ??
+      new DynamoFundsStore({
+        client: dynamo,
+        tableName: config.tableName,
+        queue: new DynamoOrderStore({ client: dynamo, tableName: config.tableName }),
+      }),
+    ...(overrides.fundsEvents
+      ? { events: overrides.fundsEvents }
+      : config.eventBusName
+        ? { events: new EventBridgeFundsEvents(new EventBridgeClient({}), config.eventBusName) }
+        : {}),
+  };
+  return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys, funds };
 }
 
 function payeeKeyerFor(config: RuntimeConfig, kms: () => KMSClient): PayeeKeyer | undefined {
@@ -185,7 +218,7 @@ function lazyProvider(
   merchantKeys: () => Promise<MerchantKeys>,
   verifyingKeys: () => Promise<VerifyingKeys>,
   fetchImpl: typeof fetch | undefined,
-): ProviderClient {
+): ProviderClient & BalanceQuery {
   let built: { keys: MerchantKeys; verifying: VerifyingKeys; client: HttpProviderClient } | undefined;
   const client = async (): Promise<HttpProviderClient> => {
     const keys = await merchantKeys();
@@ -209,6 +242,7 @@ function lazyProvider(
   return {
     apply: async (fields) => (await client()).apply(fields),
     query: async (noOrder, dtOrder) => (await client()).query(noOrder, dtOrder),
+    balance: async () => (await client()).balance(),
   };
 }
 

@@ -67,6 +67,12 @@ export const ENV = {
   approvalTtlSeconds: 'APPROVAL_TTL_SECONDS',
   /** A batch whose total is at least this waits for approval (issue 11); unset = only its items decide. */
   approvalMinBatchAmount: 'APPROVAL_MIN_BATCH_AMOUNT',
+  /** Funds (issue 13, docs/funds.md): the balance check's minimum interval, seconds (default 300). */
+  balanceCheckSeconds: 'BALANCE_CHECK_SECONDS',
+  /** How long a 9104-refused payout waits for funds before it is REJECTED, seconds (default 86400). */
+  fundsWaitSeconds: 'FUNDS_WAIT_SECONDS',
+  /** Yuan: the low-balance alarm and the Funds Low event fire below it; unset = only the waiting amount. */
+  lowBalanceAmount: 'LOW_BALANCE_AMOUNT',
   /** kms mode, payee limits only: the KMS HMAC key that turns a card number into a payee key. */
   payeeHmacKmsKeyId: 'PAYEE_HMAC_KMS_KEY_ID',
   /** env mode, payee limits only: base64 of a 32-byte local HMAC key. */
@@ -112,6 +118,14 @@ export const METRICS = {
   reconcileOpen6to24h: 'ReconcileOpen6to24h',
   reconcileOpenOver24h: 'ReconcileOpenOver24h',
   eventsPublished: 'PayoutEventsPublished',
+  /** The provider's available balance (amt_balance), yuan, published by every balance check (issue 13). */
+  availableBalance: 'AvailableBalance',
+  /** What waits to be paid (queued, awaiting approval, awaiting funds), yuan, beside AvailableBalance. */
+  waitingAmount: 'WaitingAmount',
+  /** A balance check whose answer could not be believed (unknown is never zero): nothing was resent. */
+  balanceUnknown: 'BalanceUnknown',
+  /** AWAITING_FUNDS payouts claimed and resent because the balance covered them. */
+  fundsResent: 'FundsResent',
   eventRecordsRetried: 'PayoutEventRecordsRetried',
   eventRecordsMalformed: 'PayoutEventRecordsMalformed',
   /** Batch dispatch (issue 11): items claimed and sent by a run. */

@@ -3,6 +3,7 @@ import { type ProviderEndpoints, resolveEndpoints } from '../lianlian/endpoints'
 import { CONTROLS_ENV, ENV } from './contract';
 import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
 import { DEFAULT_PROVIDER_RATES, providerBudgetProblem } from './dispatch';
+import { FUNDS_ENV, type FundsConfig, parseFunds } from './funds';
 import { type ConfigProblem, configError, problemOf } from './problems';
 import { type TimingSettings, timingProblems } from './timing';
 
@@ -73,6 +74,10 @@ const common = {
   [ENV.payeeDailyLimitCount]: z.string().optional(),
   [ENV.approvalTtlSeconds]: z.string().optional(),
   [ENV.approvalMinBatchAmount]: z.string().optional(),
+  // Funds (issue 13): parsed by src/config/funds.ts, shared with the synth.
+  [ENV.balanceCheckSeconds]: z.string().optional(),
+  [ENV.fundsWaitSeconds]: z.string().optional(),
+  [ENV.lowBalanceAmount]: z.string().optional(),
 };
 
 const kmsMode = z.object({
@@ -131,6 +136,8 @@ export interface RuntimeConfig {
   readonly keyCacheMs: number;
   /** Spending controls; with nothing set only approvalTtlMs is present and nothing is controlled. */
   readonly controls: ControlsConfig;
+  /** Waiting for funds and the low-balance warning (issue 13). */
+  readonly funds: FundsConfig;
   readonly kms?: {
     readonly merchantKeyParam?: string;
     readonly md5KeyParam?: string;
@@ -162,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
   }
   const c = parsed.data;
   const controls = loadControls(c);
+  const funds = loadFunds(c);
   const signType = c[ENV.signType];
   const problems: ConfigProblem[] = [];
 
@@ -239,6 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     eventBusName: c[ENV.eventBusName],
     keyCacheMs: c[ENV.keyCacheSeconds] * 1000,
     controls,
+    funds,
     ...(c.KEY_SOURCE === 'kms'
       ? {
           kms: {
@@ -288,4 +297,14 @@ function loadControls(c: Record<string, unknown>): ControlsConfig {
   const result = parseControls(input, (field) => CONTROLS_ENV[field]);
   if (result.ok) return result.controls;
   throw invalid(result.problems.map((p) => ({ name: CONTROLS_ENV[p.field], message: p.message })));
+}
+
+function loadFunds(c: Record<string, unknown>): FundsConfig {
+  const result = parseFunds({
+    balanceCheckSeconds: c[ENV.balanceCheckSeconds] as string | undefined,
+    fundsWaitSeconds: c[ENV.fundsWaitSeconds] as string | undefined,
+    lowBalanceAmount: c[ENV.lowBalanceAmount] as string | undefined,
+  });
+  if (result.ok) return result.funds;
+  throw invalid(result.problems.map((p) => ({ name: FUNDS_ENV[p.field], message: p.message })));
 }

@@ -26,7 +26,15 @@ export const PAYOUT_DETAIL_TYPES = {
   approved: 'Payout Approved',
   DENIED: 'Payout Denied',
   VOIDED: 'Payout Voided',
+  /** A first apply refused with 9104: the payout waits for funds (issue 13); nothing was paid. */
+  AWAITING_FUNDS: 'Payout Awaiting Funds',
 } as const;
+
+/**
+ * Not a payout's event: the merchant balance fell below LOW_BALANCE_AMOUNT or below what waits to be
+ * paid (issue 13). Published by the funds check once per crossing (src/core/funds.ts), same source.
+ */
+export const FUNDS_LOW_DETAIL_TYPE = 'Funds Low';
 
 export type PayoutDetailType = (typeof PAYOUT_DETAIL_TYPES)[keyof typeof PAYOUT_DETAIL_TYPES];
 
@@ -139,6 +147,14 @@ export function eventsFromChange(oldImage: PayoutOrder | undefined, newImage: Pa
       source: PAYOUT_EVENT_SOURCE,
       detailType: finalType,
       detail: withoutUndefined({ id: nextId(), ...base(), ...controlsDetail(oldImage, newImage) }),
+    });
+  }
+  if (newImage.status === 'AWAITING_FUNDS' && oldImage.status !== 'AWAITING_FUNDS') {
+    // Each entry into the wait (a resend refused with 9104 again re-enters it); staying in it is no news.
+    events.push({
+      source: PAYOUT_EVENT_SOURCE,
+      detailType: PAYOUT_DETAIL_TYPES.AWAITING_FUNDS,
+      detail: withoutUndefined({ id: nextId(), ...base() }),
     });
   }
   if (oldImage.status === 'AWAITING_APPROVAL' && newImage.status === 'PENDING') {

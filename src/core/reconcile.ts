@@ -2,6 +2,7 @@ import { METRICS } from '../config/contract';
 import { expireApproval } from './approvals';
 import { type BatchLooks, batchIdOfKey } from './dispatch';
 import { TransitionConflictError } from './errors';
+import { expireFundsWait } from './funds';
 import type { PayoutOrder } from './model';
 import { applyQueryOutcome, type PayoutDeps } from './payouts';
 import type { Clock, DueOrderRef, OrderStore } from './ports';
@@ -235,6 +236,13 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
     // Never sent, so never queried: its due time is its approval expiry, and it is voided as
     // system:expiry (no provider call, no rate-limit slot).
     await expireOne(deps, order, summary);
+    return;
+  }
+
+  if (order.status === 'AWAITING_FUNDS') {
+    // Refused with 9104, nothing at the provider: due at the end of its wait (FUNDS_WAIT_SECONDS), when it
+    // is REJECTED with the reason. Never queried; resends are the funds check's (src/core/funds.ts).
+    await expireFundsOne(deps, order, summary);
     return;
   }
 
@@ -500,5 +508,28 @@ class DueQueue {
     this.buffer.push(...page.items);
     this.cursor = page.cursor;
     if (!page.cursor) this.done = true;
+  }
+}
+
+async function expireFundsOne(
+  deps: ReconcileDeps,
+  order: PayoutOrder,
+  summary: ReconcileSummary,
+): Promise<void> {
+  summary.examined++;
+  try {
+    if (await expireFundsWait(deps, order)) summary.changed++;
+    else summary.unchanged++;
+  } catch (error) {
+    if (error instanceof TransitionConflictError) {
+      // Resent (or voided) while we looked: that change stands.
+      summary.unchanged++;
+      return;
+    }
+    summary.errors++;
+    deps.log.error('reconcile: funds wait expiry not written; it stays due', {
+      no_order: order.no_order,
+      error: errorName(error),
+    });
   }
 }

@@ -4,7 +4,8 @@ import { payoutBody, postPayout, startTestStack, type TestStack } from '../suppo
 
 /**
  * SANDBOX_BALANCE reaches local mode's embedded sandbox: started with 1.00 yuan, a 2.00 payout does not
- * fit, the sandbox answers an unsigned 9104 and the payout is REJECTED (nothing was taken).
+ * fit, the sandbox answers an unsigned 9104 and the payout waits for funds (AWAITING_FUNDS, issue 13):
+ * nothing was taken, and it is not final.
  */
 describe('local mode with SANDBOX_BALANCE', () => {
   let stack: TestStack;
@@ -15,12 +16,13 @@ describe('local mode with SANDBOX_BALANCE', () => {
     await stack?.dispose();
   });
 
-  it('refuses a payout larger than the balance with 9104 → REJECTED', async () => {
+  it('a payout larger than the balance gets 9104 → AWAITING_FUNDS (not REJECTED, nothing taken)', async () => {
     const body = payoutBody('success', { money_order: amountFor('success', 2) });
     expect(body.money_order).toBe('2.00');
     const created = await postPayout(stack, body);
     expect(created.status).toBe(202);
-    expect(created.body).toMatchObject({ status: 'REJECTED', ret_code: '9104' });
+    expect(created.body).toMatchObject({ status: 'AWAITING_FUNDS', ret_code: '9104' });
+    expect(stack.sandbox?.acceptedApplies(body.no_order)).toBe(0);
   });
 
   it('refuses a malformed SANDBOX_BALANCE, naming it', async () => {

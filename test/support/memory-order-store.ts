@@ -107,12 +107,24 @@ export class MemoryOrderStore implements OrderStore {
   }
 
   async listAwaitingApproval(query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    return this.listWaiting('AWAITING_APPROVAL', query);
+  }
+
+  /** AWAITING_FUNDS orders, oldest created first (the `FUNDS` waiting queue, issue 13). */
+  async listAwaitingFunds(query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    return this.listWaiting('AWAITING_FUNDS', query);
+  }
+
+  private listWaiting(
+    status: 'AWAITING_APPROVAL' | 'AWAITING_FUNDS',
+    query: { limit: number; cursor?: string },
+  ): AwaitingPage {
     const { limit } = query;
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer');
     const after = query.cursor ? decodeAwaitingCursor(query.cursor) : undefined;
     const waiting: AwaitingOrderRef[] = [];
     for (const { order } of this.orders.values()) {
-      if (order.status !== 'AWAITING_APPROVAL') continue;
+      if (order.status !== status) continue;
       const ref = { no_order: order.no_order, created_at: order.created_at };
       if (after && compareAwaiting(ref, after) <= 0) continue;
       waiting.push(ref);

@@ -43,7 +43,13 @@ import {
   payeeCounterKey,
 } from './table';
 
-export type OrderStoreOperation = 'create' | 'get' | 'update' | 'listDue' | 'listAwaitingApproval';
+export type OrderStoreOperation =
+  | 'create'
+  | 'get'
+  | 'update'
+  | 'listDue'
+  | 'listAwaitingApproval'
+  | 'listAwaitingFunds';
 
 export interface DynamoOrderStoreOptions {
   readonly client: DynamoDBClient;
@@ -518,12 +524,28 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   async listAwaitingApproval(query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    return this.listWaitingQueue('listAwaitingApproval', PAYOUTS_TABLE.awaitingIndex.queue, query);
+  }
+
+  /**
+   * AWAITING_FUNDS orders, oldest created first: the `FUNDS` partition of the same sparse index (issue 13),
+   * the waiting queue the funds check resends from.
+   */
+  async listAwaitingFunds(query: { limit: number; cursor?: string }): Promise<AwaitingPage> {
+    return this.listWaitingQueue('listAwaitingFunds', PAYOUTS_TABLE.fundsQueue, query);
+  }
+
+  private async listWaitingQueue(
+    operation: 'listAwaitingApproval' | 'listAwaitingFunds',
+    queue: string,
+    query: { limit: number; cursor?: string },
+  ): Promise<AwaitingPage> {
     const { limit } = query;
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer`);
-    const { name, partitionKey, sortKey, queue } = PAYOUTS_TABLE.awaitingIndex;
+    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.awaitingIndex;
     const start = query.cursor ? decodeAwaitingCursor(query.cursor) : undefined;
     const page = await this.queryKeys(
-      'listAwaitingApproval',
+      operation,
       {
         IndexName: name,
         KeyConditionExpression: '#queue = :queue',

@@ -4,7 +4,7 @@ import { eventsFromChange, type PayoutEvent, type PayoutEventSink } from '../../
 import type { PayoutOrder } from '../../core/model';
 import type { Log } from '../../core/ports';
 import { isPayoutStatus } from '../../core/status';
-import { isCounterKey, PAYOUTS_TABLE } from '../dynamodb/table';
+import { isCounterKey, isOrderKey, PAYOUTS_TABLE } from '../dynamodb/table';
 
 /**
  * The publish step shared by the deployed function (Lambda's DynamoDBStreamEvent) and local mode (the
@@ -91,7 +91,8 @@ function changeOf(record: StreamRecordLike): Change {
 
 function isCounterImage(image: Record<string, unknown> | undefined): boolean {
   const key = (image?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
-  return typeof key === 'string' && isCounterKey(key);
+  // Counters, batch records and the funds items (BALANCE#<day>, FUNDS#…) are no payout's changes.
+  return typeof key === 'string' && (isCounterKey(key) || !isOrderKey(key));
 }
 
 function toOrder(image: Record<string, unknown> | undefined): PayoutOrder | undefined {

@@ -185,6 +185,7 @@ describe('eventsFromChange: the detail', () => {
       'Payout Approved',
       'Payout Denied',
       'Payout Voided',
+      'Payout Awaiting Funds',
     ]);
   });
 });
@@ -311,7 +312,8 @@ describe('eventsFromChange: properties', () => {
           expect(text).not.toMatch(/card_no|acct_name|payee/);
           const finals = from !== to && isFinal(to) ? 1 : 0;
           const approved = from === 'AWAITING_APPROVAL' && to === 'PENDING' ? 1 : 0;
-          expect(events).toHaveLength(finals + approved + extraAnomalies);
+          const awaitingFunds = from !== 'AWAITING_FUNDS' && to === 'AWAITING_FUNDS' ? 1 : 0;
+          expect(events).toHaveLength(finals + approved + awaitingFunds + extraAnomalies);
           expect(new Set(events.map((e) => e.detail.id)).size).toBe(events.length);
         },
       ),

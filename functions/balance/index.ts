@@ -1,0 +1,4 @@
+import { processRuntime } from '../shared/runtime';
+import { balanceHandler } from './handler';
+
+export const handler = balanceHandler(processRuntime);
