@@ -35,6 +35,8 @@ export interface DynamoCloseReaderOptions {
   readonly concurrency?: number;
   /** Called with what DynamoDB reports per request; setting it asks every request for TOTAL capacity. */
   readonly onConsumedCapacity?: (capacity: ConsumedCapacity) => void;
+  /** Back-off between UnprocessedKeys retries (tests shorten it). */
+  readonly backoffMs?: { readonly base: number; readonly max: number };
 }
 
 const readingsSchema = z.object({
@@ -55,12 +57,14 @@ export class DynamoCloseReader implements CloseReader {
   private readonly tableName: string;
   private readonly concurrency: number;
   private readonly onConsumedCapacity: DynamoCloseReaderOptions['onConsumedCapacity'];
+  private readonly backoff: { readonly base: number; readonly max: number };
 
   constructor(options: DynamoCloseReaderOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.concurrency = options.concurrency ?? 8;
     this.onConsumedCapacity = options.onConsumedCapacity;
+    this.backoff = options.backoffMs ?? BACKOFF_MS;
   }
 
   async createdOn(day: string): Promise<CloseOrder[]> {
@@ -154,7 +158,7 @@ export class DynamoCloseReader implements CloseReader {
         throw new DependencyError(`BatchGetItem left ${pending.length} keys unprocessed; retry the close`);
       }
       if (attempt > 1) {
-        const cap = Math.min(BACKOFF_MS.max, BACKOFF_MS.base * 2 ** (attempt - 2));
+        const cap = Math.min(this.backoff.max, this.backoff.base * 2 ** (attempt - 2));
         await new Promise((r) => setTimeout(r, cap / 2 + (Math.random() * cap) / 2));
       }
       const out = await this.call(() =>
