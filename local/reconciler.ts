@@ -62,7 +62,7 @@ export function removeStackState(dataDir: string): void {
 }
 
 /** The running stack's state; undefined when none is written or its process is gone (a crash). */
-function readStackState(dataDir: string): StackState | undefined {
+export function readStackState(dataDir: string): StackState | undefined {
   const path = join(dataDir, STATE_FILE);
   if (!existsSync(path)) return undefined;
   let state: StackState;

@@ -77,6 +77,11 @@ export const ENV = {
   payeeHmacKmsKeyId: 'PAYEE_HMAC_KMS_KEY_ID',
   /** env mode, payee limits only: base64 of a 32-byte local HMAC key. */
   localPayeeHmacKey: 'LOCAL_PAYEE_HMAC_KEY',
+  /** The daily close (issue 13): the reports bucket (versioned, KMS) and its customer key. */
+  reportsBucket: 'REPORTS_BUCKET',
+  reportsKmsKeyId: 'REPORTS_KMS_KEY_ID',
+  /** Local mode: the reports directory (default `.local/reports`). */
+  localReportsDir: 'LOCAL_REPORTS_DIR',
   /** Powertools */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -137,6 +142,12 @@ export interface ReconcileSchedulePayload {
   readonly kind: 'reconcile';
   /** Optional override of the minimum age, seconds. */
   readonly minAgeSeconds?: number;
+}
+
+/** The payload the daily schedule sends to the close function; `date` (yyyy-mm-dd) overrides yesterday. */
+export interface CloseSchedulePayload {
+  readonly kind: 'close';
+  readonly date?: string;
 }
 
 /** The env var each controls field is read from (src/config/controls.ts names the fields). */

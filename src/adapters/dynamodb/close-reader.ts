@@ -1,0 +1,212 @@
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type ConsumedCapacity,
+  type DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import * as z from 'zod';
+import {
+  type BalanceReadings,
+  CLOSE_ORDER_ATTRIBUTES,
+  type CloseOrder,
+  type CloseReader,
+} from '../../core/close';
+import { DependencyError } from '../../core/errors';
+import { allDayShards, allOpenShards, isOrderKey, PAYOUTS_TABLE } from './table';
+
+/** BatchGetItem takes at most 100 keys per request. */
+const BATCH_GET_MAX = 100;
+/** UnprocessedKeys (throttling, the 16 MB cap) are retried this often with jittered back-off. */
+const UNPROCESSED_ATTEMPTS = 12;
+const BACKOFF_MS = { base: 20, max: 2_000 } as const;
+
+/** Where the funds module keeps a China day's balance readings (first and last of the day). */
+export function balanceKey(day: string): string {
+  return `BALANCE#${day}`;
+}
+
+export interface DynamoCloseReaderOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** BatchGetItem requests in flight at once (default 8). */
+  readonly concurrency?: number;
+  /** Called with what DynamoDB reports per request; setting it asks every request for TOTAL capacity. */
+  readonly onConsumedCapacity?: (capacity: ConsumedCapacity) => void;
+  /** Back-off between UnprocessedKeys retries (tests shorten it). */
+  readonly backoffMs?: { readonly base: number; readonly max: number };
+}
+
+const readingsSchema = z.object({
+  first_fen: z.number().int(),
+  first_at: z.string().min(1),
+  last_fen: z.number().int(),
+  last_at: z.string().min(1),
+});
+
+/**
+ * The daily close's reads: keys from the KEYS_ONLY indexes (by-day: every shard of the day; late-by-day;
+ * open-by-due: every shard, no due bound), then the orders themselves by BatchGetItem, 100 keys a request,
+ * a bounded number in flight, eventually consistent (the day is over; a result still settling is
+ * "open" in this run and counted by the next), UnprocessedKeys retried until none is left.
+ */
+export class DynamoCloseReader implements CloseReader {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly concurrency: number;
+  private readonly onConsumedCapacity: DynamoCloseReaderOptions['onConsumedCapacity'];
+  private readonly backoff: { readonly base: number; readonly max: number };
+
+  constructor(options: DynamoCloseReaderOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.concurrency = options.concurrency ?? 8;
+    this.onConsumedCapacity = options.onConsumedCapacity;
+    this.backoff = options.backoffMs ?? BACKOFF_MS;
+  }
+
+  async createdOn(day: string): Promise<CloseOrder[]> {
+    const { name, partitionKey } = PAYOUTS_TABLE.byDayIndex;
+    const keys = await Promise.all(allDayShards(day).map((shard) => this.keys(name, partitionKey, shard)));
+    return this.orders(keys.flat());
+  }
+
+  async lateOn(day: string): Promise<CloseOrder[]> {
+    const { name, partitionKey } = PAYOUTS_TABLE.lateIndex;
+    return this.orders(await this.keys(name, partitionKey, day));
+  }
+
+  async openOrders(): Promise<CloseOrder[]> {
+    const { name, partitionKey } = PAYOUTS_TABLE.openIndex;
+    const keys = await Promise.all(allOpenShards().map((shard) => this.keys(name, partitionKey, shard)));
+    return this.orders(keys.flat());
+  }
+
+  async balanceReadings(day: string): Promise<BalanceReadings | undefined> {
+    const out = await this.call(() =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: { [PAYOUTS_TABLE.partitionKey]: { S: balanceKey(day) } },
+          ...this.capacityRequest(),
+        }),
+      ),
+    );
+    this.report(out.ConsumedCapacity);
+    if (!out.Item) return undefined;
+    // A malformed record is no reading: the statement then says "unknown", never a made-up figure.
+    const parsed = readingsSchema.safeParse(unmarshall(out.Item));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** Every no_order under one partition of a KEYS_ONLY index, all pages. */
+  private async keys(indexName: string, partitionKey: string, value: string): Promise<string[]> {
+    const keys: string[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: indexName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': partitionKey },
+            ExpressionAttributeValues: { ':pk': { S: value } },
+            ExclusiveStartKey: startKey,
+            ...this.capacityRequest(),
+          }),
+        ),
+      );
+      this.report(out.ConsumedCapacity);
+      for (const item of out.Items ?? []) {
+        const key = item[PAYOUTS_TABLE.partitionKey]?.S;
+        if (key !== undefined && isOrderKey(key)) keys.push(key);
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return keys;
+  }
+
+  /** The orders of `keys` (duplicates read once), in no particular order; a key that vanished is left out. */
+  private async orders(keys: readonly string[]): Promise<CloseOrder[]> {
+    const unique = [...new Set(keys)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) chunks.push(unique.slice(i, i + BATCH_GET_MAX));
+    const out: CloseOrder[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
+        for (const order of await this.batchGet(chunk)) out.push(order);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, chunks.length) }, worker));
+    return out;
+  }
+
+  private async batchGet(keys: readonly string[]): Promise<CloseOrder[]> {
+    const names = Object.fromEntries(CLOSE_ORDER_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
+    const projection = Object.keys(names).join(', ');
+    let pending: Record<string, AttributeValue>[] = keys.map((k) => ({
+      [PAYOUTS_TABLE.partitionKey]: { S: k },
+    }));
+    const found: CloseOrder[] = [];
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_ATTEMPTS) {
+        throw new DependencyError(`BatchGetItem left ${pending.length} keys unprocessed; retry the close`);
+      }
+      if (attempt > 1) {
+        const cap = Math.min(this.backoff.max, this.backoff.base * 2 ** (attempt - 2));
+        await new Promise((r) => setTimeout(r, cap / 2 + (Math.random() * cap) / 2));
+      }
+      const out = await this.call(() =>
+        this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: pending,
+                ProjectionExpression: projection,
+                ExpressionAttributeNames: names,
+                // The day is over: eventually consistent reads (half the units) are good enough.
+                ConsistentRead: false,
+              },
+            },
+            ...this.capacityRequest(),
+          }),
+        ),
+      );
+      for (const capacity of out.ConsumedCapacity ?? []) this.report(capacity);
+      for (const item of out.Responses?.[this.tableName] ?? []) found.push(unmarshall(item) as CloseOrder);
+      pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
+  }
+
+  /** Throttling and outages become the core's DependencyError (retry the close later); the rest passes. */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      if (error instanceof Error && (error as { $fault?: string }).$fault === 'server') {
+        throw new DependencyError(`DynamoDB read for the close failed: ${error.name}`, { cause: error });
+      }
+      if (
+        error instanceof Error &&
+        /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded/.test(error.name)
+      ) {
+        throw new DependencyError(`DynamoDB read for the close failed: ${error.name}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private capacityRequest(): { ReturnConsumedCapacity?: 'TOTAL' } {
+    return this.onConsumedCapacity ? { ReturnConsumedCapacity: 'TOTAL' } : {};
+  }
+
+  private report(capacity: ConsumedCapacity | undefined): void {
+    if (this.onConsumedCapacity && capacity) this.onConsumedCapacity(capacity);
+  }
+}
