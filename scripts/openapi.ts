@@ -59,6 +59,12 @@ function viewSchema(): Json {
     approved_by: nullableString,
     denied_by: nullableString,
     voided_by: { ...nullableString, description: '`system:expiry` when the approval expired.' },
+    anomalies: { type: 'integer', minimum: 0, description: 'Contradictions recorded and never applied.' },
+    anomalies_acknowledged: {
+      type: 'integer',
+      minimum: 0,
+      description: 'How many of `anomalies` a person acknowledged (POST /payouts/{no_order}/anomalies/ack).',
+    },
   };
   return {
     type: 'object',

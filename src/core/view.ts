@@ -23,6 +23,9 @@ export interface PayoutView {
   readonly approved_by: string | null;
   readonly denied_by: string | null;
   readonly voided_by: string | null;
+  /** Anomalies recorded (contradictions never applied) and how many of them a person acknowledged (issue 12). */
+  readonly anomalies: number;
+  readonly anomalies_acknowledged: number;
 }
 
 export const PAYOUT_VIEW_FIELDS = [
@@ -45,6 +48,8 @@ export const PAYOUT_VIEW_FIELDS = [
   'approved_by',
   'denied_by',
   'voided_by',
+  'anomalies',
+  'anomalies_acknowledged',
 ] as const satisfies readonly (keyof PayoutView)[];
 
 export function toView(order: PayoutOrder): PayoutView {
@@ -68,5 +73,7 @@ export function toView(order: PayoutOrder): PayoutView {
     approved_by: order.approved_by ?? null,
     denied_by: order.denied_by ?? null,
     voided_by: order.voided_by ?? null,
+    anomalies: order.anomalies ?? 0,
+    anomalies_acknowledged: order.anomalies_acknowledged ?? 0,
   };
 }
