@@ -427,7 +427,8 @@ async function listByDay(
     query.cursor?.k === 'day' ? [...query.cursor.s] : Array.from({ length: DAY_SHARDS }, () => null);
   const items: ListView[] = [];
   let examined = 0;
-  let days = 1;
+  // Day partitions entered by this request; a cursor left on an exhausted day has not entered it again.
+  let days = states.every((state) => state === 'x') ? 0 : 1;
   const cursorHere = (): string => encodeCursor({ f: filterKey, r: range, k: 'day', d: day, s: states });
 
   while (items.length < limit) {
