@@ -55,9 +55,9 @@ export function opsRoutes(
   let reader = ports.reader;
   const searchReader = (): SearchReader => {
     reader ??= new DynamoSearchReader({
-      client: new DynamoDBClient(
-        runtime.config.dynamoEndpoint ? { endpoint: runtime.config.dynamoEndpoint } : {},
-      ),
+      client:
+        runtime.dynamo ??
+        new DynamoDBClient(runtime.config.dynamoEndpoint ? { endpoint: runtime.config.dynamoEndpoint } : {}),
       tableName: runtime.config.tableName,
     });
     return reader;

@@ -52,6 +52,8 @@ export interface Runtime {
    */
   readonly merchantKeys: () => Promise<MerchantKeys>;
   readonly verifyingKeys: () => Promise<VerifyingKeys>;
+  /** The DynamoDB client the store uses; the operations reads (search-reader.ts) share it. */
+  readonly dynamo?: DynamoDBClient;
 }
 
 export interface RuntimeOverrides {
@@ -168,7 +170,7 @@ export function buildRuntime(
     },
     ...(payeeKeys ? { payeeKeys } : {}),
   };
-  return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys };
+  return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys, dynamo };
 }
 
 function payeeKeyerFor(config: RuntimeConfig, kms: () => KMSClient): PayeeKeyer | undefined {
