@@ -48,6 +48,20 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
     return { handler: routes.apply, resource: '/payouts', pathParameters: null };
   if (method === 'GET' && path === '/payouts')
     return { handler: routes.query, resource: '/payouts', pathParameters: null };
+  // Operations (issue 12), served by the query function like in the deployed API. export.csv is a literal
+  // resource, matched before {no_order} (a no_order never contains a dot), as API Gateway does.
+  if (method === 'GET' && path === '/payouts/export.csv')
+    return { handler: routes.query, resource: '/payouts/export.csv', pathParameters: null };
+  if (method === 'GET' && path === '/exceptions')
+    return { handler: routes.query, resource: '/exceptions', pathParameters: null };
+  const ack = /^\/payouts\/([^/]+)\/anomalies\/ack$/.exec(path);
+  if (method === 'POST' && ack?.[1]) {
+    return {
+      handler: routes.query,
+      resource: '/payouts/{no_order}/anomalies/ack',
+      pathParameters: { no_order: decodeURIComponent(ack[1]) },
+    };
+  }
   const review = /^\/payouts\/([^/]+)\/(approve|deny|void)$/.exec(path);
   if (method === 'POST' && review?.[1]) {
     return {

@@ -61,6 +61,12 @@ function viewSchema(): Json {
     denied_by: nullableString,
     voided_by: { ...nullableString, description: '`system:expiry` when the approval expired.' },
     batch_id: { ...nullableString, description: 'The batch this payout is an item of (issue 11).' },
+    anomalies: { type: 'integer', minimum: 0, description: 'Contradictions recorded and never applied.' },
+    anomalies_acknowledged: {
+      type: 'integer',
+      minimum: 0,
+      description: 'How many of `anomalies` a person acknowledged (POST /payouts/{no_order}/anomalies/ack).',
+    },
   };
   return {
     type: 'object',

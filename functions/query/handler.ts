@@ -1,17 +1,21 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { listAwaitingApproval } from '../../src/core/approvals';
-import { ValidationError } from '../../src/core/errors';
 import { getPayout } from '../../src/core/payouts';
+import { type OpsPorts, opsRoutes } from '../ops/handler';
 import { HttpError, json } from '../shared/http';
 import { type ApiHandler, httpHandler } from '../shared/lambda';
 import { pathNoOrder } from '../shared/path';
 import type { Runtime } from '../shared/runtime';
 
-/** GET /payouts/{no_order}[?refresh=true] and GET /payouts?status=AWAITING_APPROVAL[&limit=&cursor=] */
-export function queryHandler(rt: () => Runtime): ApiHandler {
+/**
+ * GET /payouts/{no_order}[?refresh=true], and the operations routes (functions/ops/handler.ts):
+ * GET /payouts (search, newest first), GET /payouts/export.csv, GET /exceptions and
+ * POST /payouts/{no_order}/anomalies/ack, chosen by the API Gateway resource.
+ */
+export function queryHandler(rt: () => Runtime, ports: OpsPorts = {}): ApiHandler {
   const runtime = rt();
+  const ops = opsRoutes(runtime, ports);
   return httpHandler(runtime, async (event) => {
-    if (event.pathParameters?.no_order === undefined) return listPayouts(runtime, event);
+    const route = ops(event.resource);
+    if (route) return route(event);
     const noOrder = pathNoOrder(event);
     runtime.logger.appendKeys({ no_order: noOrder });
     const refreshParam = event.queryStringParameters?.refresh;
@@ -23,37 +27,4 @@ export function queryHandler(rt: () => Runtime): ApiHandler {
     if (refresh) await runtime.merchantKeys();
     return json(200, await getPayout(runtime.deps, noOrder, refresh));
   });
-}
-
-/** What GET /payouts answers today; a later issue adds the full search (status, from, to, batch_id). */
-const LIST_PARAMETERS = new Set(['status', 'limit', 'cursor']);
-
-async function listPayouts(runtime: Runtime, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  const params = event.queryStringParameters ?? {};
-  for (const name of Object.keys(params)) {
-    if (!LIST_PARAMETERS.has(name)) {
-      throw new ValidationError(
-        [{ field: name, message: 'is not supported yet' }],
-        `${name} is not supported yet`,
-      );
-    }
-  }
-  if (params.status !== 'AWAITING_APPROVAL') {
-    throw new ValidationError(
-      [{ field: 'status', message: 'only AWAITING_APPROVAL is supported yet' }],
-      'status must be AWAITING_APPROVAL',
-    );
-  }
-  let limit: number | undefined;
-  if (params.limit !== undefined) {
-    if (!/^[0-9]{1,4}$/.test(params.limit)) {
-      throw new ValidationError([{ field: 'limit', message: 'must be a whole number' }]);
-    }
-    limit = Number(params.limit);
-  }
-  const page = await listAwaitingApproval(runtime.deps, {
-    ...(limit === undefined ? {} : { limit }),
-    ...(params.cursor ? { cursor: params.cursor } : {}),
-  });
-  return json(200, page);
 }

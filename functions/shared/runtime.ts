@@ -59,6 +59,8 @@ export interface Runtime {
   readonly verifyingKeys: () => Promise<VerifyingKeys>;
   /** Waiting for funds and the balance (issue 13): the balance query, the funds items, Funds Low events. */
   readonly funds: RuntimeFunds;
+  /** The DynamoDB client the store uses; the operations reads (search-reader.ts) share it. */
+  readonly dynamo?: DynamoDBClient;
 }
 
 export interface RuntimeFunds {
@@ -201,7 +203,7 @@ export function buildRuntime(
         ? { events: new EventBridgeFundsEvents(new EventBridgeClient({}), config.eventBusName) }
         : {}),
   };
-  return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys, funds };
+  return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys, funds, dynamo };
 }
 
 function payeeKeyerFor(config: RuntimeConfig, kms: () => KMSClient): PayeeKeyer | undefined {

@@ -14,7 +14,9 @@ export type ChangeSource =
   /** The batch dispatcher claimed a QUEUED item to send it (issue 11). */
   | 'dispatch'
   /** Waiting for funds: a resend once the balance allows, or the wait running out (issue 13). */
-  | 'funds';
+  | 'funds'
+  /** A person working the exceptions queue: an anomaly acknowledged (issue 12); the status never changes. */
+  | 'operator';
 
 /** The principal recorded for an approval that expired (no person decided). */
 export const EXPIRY_PRINCIPAL = 'system:expiry';
@@ -123,6 +125,11 @@ export interface PayoutOrder {
    * it was created: the daily close finds "late results of earlier days" through a sparse index on it.
    */
   readonly late_day?: string;
+  /**
+   * How many of `anomalies` a person has acknowledged (issue 12): the value of `anomalies` when the last
+   * acknowledgement was recorded. Unacknowledged = anomalies - (anomalies_acknowledged ?? 0). Absent = 0.
+   */
+  readonly anomalies_acknowledged?: number;
 }
 
 /**
@@ -154,6 +161,8 @@ export const PATCH_KEYS = [
   'refused_applies',
   'funds_since',
   'late_day',
+  // Operations (issue 12): an anomaly acknowledgement.
+  'anomalies_acknowledged',
 ] as const satisfies readonly (keyof PayoutOrder)[];
 
 export type OrderPatch = Partial<Pick<PayoutOrder, (typeof PATCH_KEYS)[number]>>;

@@ -46,7 +46,12 @@ export type TransitionInput =
   /** The balance now covers an AWAITING_FUNDS order: claim it for a resend, AWAITING_FUNDS → PENDING. */
   | { readonly type: 'funds_resend' }
   /** An AWAITING_FUNDS order found due: REJECTED once it has waited FUNDS_WAIT_SECONDS (issue 13). */
-  | { readonly type: 'funds_expire' };
+  | { readonly type: 'funds_expire' }
+  /**
+   * A person acknowledges the order's recorded anomalies (issue 12): a change with the SAME status, its
+   * history entry naming the principal and the note; refused (invalid_state) when none is unacknowledged.
+   */
+  | { readonly type: 'ack_anomalies'; readonly principal: string; readonly note: string };
 
 export interface TransitionContext {
   readonly now: Date;
@@ -136,7 +141,33 @@ export function decide(order: PayoutOrder, input: TransitionInput, ctx: Transiti
     case 'funds_resend':
     case 'funds_expire':
       return decideSend(order, input, ctx);
+    case 'ack_anomalies':
+      return decideAck(order, input, ctx);
   }
+}
+
+/**
+ * An acknowledgement says a person has looked at every anomaly recorded so far; it changes no status and
+ * moves no money (an acknowledged anomaly on a never-sent order still blocks its approval: decideControl
+ * looks at `anomalies`, not at what was acknowledged). A later anomaly is unacknowledged again.
+ */
+function decideAck(
+  order: PayoutOrder,
+  input: Extract<TransitionInput, { type: 'ack_anomalies' }>,
+  ctx: TransitionContext,
+): Decision {
+  const acknowledged = order.anomalies_acknowledged ?? 0;
+  if (order.anomalies <= acknowledged) {
+    return refused('invalid_state', 'payout has no unacknowledged anomaly');
+  }
+  return change(
+    order,
+    ctx,
+    'operator',
+    order.status,
+    { anomalies_acknowledged: order.anomalies },
+    { note: input.note, principal: input.principal },
+  );
 }
 
 function entry(

@@ -25,6 +25,9 @@ export interface PayoutView {
   readonly voided_by: string | null;
   /** Batch items (issue 11): the batch it belongs to; null for a single payout. */
   readonly batch_id: string | null;
+  /** Anomalies recorded (contradictions never applied) and how many of them a person acknowledged (issue 12). */
+  readonly anomalies: number;
+  readonly anomalies_acknowledged: number;
 }
 
 export const PAYOUT_VIEW_FIELDS = [
@@ -48,6 +51,8 @@ export const PAYOUT_VIEW_FIELDS = [
   'denied_by',
   'voided_by',
   'batch_id',
+  'anomalies',
+  'anomalies_acknowledged',
 ] as const satisfies readonly (keyof PayoutView)[];
 
 export function toView(order: PayoutOrder): PayoutView {
@@ -72,5 +77,7 @@ export function toView(order: PayoutOrder): PayoutView {
     denied_by: order.denied_by ?? null,
     voided_by: order.voided_by ?? null,
     batch_id: order.batch_id ?? null,
+    anomalies: order.anomalies ?? 0,
+    anomalies_acknowledged: order.anomalies_acknowledged ?? 0,
   };
 }

@@ -195,15 +195,13 @@ describe('approvals, two principals', () => {
     const bad = await create(stack, 'not a name!', payout('1.00'));
     expect(bad.status).toBe(400);
     expect(bad.body.error?.fields).toEqual([expect.objectContaining({ field: 'x-principal' })]);
-    const bare = await call(stack, 'GET', '/payouts', BOB);
-    expect(bare.status).toBe(400);
-    expect(bare.body.error?.fields).toEqual([expect.objectContaining({ field: 'status' })]);
-    const filter = await call(stack, 'GET', '/payouts?status=SUCCESS', BOB);
+    // GET /payouts is the full search since issue 12: a bad filter is still named.
+    const filter = await call(stack, 'GET', '/payouts?status=PAID', BOB);
     expect(filter.status).toBe(400);
     expect(filter.body.error?.fields).toEqual([expect.objectContaining({ field: 'status' })]);
-    const from = await call(stack, 'GET', '/payouts?status=AWAITING_APPROVAL&from=2026-01-01', BOB);
+    const from = await call(stack, 'GET', '/payouts?status=AWAITING_APPROVAL&from=2026-13-01', BOB);
     expect(from.status).toBe(400);
-    expect(from.body.error?.fields).toEqual([{ field: 'from', message: 'is not supported yet' }]);
+    expect(from.body.error?.fields).toEqual([expect.objectContaining({ field: 'from' })]);
     expect((await act(stack, BOB, 'NOSUCHORDER1', 'approve')).status).toBe(404);
   });
 });

@@ -66,6 +66,8 @@ const STORAGE_ONLY = [
   PAYOUTS_TABLE.openIndex.partitionKey,
   PAYOUTS_TABLE.awaitingIndex.partitionKey,
   PAYOUTS_TABLE.byDayIndex.partitionKey,
+  PAYOUTS_TABLE.anomalyIndex.partitionKey,
+  PAYOUTS_TABLE.anomalyIndex.sortKey,
 ] as const;
 
 /** The waiting queue (awaiting-approval index) an order in `status` belongs to, if any. */
@@ -100,6 +102,17 @@ export function dueIndexEffect(change: OrderChange): 'leave' | 'set' | 'keep' {
   }
   if (change.leaveDueIndex || !isDueIndexed(change.status, DUE_PROBE)) return 'leave';
   return change.set.next_check_at !== undefined ? 'set' : 'keep';
+}
+
+/**
+ * What an update does to the unacknowledged-anomalies index: a change whose history entry records an
+ * anomaly joins it (or moves to the back: anomaly_at is the latest); a change that sets
+ * anomalies_acknowledged (the acknowledgement, src/core/exceptions.ts) leaves it; anything else keeps it.
+ */
+export function anomalyQueueEffect(change: OrderChange): 'join' | 'leave' | 'keep' {
+  if (change.history?.anomaly !== undefined) return 'join';
+  if (change.set.anomalies_acknowledged !== undefined) return 'leave';
+  return 'keep';
 }
 
 /** Any check time: isDueIndexed then says whether the status may be in the index at all. */
@@ -164,6 +177,21 @@ export function buildOrderUpdate(tableName: string, expected: OrderVersion, chan
     } else {
       values[':approval_queue'] = toQueue;
       sets.push('#approval_queue = :approval_queue');
+    }
+  }
+
+  // The unacknowledged-anomalies queue (issue 12): the write that records an anomaly joins it, the write
+  // that acknowledges every anomaly (anomalies_acknowledged) leaves it — in the same conditional write.
+  const anomalyQueue = anomalyQueueEffect(change);
+  if (anomalyQueue !== 'keep') {
+    names['#anomaly_queue'] = PAYOUTS_TABLE.anomalyIndex.partitionKey;
+    names['#anomaly_at'] = PAYOUTS_TABLE.anomalyIndex.sortKey;
+    if (anomalyQueue === 'join') {
+      values[':anomaly_queue'] = PAYOUTS_TABLE.anomalyIndex.queue;
+      values[':anomaly_at'] = change.at;
+      sets.push('#anomaly_queue = :anomaly_queue', '#anomaly_at = :anomaly_at');
+    } else {
+      removes.push('#anomaly_queue', '#anomaly_at');
     }
   }
 

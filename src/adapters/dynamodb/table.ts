@@ -67,6 +67,18 @@ export const PAYOUTS_TABLE = {
     partitionKey: 'late_day',
     sortKey: 'no_order',
   },
+  /**
+   * Sparse, KEYS_ONLY (issue 12): only an order with an anomaly nobody has acknowledged carries
+   * `anomaly_queue` (one constant value: anomalies are rare and worked by people) and `anomaly_at` (the
+   * time of its latest anomaly). Set by the write that records an anomaly, removed by the write that
+   * acknowledges it (order-store.ts update()), so the index holds exactly the exceptions queue.
+   */
+  anomalyIndex: {
+    name: 'open-anomalies',
+    partitionKey: 'anomaly_queue',
+    sortKey: 'anomaly_at',
+    queue: 'OPEN',
+  },
   batchPrefix: 'BATCH#',
   /** DynamoDB TTL attribute (epoch seconds); only counter items carry it, orders are kept. */
   ttlAttribute: 'expires_at',
@@ -189,5 +201,10 @@ export const PAYOUTS_INDEXES: readonly IndexDefinition[] = [
     name: PAYOUTS_TABLE.lateIndex.name,
     partitionKey: { name: PAYOUTS_TABLE.lateIndex.partitionKey, type: 'S' },
     sortKey: { name: PAYOUTS_TABLE.lateIndex.sortKey, type: 'S' },
+  },
+  {
+    name: PAYOUTS_TABLE.anomalyIndex.name,
+    partitionKey: { name: PAYOUTS_TABLE.anomalyIndex.partitionKey, type: 'S' },
+    sortKey: { name: PAYOUTS_TABLE.anomalyIndex.sortKey, type: 'S' },
   },
 ];

@@ -1,0 +1,325 @@
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type ConsumedCapacity,
+  type DynamoDBClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DependencyError } from '../../core/errors';
+import {
+  type IndexKey,
+  type KeyPage,
+  LIST_ROW_FIELDS,
+  type ListRow,
+  type Queue,
+  type Range,
+  type SearchReader,
+} from '../../core/search';
+import { PAYOUTS_TABLE } from './table';
+
+export type SearchOperation = 'searchQuery' | 'searchCount' | 'searchBatchGet';
+
+export interface DynamoSearchReaderOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** Called with what DynamoDB reports per request; setting it makes every request ask for INDEXES detail. */
+  readonly onConsumedCapacity?: (operation: SearchOperation, capacity: ConsumedCapacity[]) => void;
+}
+
+/** BatchGetItem takes at most 100 keys per call. */
+const BATCH_GET_MAX = 100;
+/** Unprocessed keys (throttling) are asked again this often, with a short back-off, before giving up. */
+const BATCH_GET_ATTEMPTS = 8;
+
+/**
+ * The operations API's reads of the payouts table (issue 12): Query on the by-day, awaiting-approval,
+ * open-by-due, by-batch and open-anomalies indexes, and BatchGetItem of the orders a KEYS_ONLY index
+ * names. Never a Scan. Reads are eventually consistent (half the RRU): a list is a snapshot anyway, and
+ * the core drops rows the index and the table disagree on.
+ */
+export class DynamoSearchReader implements SearchReader {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly onConsumedCapacity: DynamoSearchReaderOptions['onConsumedCapacity'];
+
+  constructor(options: DynamoSearchReaderOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.onConsumedCapacity = options.onConsumedCapacity;
+  }
+
+  dayShard(partition: string, range: Range, after: IndexKey | undefined, limit: number): Promise<KeyPage> {
+    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.byDayIndex;
+    return this.keys(
+      {
+        IndexName: name,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
+        ExpressionAttributeValues: {
+          ':pk': { S: partition },
+          ':from': { S: range.from },
+          ':to': { S: range.to },
+        },
+        ScanIndexForward: false,
+      },
+      after
+        ? { [partitionKey]: partition, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
+        : undefined,
+      limit,
+      sortKey,
+    );
+  }
+
+  queue(
+    queue: Queue,
+    order: 'newest' | 'oldest',
+    range: Range | undefined,
+    after: IndexKey | undefined,
+    limit: number,
+  ): Promise<KeyPage> {
+    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.awaitingIndex;
+    const value = queue === 'FUNDS' ? PAYOUTS_TABLE.fundsQueue : PAYOUTS_TABLE.awaitingIndex.queue;
+    return this.keys(
+      {
+        IndexName: name,
+        KeyConditionExpression: range ? '#pk = :pk AND #sk BETWEEN :from AND :to' : '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': partitionKey, ...(range ? { '#sk': sortKey } : {}) },
+        ExpressionAttributeValues: {
+          ':pk': { S: value },
+          ...(range ? { ':from': { S: range.from }, ':to': { S: range.to } } : {}),
+        },
+        ScanIndexForward: order === 'oldest',
+      },
+      after
+        ? { [partitionKey]: value, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
+        : undefined,
+      limit,
+      sortKey,
+    );
+  }
+
+  async countQueue(queue: Queue | 'ANOMALIES'): Promise<number> {
+    const index = queue === 'ANOMALIES' ? PAYOUTS_TABLE.anomalyIndex : PAYOUTS_TABLE.awaitingIndex;
+    const value =
+      queue === 'ANOMALIES'
+        ? PAYOUTS_TABLE.anomalyIndex.queue
+        : queue === 'FUNDS'
+          ? PAYOUTS_TABLE.fundsQueue
+          : PAYOUTS_TABLE.awaitingIndex.queue;
+    let count = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': index.partitionKey },
+            ExpressionAttributeValues: { ':pk': { S: value } },
+            Select: 'COUNT',
+            ExclusiveStartKey: start,
+            ...this.capacityRequest(),
+          }),
+        ),
+      );
+      this.report('searchCount', out.ConsumedCapacity);
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  anomalies(after: IndexKey | undefined, limit: number): Promise<KeyPage> {
+    const { name, partitionKey, sortKey, queue } = PAYOUTS_TABLE.anomalyIndex;
+    return this.keys(
+      {
+        IndexName: name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': partitionKey },
+        ExpressionAttributeValues: { ':pk': { S: queue } },
+        ScanIndexForward: true,
+      },
+      after
+        ? { [partitionKey]: queue, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
+        : undefined,
+      limit,
+      sortKey,
+    );
+  }
+
+  open(shard: number, after: IndexKey | undefined, limit: number): Promise<KeyPage> {
+    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.openIndex;
+    const value = `OPEN#${shard}`;
+    return this.keys(
+      {
+        IndexName: name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': partitionKey },
+        ExpressionAttributeValues: { ':pk': { S: value } },
+        ScanIndexForward: true,
+      },
+      after
+        ? { [partitionKey]: value, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
+        : undefined,
+      limit,
+      sortKey,
+    );
+  }
+
+  async batch(
+    batchId: string,
+    afterSeq: number | undefined,
+    limit: number,
+  ): Promise<{ rows: ListRow[]; exhausted: boolean }> {
+    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.batchIndex;
+    const rows: ListRow[] = [];
+    // The cursor holds only the last batch_seq: a key condition below it resumes exactly (batch_seq is
+    // unique within a batch), without the base-table key an ExclusiveStartKey would need.
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: name,
+            KeyConditionExpression: afterSeq === undefined ? '#pk = :pk' : '#pk = :pk AND #sk < :after',
+            ExpressionAttributeNames: {
+              '#pk': partitionKey,
+              ...(afterSeq === undefined ? {} : { '#sk': sortKey }),
+            },
+            ExpressionAttributeValues: {
+              ':pk': { S: batchId },
+              ...(afterSeq === undefined ? {} : { ':after': { N: String(afterSeq) } }),
+            },
+            ScanIndexForward: false,
+            Limit: limit - rows.length,
+            ExclusiveStartKey: start,
+            ...this.capacityRequest(),
+          }),
+        ),
+      );
+      this.report('searchQuery', out.ConsumedCapacity);
+      for (const item of out.Items ?? []) rows.push(unmarshall(item) as ListRow);
+      start = out.LastEvaluatedKey;
+    } while (start && rows.length < limit);
+    return { rows, exhausted: start === undefined };
+  }
+
+  async getMany(noOrders: readonly string[], options: { history?: boolean } = {}): Promise<ListRow[]> {
+    const unique = [...new Set(noOrders)];
+    const fields: string[] = [...LIST_ROW_FIELDS, ...(options.history ? ['history'] : [])];
+    const names = Object.fromEntries(fields.map((f, i) => [`#f${i}`, f]));
+    const projection = Object.keys(names).join(', ');
+    const rows: ListRow[] = [];
+    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+      let keys: Record<string, AttributeValue>[] = unique
+        .slice(i, i + BATCH_GET_MAX)
+        .map((n) => ({ [PAYOUTS_TABLE.partitionKey]: { S: n } }));
+      for (let attempt = 1; keys.length > 0; attempt++) {
+        if (attempt > BATCH_GET_ATTEMPTS) {
+          throw new DependencyError('DynamoDB searchBatchGet: keys still unprocessed');
+        }
+        const out = await this.call(() =>
+          this.client.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [this.tableName]: {
+                  Keys: keys,
+                  ProjectionExpression: projection,
+                  ExpressionAttributeNames: names,
+                },
+              },
+              ...this.capacityRequest(),
+            }),
+          ),
+        );
+        this.report('searchBatchGet', out.ConsumedCapacity);
+        for (const item of out.Responses?.[this.tableName] ?? []) rows.push(unmarshall(item) as ListRow);
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (keys.length > 0) await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt)));
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Up to `limit` keys of a KEYS_ONLY index in the asked direction, after `start` (exclusive). A Query
+   * page can stop short of Limit (1 MB), so it keeps going until it has `limit` or the end.
+   */
+  private async keys(
+    query: Pick<
+      QueryCommandInput,
+      | 'IndexName'
+      | 'KeyConditionExpression'
+      | 'ExpressionAttributeNames'
+      | 'ExpressionAttributeValues'
+      | 'ScanIndexForward'
+    >,
+    start: Record<string, string> | undefined,
+    limit: number,
+    sortKey: string,
+  ): Promise<KeyPage> {
+    const items: IndexKey[] = [];
+    let startKey: Record<string, AttributeValue> | undefined = start
+      ? Object.fromEntries(Object.entries(start).map(([k, v]) => [k, { S: v }]))
+      : undefined;
+    do {
+      const out = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ...query,
+            Limit: limit - items.length,
+            ExclusiveStartKey: startKey,
+            ...this.capacityRequest(),
+          }),
+        ),
+      );
+      this.report('searchQuery', out.ConsumedCapacity);
+      for (const raw of out.Items ?? []) {
+        const noOrder = raw[PAYOUTS_TABLE.partitionKey]?.S;
+        const at = raw[sortKey]?.S;
+        if (noOrder !== undefined && at !== undefined) items.push({ no_order: noOrder, at });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return { items, exhausted: startKey === undefined };
+  }
+
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  private capacityRequest(): { ReturnConsumedCapacity?: 'INDEXES' } {
+    return this.onConsumedCapacity ? { ReturnConsumedCapacity: 'INDEXES' } : {};
+  }
+
+  private report(operation: SearchOperation, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined) {
+    if (!this.onConsumedCapacity || capacity === undefined) return;
+    this.onConsumedCapacity(operation, Array.isArray(capacity) ? capacity : [capacity]);
+  }
+}
+
+const UNAVAILABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+
+/** Throttling and the service's own faults as the core's DependencyError (503, retry); the rest unchanged. */
+function unavailable(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const fault = (error as Error & { $fault?: unknown }).$fault;
+  if (!UNAVAILABLE.has(error.name) && fault !== 'server') return error;
+  return new DependencyError(`DynamoDB search failed: ${error.name}`, { cause: error });
+}
