@@ -19,12 +19,15 @@ export class ApiError extends Error {
 
   /**
    * The route does not exist (yet) on this API: 501, or the front's own "no such route" 404 (local), or
-   * API Gateway's answer for an unknown resource (403 Missing Authentication Token). Pages show "not
+   * API Gateway's answer for an unknown resource (403 Missing Authentication Token), or a parameter the
+   * route does not take yet. Pages show "not
    * available on this server" instead of an error.
    */
   get unavailable(): boolean {
     return (
       this.status === 501 ||
+      // A route that exists but not yet with this parameter (GET /payouts before the search lands).
+      (this.status === 400 && /not supported yet/i.test(this.message)) ||
       (this.status === 404 && /no such route/i.test(this.message)) ||
       (this.status === 403 && /missing authentication token/i.test(this.message))
     );
