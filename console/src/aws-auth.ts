@@ -165,15 +165,17 @@ export async function restoreAwsSession(config: ConsoleConfig): Promise<Session 
     authenticate: async (request) => {
       const url = new URL(request.url);
       const body = request.body ? await request.text() : undefined;
-      const headers: Record<string, string> = { host: url.host };
+      // Signed for API Gateway's host and stage path: CloudFront forwards the request there unchanged but
+      // for Host (infra/constructs/console.ts), so the signature is checked against what it was made for.
+      const headers: Record<string, string> = { host: config.apiSignHost ?? url.host };
       request.headers.forEach((v, k) => {
         headers[k] = v;
       });
       const signed = await signer().sign({
         method: request.method,
         protocol: url.protocol,
-        hostname: url.hostname,
-        path: url.pathname,
+        hostname: config.apiSignHost ?? url.hostname,
+        path: `${config.apiSignPathPrefix ?? ''}${url.pathname}`,
         query: Object.fromEntries(url.searchParams.entries()),
         headers,
         body,

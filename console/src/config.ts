@@ -15,6 +15,13 @@ export interface ConsoleConfig {
   readonly userPoolClientId?: string;
   readonly cognitoDomain?: string;
   readonly identityPoolId?: string;
+  /**
+   * AWS mode: the API is reached through the console's own CloudFront distribution (same origin), which
+   * forwards to API Gateway; requests are signed for the API's host and stage path, which is what API
+   * Gateway sees and verifies.
+   */
+  readonly apiSignHost?: string;
+  readonly apiSignPathPrefix?: string;
 }
 
 export const DEFAULT_CONFIRM_MIN = '10000.00';
