@@ -27,6 +27,12 @@ export default defineConfig({
         test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: needsDynamo },
       },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: needsDynamo } },
+      // The web console in Debian's Chromium (scripts/ensure-chromium.sh) against the local stack; needs
+      // the console built (`npm run console:build`, run by pretest).
+      {
+        extends: true,
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: needsDynamo },
+      },
     ],
   },
 });

@@ -3,6 +3,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type PayoutConfig, providerEndpoints } from './config/schema';
 import { PayoutApi } from './constructs/api';
+import { PayoutConsole } from './constructs/console';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
 import { PayoutFunctions } from './constructs/functions';
@@ -33,6 +34,7 @@ export class PayoutStack extends Stack {
   readonly schedule: ReconcileSchedule;
   readonly monitoring: PayoutMonitoring;
   readonly egress?: FixedEgress;
+  readonly webConsole: PayoutConsole;
 
   constructor(scope: Construct, id: string, props: PayoutStackProps) {
     super(scope, id, {
@@ -86,6 +88,8 @@ export class PayoutStack extends Stack {
     });
     const access = this.api.addAccessPolicies();
     this.api.addNotifyRoute(fns.notify.function);
+    // The web console: S3 + CloudFront, Cognito groups mapped to the access policies (docs/console.md).
+    this.webConsole = new PayoutConsole(this, 'Console', { api: this.api.api, policies: access, production });
 
     const rate = Duration.minutes(config.reconcileRateMinutes);
     this.schedule = new ReconcileSchedule(this, 'Reconcile', { target: fns.reconcile.function, rate });

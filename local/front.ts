@@ -252,11 +252,17 @@ export interface LocalFront {
 
 export async function startLocalFront(
   getRoutes: () => Routes,
-  options: { port?: number; host?: string } = {},
+  options: {
+    port?: number;
+    host?: string;
+    /** Serves what is not the API (the web console, local/console.ts); answers true when it did. */
+    extra?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+  } = {},
 ): Promise<LocalFront> {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://local');
+      if (options.extra && (await options.extra(req, res, url))) return;
       const routes = getRoutes();
       const match = route(routes, req.method ?? 'GET', url.pathname);
       if (!match) {

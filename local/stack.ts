@@ -18,6 +18,7 @@ import type { DispatchTrigger } from '../src/core/batch-model';
 import type { PayoutEvent } from '../src/core/events';
 import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
+import { CONSOLE_CONFIRM_ENV, CONSOLE_PATH, consoleHandler } from './console';
 import { type DynamoLocal, ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
 import { type LocalEventSink, type LocalEvents, startLocalEvents } from './events';
 import { type LocalFront, type Routes, startLocalFront } from './front';
@@ -65,6 +66,8 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   readonly url: string;
+  /** The web console (local/console.ts), served by the same front. */
+  readonly consoleUrl: string;
   readonly notifyUrl: string;
   readonly env: Readonly<Record<string, string>>;
   readonly runtime: Runtime;
@@ -188,7 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (!routes) throw new Error('local API not ready');
         return routes;
       },
-      { port },
+      { port, extra: consoleHandler({ sandbox: () => sandbox, confirmAmount: user[CONSOLE_CONFIRM_ENV] }) },
     );
     cleanups.push(() => front.close());
     const notifyUrl = user[ENV.notifyUrl] || `${front.url}/lianlian/notify`;
@@ -311,6 +314,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     return {
       url: front.url,
+      consoleUrl: `${front.url}${CONSOLE_PATH}`,
       notifyUrl,
       env,
       runtime,

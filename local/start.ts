@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   };
   console.log(`
 lianlian-payout local mode is up
+  web console       ${stack.consoleUrl}   (sign in as any name; two windows = two people)
   merchant API      ${stack.url}   (POST /payouts, GET /payouts/{no_order}, POST /lianlian/notify)
   approvals         POST /payouts/{no_order}/approve|deny|void, GET /payouts?status=AWAITING_APPROVAL
                     (x-principal: <name> plays a person here, local mode only; controls: docs/controls.md)

@@ -8,12 +8,19 @@ import { HttpError } from './http';
  * `x-principal` header (local/front.ts), which keeps these handlers identical in both modes.
  *
  * IAM callers are named by their ARN (`…:assumed-role/Approver/alice` for a role session), else by the
- * caller id. A later Cognito authorizer adds its claims under `requestContext.authorizer`; they would be
+ * caller id. Callers with Cognito identity-pool credentials (the web console, infra/constructs/console.ts)
+ * are named by their Cognito identity id instead (`cognito:<region>:<uuid>`): every user mapped to one
+ * role shares that role's session name (`CognitoIdentityCredentials`), so the ARN would make all
+ * operators one person, while the identity id is one per person whichever group's role they use — so
+ * the second-person rule holds for people as for machines. A later Cognito authorizer adds its claims under `requestContext.authorizer`; they would be
  * read here, first, and nowhere else.
  */
 export function principalOf(event: Pick<APIGatewayProxyEvent, 'requestContext'>): string {
   const identity = event.requestContext?.identity;
-  const principal = nonEmpty(identity?.userArn) ?? nonEmpty(identity?.caller);
+  const cognito = nonEmpty(identity?.cognitoIdentityId);
+  const principal = cognito
+    ? `cognito:${cognito}`
+    : (nonEmpty(identity?.userArn) ?? nonEmpty(identity?.caller));
   // Every merchant route requires IAM authorization, so a missing identity means a misconfigured route,
   // and acting without knowing who asked would defeat the second-person rule: refuse.
   if (!principal) throw new HttpError(403, 'no_principal', 'the request carries no authenticated caller');
