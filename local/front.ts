@@ -306,9 +306,9 @@ export async function startLocalFront(
               ? 'review'
               : match.handler === routes.batches
                 ? 'batches'
-              : match.handler === routes.balance
-                ? 'balance'
-                : 'notify';
+                : match.handler === routes.balance
+                  ? 'balance'
+                  : 'notify';
       send(res, await match.handler(toEvent(req, body, match, url, principal), lambdaContext(name)));
     } catch {
       send(res, {

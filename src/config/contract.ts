@@ -55,7 +55,6 @@ export const ENV = {
   providerRatePerSecond: 'PROVIDER_RATE_PER_SECOND',
   dispatchRatePerSecond: 'DISPATCH_RATE_PER_SECOND',
   dispatchConcurrency: 'DISPATCH_CONCURRENCY',
-  dispatchBalanceCheckSeconds: 'BALANCE_CHECK_SECONDS',
   dispatchQueueUrl: 'DISPATCH_QUEUE_URL',
   /** Spending controls (docs/controls.md): amounts are yuan strings; each unset = that control is off. */
   approvalMinAmount: 'APPROVAL_MIN_AMOUNT',

@@ -61,7 +61,6 @@ const common = {
   [ENV.providerRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.providerPerSecond),
   [ENV.dispatchRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.dispatchPerSecond),
   [ENV.dispatchConcurrency]: positiveInt(8),
-  [ENV.dispatchBalanceCheckSeconds]: positiveInt(300),
   [ENV.dispatchQueueUrl]: url.optional(),
   [ENV.keyCacheSeconds]: positiveInt(DEFAULT_KEY_CACHE_SECONDS),
   [ENV.eventBusName]: z.string().min(1).optional(),
@@ -241,7 +240,8 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
       providerRatePerSecond: c[ENV.providerRatePerSecond],
       ratePerSecond: c[ENV.dispatchRatePerSecond],
       concurrency: c[ENV.dispatchConcurrency],
-      balanceCheckMs: c[ENV.dispatchBalanceCheckSeconds] * 1000,
+      // The same BALANCE_CHECK_SECONDS as the funds check (src/config/funds.ts): one setting, one meaning.
+      balanceCheckMs: funds.checkIntervalMs,
       ...(c[ENV.dispatchQueueUrl] ? { queueUrl: c[ENV.dispatchQueueUrl] } : {}),
     },
     eventBusName: c[ENV.eventBusName],
