@@ -47,9 +47,12 @@ describe('docs/openapi.json', () => {
 
   it('lists the routes, including the approvals list and the second person’s decisions', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/exceptions',
       '/lianlian/notify',
       '/payouts',
+      '/payouts/export.csv',
       '/payouts/{no_order}',
+      '/payouts/{no_order}/anomalies/ack',
       '/payouts/{no_order}/approve',
       '/payouts/{no_order}/deny',
       '/payouts/{no_order}/void',
