@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './bundle';
+import { LIST_PAGE_SIZES, QUICK_LIST_PAGE_SIZES, runListPageBench } from './list-page';
 import { finishMachine, machine } from './machine';
 import { FULL_PERF, perfKeys, QUICK_PERF, runPerf } from './perf';
 import { FUZZ_SEED } from './reliability/fuzz';
@@ -57,9 +58,14 @@ async function main(): Promise<number> {
   log(`${command} on ${host.cores} × ${host.model}, Node ${host.node}`);
   if (mode === 'perf') {
     const run = await runPerf(quick ? QUICK_PERF : FULL_PERF, log);
-    const keys = perfKeys(run);
+    // Issue 12: one page of 50 of GET /payouts (target ≤ 10 RRU; see docs/operations.md).
+    const listPage = await runListPageBench(quick ? QUICK_LIST_PAGE_SIZES : LIST_PAGE_SIZES, log);
+    const keys = { ...perfKeys(run), rru_per_list_page: listPage.rruPerPage };
     const meta = runMeta(host);
-    writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details: run }, null, 2)}\n`);
+    writeFileSync(
+      target(RESULTS_JSON),
+      `${JSON.stringify({ ...keys, meta, details: { ...run, listPage } }, null, 2)}\n`,
+    );
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
     process.stdout.write(
       `\nusd_per_million_payouts with CloudWatch Logs ${keys.usd_per_million_payouts_with_logs}, with Logs + X-Ray ${keys.usd_per_million_payouts_with_logs_and_xray}, with one GET per payout ${keys.usd_per_million_payouts_with_one_get}\n`,

@@ -186,31 +186,100 @@ export function buildOpenApi(): Json {
           operationId: 'listPayouts',
           security: [{ sigv4: [] }],
           description:
-            'Payouts awaiting approval, oldest first. Only status=AWAITING_APPROVAL is supported yet; any other filter answers 400 naming it.',
-          parameters: [
-            {
-              name: 'status',
-              in: 'query',
-              required: true,
-              schema: { type: 'string', enum: ['AWAITING_APPROVAL'] },
+            'Payouts, newest first, from indexes (never a scan). Without from/to: the last 31 China days. status AWAITING_APPROVAL / AWAITING_FUNDS reads its waiting queue, batch_id the batch; any other status is filtered after reading, so a page may be shorter than limit (with a next_cursor) when a status is rare. List views leave out the history (GET /payouts/{no_order} has it).',
+          parameters: [...searchParameters(), ...pageParameters()],
+          responses: {
+            '200': { description: 'One page.', content: json('PayoutList') },
+            '400': err(
+              'A bad parameter (status, from, to, from after to, limit, cursor, an unknown one); `fields` names it.',
+            ),
+            ...serverErrors,
+          },
+        },
+      },
+      '/payouts/export.csv': {
+        get: {
+          operationId: 'exportPayouts',
+          security: [{ sigv4: [] }],
+          description:
+            'Every payout the filters match, masked, as CSV (UTF-8 with BOM): inline up to 4 MB, otherwise written to the reports bucket and answered with a short-lived link (200, JSON).',
+          parameters: searchParameters(),
+          responses: {
+            '200': {
+              description: 'text/csv inline, or application/json {url, expires_at} for a large export.',
+              content: {
+                'text/csv': { schema: { type: 'string' } },
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['url', 'expires_at'],
+                    properties: {
+                      url: { type: 'string' },
+                      expires_at: { type: 'string', format: 'date-time' },
+                    },
+                  },
+                },
+              },
             },
+            '400': err('A bad filter; `fields` names it.'),
+            '413': err('`export_too_large`: too large to answer inline and no report store is configured.'),
+            ...serverErrors,
+          },
+        },
+      },
+      '/exceptions': {
+        get: {
+          operationId: 'listExceptions',
+          security: [{ sigv4: [] }],
+          description:
+            'What needs a person, each group with a count and a first page (oldest first): unknown (UNKNOWN for more than an hour), stuck (open at the provider longer than STUCK_AFTER_SECONDS or queried 48 times), anomalies (not acknowledged), awaiting_approval, awaiting_funds.',
+          parameters: [
             {
               name: 'limit',
               in: 'query',
               required: false,
-              schema: { type: 'string', pattern: '^[0-9]+$', description: '1–100, default 50' },
-            },
-            {
-              name: 'cursor',
-              in: 'query',
-              required: false,
-              description: 'next_cursor of the previous page (opaque).',
-              schema: { type: 'string' },
+              schema: {
+                type: 'string',
+                pattern: '^[0-9]+$',
+                description: 'first page size per group, 1–100, default 20',
+              },
             },
           ],
           responses: {
-            '200': { description: 'One page.', content: json('PayoutList') },
-            '400': err('Unsupported filter, bad limit or cursor; `fields` names it.'),
+            '200': { description: 'The groups.', content: json('Exceptions') },
+            '400': err('Bad limit or an unknown parameter; `fields` names it.'),
+            ...serverErrors,
+          },
+        },
+      },
+      '/payouts/{no_order}/anomalies/ack': {
+        post: {
+          operationId: 'acknowledgeAnomalies',
+          security: [{ sigv4: [] }],
+          description:
+            "Acknowledges every anomaly recorded so far, as the caller's principal: a history entry (source operator) with the principal and the note; the status does not change.",
+          parameters: [noOrderParameter],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['note'],
+                  properties: { note: { type: 'string', minLength: 1, maxLength: 500 } },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': {
+              description: 'The payout, anomalies_acknowledged = anomalies.',
+              content: json('PayoutView'),
+            },
+            '400': err('`note` missing or too long; `fields` names it.'),
+            '403': err('`no_principal`: the request carries no authenticated caller.'),
+            '404': err('No such payout.'),
+            '409': err('`invalid_state`: the payout has no unacknowledged anomaly.'),
             ...serverErrors,
           },
         },
@@ -285,8 +354,34 @@ export function buildOpenApi(): Json {
           type: 'object',
           required: ['items', 'next_cursor'],
           properties: {
-            items: { type: 'array', items: { $ref: '#/components/schemas/PayoutView' } },
+            items: { type: 'array', items: { $ref: '#/components/schemas/ListView' } },
             next_cursor: nullableString,
+          },
+        },
+        ListView: listViewSchema(),
+        ExceptionGroup: {
+          type: 'object',
+          required: ['count', 'complete', 'items'],
+          properties: {
+            count: { type: 'integer', minimum: 0 },
+            complete: {
+              type: 'boolean',
+              description: 'false when the count is a lower bound (more open orders than one request reads).',
+            },
+            items: { type: 'array', items: { $ref: '#/components/schemas/ListView' } },
+          },
+        },
+        Exceptions: {
+          type: 'object',
+          required: ['unknown', 'stuck', 'anomalies', 'awaiting_approval', 'awaiting_funds', 'generated_at'],
+          properties: {
+            ...Object.fromEntries(
+              ['unknown', 'stuck', 'anomalies', 'awaiting_approval', 'awaiting_funds'].map((g) => [
+                g,
+                { $ref: '#/components/schemas/ExceptionGroup' },
+              ]),
+            ),
+            generated_at: { type: 'string', format: 'date-time' },
           },
         },
         HistoryEntry: {
@@ -296,7 +391,7 @@ export function buildOpenApi(): Json {
             at: { type: 'string', format: 'date-time' },
             source: {
               type: 'string',
-              enum: ['apply', 'query', 'notify', 'reconcile', 'approval', 'expiry'],
+              enum: ['apply', 'query', 'notify', 'reconcile', 'approval', 'expiry', 'operator'],
             },
             principal: {
               type: 'string',
@@ -322,6 +417,58 @@ export function buildOpenApi(): Json {
         ...batchSchemas(),
       },
     },
+  };
+}
+
+/** The filters of GET /payouts and its export (docs/operations.md). */
+function searchParameters(): Json[] {
+  const bound = (name: 'from' | 'to') => ({
+    name,
+    in: 'query',
+    required: false,
+    description: `China date yyyy-mm-dd (that whole China day, UTC+8) or an ISO-8601 instant with its offset; inclusive.`,
+    schema: { type: 'string' },
+  });
+  return [
+    { name: 'status', in: 'query', required: false, schema: { type: 'string', enum: [...PAYOUT_STATUSES] } },
+    bound('from'),
+    bound('to'),
+    {
+      name: 'batch_id',
+      in: 'query',
+      required: false,
+      schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    },
+  ];
+}
+
+function pageParameters(): Json[] {
+  return [
+    {
+      name: 'limit',
+      in: 'query',
+      required: false,
+      schema: { type: 'string', pattern: '^[0-9]+$', description: '1–200, default 50' },
+    },
+    {
+      name: 'cursor',
+      in: 'query',
+      required: false,
+      description: 'next_cursor of the previous page (opaque; only valid with the same filters).',
+      schema: { type: 'string' },
+    },
+  ];
+}
+
+/** A payout in a list: the view without its history, plus its batch. */
+function listViewSchema(): Json {
+  const view = viewSchema() as { properties: Record<string, Json>; required: string[] };
+  const { history: _history, ...properties } = view.properties;
+  return {
+    type: 'object',
+    required: [...view.required.filter((f) => f !== 'history'), 'batch_id'],
+    properties: { ...properties, batch_id: nullableString },
+    additionalProperties: false,
   };
 }
 

@@ -159,6 +159,10 @@ export class PayoutApi extends Construct {
         'method.request.querystring.status': false,
         'method.request.querystring.limit': false,
         'method.request.querystring.cursor': false,
+        // The search (issue 12).
+        'method.request.querystring.from': false,
+        'method.request.querystring.to': false,
+        'method.request.querystring.batch_id': false,
       },
     });
     const one = payouts.addResource('{no_order}');
@@ -177,8 +181,37 @@ export class PayoutApi extends Construct {
         requestParameters: { 'method.request.path.no_order': true },
       }),
     );
+    // Operations (issue 12), served by the query function: a literal `export.csv` resource, which API
+    // Gateway matches before {no_order} (a no_order never contains a dot); the exceptions queue; the
+    // acknowledgement of a payout's anomalies.
+    const filters = {
+      'method.request.querystring.status': false,
+      'method.request.querystring.from': false,
+      'method.request.querystring.to': false,
+      'method.request.querystring.batch_id': false,
+    };
+    const query = new LambdaIntegration(routes.query);
+    const exported = payouts.addResource('export.csv').addMethod('GET', query, {
+      authorizationType: AuthorizationType.IAM,
+      requestValidator: this.validator,
+      requestParameters: filters,
+    });
+    const exceptions = this.api.root.addResource('exceptions').addMethod('GET', query, {
+      authorizationType: AuthorizationType.IAM,
+      requestValidator: this.validator,
+      requestParameters: { 'method.request.querystring.limit': false },
+    });
+    const ack = one
+      .addResource('anomalies')
+      .addResource('ack')
+      .addMethod('POST', query, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: this.validator,
+        requestModels: { 'application/json': this.objectBody },
+        requestParameters: { 'method.request.path.no_order': true },
+      });
     NagSuppressions.addResourceSuppressions(
-      [post, list, get, ...decisions],
+      [post, list, get, ...decisions, exported, exceptions, ack],
       [
         {
           id: 'AwsSolutions-COG4',
@@ -212,9 +245,14 @@ export class PayoutApi extends Construct {
     const read: [string, string][] = [
       ['GET', '/payouts'],
       ['GET', '/payouts/*'],
+      // Operations (issue 12); GET /payouts/export.csv is already covered by /payouts/*.
+      ['GET', '/exceptions'],
     ];
     const submitters = invoke('Submitters', 'lianlian-payout: create and read payouts', [
       ['POST', '/payouts'],
+      // An anomaly acknowledgement is an operator's act: it changes no status and moves no money (an
+      // acknowledged anomaly still blocks approving a never-sent payout), so it needs no second person.
+      ['POST', '/payouts/*/anomalies/ack'],
       ...read,
     ]);
     const approvers = invoke('Approvers', 'lianlian-payout: approve, deny and void payouts, and read them', [

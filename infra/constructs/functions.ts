@@ -1,5 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
 import { CONTROLS_ENV, ENV, type FunctionName, METRICS } from '../../src/config/contract';
 import { APPLY_FUNCTION_MARGIN_MS, RECONCILE_FUNCTION_TIMEOUT_SECONDS } from '../../src/config/timing';
 import type { PayoutConfig } from '../config/schema';
@@ -13,6 +15,15 @@ import {
   type PayoutFunctionProps,
 } from './payout-function';
 import type { PayoutStorage } from './storage';
+
+/** The indexes the operations routes Query (issue 12). */
+const OPS_INDEXES = [
+  PAYOUTS_TABLE.byDayIndex.name,
+  PAYOUTS_TABLE.batchIndex.name,
+  PAYOUTS_TABLE.awaitingIndex.name,
+  PAYOUTS_TABLE.openIndex.name,
+  PAYOUTS_TABLE.anomalyIndex.name,
+];
 
 export interface PayoutFunctionsProps {
   readonly config: PayoutConfig;
@@ -36,7 +47,7 @@ export const SERVICE_NAME = 'lianlian-payout';
  * | function  | table (+ its KMS key via DynamoDB)      | merchant key (SSM + Decrypt) | field key               | other                       |
  * |-----------|-----------------------------------------|------------------------------|-------------------------|-----------------------------|
  * | apply     | Put, Get, Update                        | yes                          | GenerateDataKey+Decrypt | GenerateMac (payee limits)  |
- * | query     | Get, Update, Query on awaiting-approval | yes                          | —                       | —                           |
+ * | query     | Get, Update, Query on awaiting-approval; ops: Query on by-day, by-batch, open-by-due, open-anomalies, BatchGet | yes | — | — |
  * | review    | Get, Update                             | yes (approval sends)         | Decrypt                 | GenerateMac (payee limits)  |
  * | notify    | Get, Update                             | MD5 sign type only (verify)  | —                       | —                           |
  * | reconcile | Get, Update, Query on open-by-due       | yes                          | Decrypt                 | —                           |
@@ -112,11 +123,16 @@ export class PayoutFunctions extends Construct {
       timeout: apiTimeout,
       network,
     });
-    this.query = make('query', payoutEnvironment, {
-      description: 'GET /payouts/{no_order}: read a payout, optionally asking the provider',
-      timeout: apiTimeout,
-      network,
-    });
+    // GET /exceptions calls an order stuck after the same age reconciliation logs it as stuck.
+    this.query = make(
+      'query',
+      { ...payoutEnvironment, [ENV.stuckAfterSeconds]: String(config.stuckAfterSeconds) },
+      {
+        description: 'GET /payouts/{no_order}: read a payout, optionally asking the provider',
+        timeout: apiTimeout,
+        network,
+      },
+    );
     this.review = make('review', payoutEnvironment, {
       description: 'POST /payouts/{no_order}/approve|deny|void: the second person (approval sends the apply)',
       timeout: apiTimeout,
@@ -154,6 +170,17 @@ export class PayoutFunctions extends Construct {
     // Only apply records new orders; only reconcile lists the backlog.
     storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
     storage.grantOrderStore(this.query, ['get', 'update', 'listAwaitingApproval']);
+    // The operations routes (issue 12, functions/ops/handler.ts): Query on the indexes the search, the
+    // exceptions and the export read (never Scan), and BatchGetItem of the orders a KEYS_ONLY index names.
+    this.query.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: OPS_INDEXES.map((index) => `${storage.table.tableArn}/index/${index}`),
+      }),
+    );
+    this.query.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [storage.table.tableArn] }),
+    );
     storage.grantOrderStore(this.review, ['get', 'update']);
     storage.grantOrderStore(this.notify, ['get', 'update']);
     storage.grantOrderStore(this.reconcile, ['get', 'update', 'listDue']);

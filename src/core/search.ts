@@ -454,6 +454,10 @@ async function listByDay(
       ),
     );
     const merged = mergeNewestFirst(pages, want);
+    const progressed = pages.some((p, s) => p.exhausted && states[s] !== 'x') || merged.length > 0;
+    // A shard that says it has more yet handed out nothing cannot happen with DynamoDB (a Query with a
+    // Limit returns at least one key or the end); should it ever, answer what we have instead of looping.
+    if (!progressed) return { items, next_cursor: cursorHere() };
     const rows = new Map(
       (await reader.getMany(merged.map((m) => m.key.no_order))).map((r) => [r.no_order, r]),
     );

@@ -204,9 +204,13 @@ describe('API', () => {
         { method: 'POST', path: '/payouts/{no_order}/deny', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/payouts/{no_order}/void', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/lianlian/notify', authorization: 'NONE' },
+        // Operations (issue 12).
+        { method: 'GET', path: '/payouts/export.csv', authorization: 'AWS_IAM' },
+        { method: 'GET', path: '/exceptions', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/payouts/{no_order}/anomalies/ack', authorization: 'AWS_IAM' },
       ]),
     );
-    expect(methods).toHaveLength(7);
+    expect(methods).toHaveLength(10);
   });
 
   it('with an allow-list, the resource policy denies the notify route to every other source IP', () => {
@@ -430,10 +434,25 @@ describe('IAM', () => {
         .sort();
 
     expect(actions('apply')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    expect(actions('query')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    // query also serves the operations routes (issue 12): Query on the indexes they read, BatchGetItem.
+    expect(actions('query')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     expect(dynamo('query').find((x) => x.action === 'dynamodb:Query')?.resource).toContain(
       `/index/${PAYOUTS_TABLE.awaitingIndex.name}`,
     );
+    const opsQuery = dynamo('query')
+      .filter((x) => x.action === 'dynamodb:Query')
+      .map((x) => x.resource)
+      .join();
+    for (const index of [PAYOUTS_TABLE.byDayIndex, PAYOUTS_TABLE.batchIndex, PAYOUTS_TABLE.anomalyIndex]) {
+      expect(opsQuery).toContain(`/index/${index.name}`);
+    }
+    expect(opsQuery).not.toContain('/index/*');
     expect(actions('review')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actions('notify')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actions('reconcile')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
@@ -660,8 +679,15 @@ describe('spending controls', () => {
     const approvers = policies.find((p) => p.includes('Approvers'));
     if (!submitters || !approvers) throw new Error('managed policies missing');
 
-    expect(routesOf(s.dev, submitters).sort()).toEqual(['GET /payouts', 'GET /payouts/*', 'POST /payouts']);
+    expect(routesOf(s.dev, submitters).sort()).toEqual([
+      'GET /exceptions',
+      'GET /payouts',
+      'GET /payouts/*',
+      'POST /payouts',
+      'POST /payouts/*/anomalies/ack',
+    ]);
     expect(routesOf(s.dev, approvers).sort()).toEqual([
+      'GET /exceptions',
       'GET /payouts',
       'GET /payouts/*',
       'POST /payouts/*/approve',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { anomalyQueueEffect } from '../../../src/adapters/dynamodb/order-store';
 import { ValidationError } from '../../../src/core/errors';
 import {
   acknowledgeAnomalies,
@@ -137,5 +138,25 @@ describe('acknowledgeAnomalies', () => {
     await expect(acknowledgeAnomalies(deps, 'NOSUCH', 'local:olga', 'x')).rejects.toMatchObject({
       name: 'NotFoundError',
     });
+  });
+});
+
+describe('the anomalies queue in the store (anomalyQueueEffect)', () => {
+  const at = '2026-11-30T04:00:00.000Z';
+  it('joins with the write that records an anomaly, leaves with the acknowledgement, else keeps', () => {
+    const entry = { at, source: 'notify' as const, from: 'SUCCESS' as const, to: 'SUCCESS' as const };
+    expect(
+      anomalyQueueEffect({
+        status: 'SUCCESS',
+        set: { anomalies: 1 },
+        history: { ...entry, anomaly: 'x' },
+        at,
+      }),
+    ).toBe('join');
+    expect(
+      anomalyQueueEffect({ status: 'SUCCESS', set: { anomalies_acknowledged: 1 }, history: entry, at }),
+    ).toBe('leave');
+    expect(anomalyQueueEffect({ status: 'SUCCESS', set: { memo: 'm' }, history: entry, at })).toBe('keep');
+    expect(anomalyQueueEffect({ status: 'PROCESSING', set: { check_count: 3 }, at })).toBe('keep');
   });
 });
