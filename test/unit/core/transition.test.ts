@@ -602,7 +602,9 @@ describe('decide: properties over timed input sequences', () => {
           }
         }
       }),
-      { numRuns: 600 },
+      // A fixed seed: the reach counts below are about the generator, and a rare unlucky draw must not
+      // turn them red (the safety assertions inside hold for every draw).
+      { numRuns: 600, seed: 20261130 },
     );
     // The generated times do reach both sides of the grace and every path above.
     expect(reached.resend).toBeGreaterThan(0);
