@@ -84,6 +84,7 @@ export class PayoutStack extends Stack {
       query: fns.query.function,
       review: fns.review.function,
     });
+    this.api.addBatchRoutes(fns.batches.function);
     const access = this.api.addAccessPolicies();
     this.api.addNotifyRoute(fns.notify.function);
 
@@ -100,6 +101,7 @@ export class PayoutStack extends Stack {
       Notify: fns.notify,
       Reconcile: fns.reconcile,
       Publish: fns.publish,
+      Batches: fns.batches,
     })) {
       this.monitoring.addFunction(label, fn);
     }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { callApi, formatAnswer, parseApprovalCommand, requestFor } from './approvals';
+import { followBatch, parseBatchId, submitBatch } from './batch';
 import { encryptMerchantKey, formatEncryptResult, parseKind, parseOidPartner } from './encrypt-key';
 import { ToolError } from './errors';
 import { formatKeyPair, generateMerchantKeyPair, parseKeySize } from './keygen';
@@ -42,6 +43,11 @@ const USAGE = `Usage: npm run ops -- <command> [options]
       or PAYOUT_API_URL). Deployed API: signed (SigV4) with your AWS credentials, which are the principal
       (AWS_PROFILE; AWS_REGION if the host does not say). Local mode (http://127.0.0.1:…): --principal
       <name> plays a person (x-principal, default "local").
+
+  batch submit <file.csv> --id <batch_id> [--api <url>] [--principal <name>] [--no-follow]
+      PUTs a batch file (docs/batches.md) to /batches/<batch_id>, then follows the batch with a progress
+      bar until it is COMPLETED, DENIED or VOIDED (exit 0 only for COMPLETED). Same --api/--principal
+      rules as approvals.
 `;
 
 type Options = Record<string, { type: 'string' | 'boolean' }>;
@@ -190,6 +196,46 @@ async function approvals(args: string[]): Promise<number> {
   return answer.status < 400 ? 0 : 1;
 }
 commands.approvals = approvals;
+
+/** `batch submit <file.csv> --id <batch_id>` (issue 11): PUT the file, then follow it to the end. */
+async function batch(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        api: { type: 'string' },
+        principal: { type: 'string' },
+        id: { type: 'string' },
+        'no-follow': { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new ToolError(error instanceof Error ? error.message : 'invalid options');
+  }
+  const [verb, file, ...extra] = parsed.positionals;
+  if (verb !== 'submit' || !file || extra.length > 0) {
+    throw new ToolError('usage: batch submit <file.csv> --id <batch_id> [--api <url>] [--principal <name>]');
+  }
+  const f = parsed.values as Record<string, string | boolean | undefined>;
+  const batchId = parseBatchId(f.id as string | undefined);
+  const baseUrl = (f.api as string | undefined) ?? process.env.PAYOUT_API_URL;
+  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
+  const target = { baseUrl, ...(typeof f.principal === 'string' ? { principal: f.principal } : {}) };
+  const accepted = await submitBatch(target, batchId, readBytes(file, 'file').toString('utf8'));
+  print([
+    `batch ${accepted.batch_id}: ${accepted.status}, ${accepted.item_count} items, ${accepted.total_amount}`,
+  ]);
+  if (f['no-follow']) return 0;
+  const last = await followBatch(target, batchId, {
+    tty: process.stdout.isTTY === true,
+    write: (text) => process.stdout.write(text),
+  });
+  return last.status === 'COMPLETED' ? 0 : 1;
+}
+commands.batch = batch;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
