@@ -654,7 +654,7 @@ describe('spending controls', () => {
       const arns = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
       return arns.map((arn) => {
         const text = JSON.stringify(arn);
-        const match = /\/v1\/(GET|POST)(\/[^"]*)"/.exec(text);
+        const match = /\/v1\/(GET|POST|PUT)(\/[^"]*)"/.exec(text);
         if (!match) throw new Error(`not a stage route ARN: ${text}`);
         return `${match[1]} ${match[2]}`;
       });
