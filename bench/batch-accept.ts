@@ -36,7 +36,9 @@ export function benchCsv(rows: number, tag: string): string {
   const lines = [HEADER];
   for (let i = 1; i <= rows; i++) {
     const card = `622202${String(i).padStart(13, '0')}`;
-    lines.push(`${tag}${i},${(i % 997) + 1}.${String(i % 100).padStart(2, '0')},${card},"测试收款人${i % 50}",0,"bench row ${i}"`);
+    lines.push(
+      `${tag}${i},${(i % 997) + 1}.${String(i % 100).padStart(2, '0')},${card},"测试收款人${i % 50}",0,"bench row ${i}"`,
+    );
   }
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }
@@ -68,7 +70,12 @@ export async function runBatchAcceptBench(
       clock: systemClock,
       log: { debug: silent, info: silent, warn: silent, error: silent },
       metrics: { count: silent },
-      config: { oidPartner: '201103171000000000', notifyUrl: 'http://127.0.0.1/notify', notFoundGraceMs: 1_800_000, firstCheckDelayMs: 120_000 },
+      config: {
+        oidPartner: '201103171000000000',
+        notifyUrl: 'http://127.0.0.1/notify',
+        notFoundGraceMs: 1_800_000,
+        firstCheckDelayMs: 120_000,
+      },
     };
     const runsMs: number[] = [];
     for (let run = 0; run < sizes.runs; run++) {
@@ -77,7 +84,8 @@ export async function runBatchAcceptBench(
       const started = performance.now();
       const result = await acceptBatch(deps, `bench-${tag}`, { kind: 'csv', text: csv }, 'bench');
       const ms = performance.now() - started;
-      if (!result.created || result.view.item_count !== sizes.rows) throw new Error('batch not accepted whole');
+      if (!result.created || result.view.item_count !== sizes.rows)
+        throw new Error('batch not accepted whole');
       runsMs.push(round(ms, 0));
       progress(`batch accept run ${run + 1}/${sizes.runs}: ${sizes.rows} rows in ${round(ms, 0)} ms`);
     }

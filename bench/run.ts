@@ -8,6 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FULL_BATCH_ACCEPT, QUICK_BATCH_ACCEPT, runBatchAcceptBench } from './batch-accept';
 import { REPO_ROOT } from './bundle';
 import { finishMachine, machine } from './machine';
 import { FULL_PERF, perfKeys, QUICK_PERF, runPerf } from './perf';
@@ -57,9 +58,14 @@ async function main(): Promise<number> {
   log(`${command} on ${host.cores} × ${host.model}, Node ${host.node}`);
   if (mode === 'perf') {
     const run = await runPerf(quick ? QUICK_PERF : FULL_PERF, log);
-    const keys = perfKeys(run);
+    // Batches (issue 11): batch_accept_ms, a 5,000-row CSV accepted against DynamoDB Local, median of 3.
+    const batchAccept = await runBatchAcceptBench(quick ? QUICK_BATCH_ACCEPT : FULL_BATCH_ACCEPT, log);
+    const keys = { ...perfKeys(run), batch_accept_ms: batchAccept.medianMs };
     const meta = runMeta(host);
-    writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details: run }, null, 2)}\n`);
+    writeFileSync(
+      target(RESULTS_JSON),
+      `${JSON.stringify({ ...keys, meta, details: { ...run, batchAccept } }, null, 2)}\n`,
+    );
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
     process.stdout.write(
       `\nusd_per_million_payouts with CloudWatch Logs ${keys.usd_per_million_payouts_with_logs}, with Logs + X-Ray ${keys.usd_per_million_payouts_with_logs_and_xray}, with one GET per payout ${keys.usd_per_million_payouts_with_one_get}\n`,
