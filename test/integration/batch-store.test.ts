@@ -11,6 +11,7 @@ import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
 import { DynamoBatchStore } from '../../src/adapters/dynamodb/batch-store';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import { voidPayout } from '../../src/core/approvals';
 import { BatchValidationError } from '../../src/core/batch-input';
 import {
   acceptBatch,
@@ -110,6 +111,16 @@ describe('batch acceptance on DynamoDB', () => {
     const rest = await listBatchItems(deps, 'ok-1', { limit: '20', cursor: first.next_cursor! });
     expect(rest.items.map((i) => i.batch_seq)).toEqual(Array.from({ length: 10 }, (_, i) => 21 + i));
     expect(rest.next_cursor).toBeNull();
+    // The status filter pages exactly, whatever the filter skipped.
+    await voidPayout(deps, nos[4]!, 'bob');
+    await voidPayout(deps, nos[24]!, 'bob');
+    const v1 = await listBatchItems(deps, 'ok-1', { status: 'VOIDED', limit: '1' });
+    expect(v1.items.map((i) => i.batch_seq)).toEqual([5]);
+    const v2 = await listBatchItems(deps, 'ok-1', { status: 'VOIDED', limit: '1', cursor: v1.next_cursor! });
+    expect(v2.items.map((i) => [i.batch_seq, i.status, i.voided_by])).toEqual([[25, 'VOIDED', 'bob']]);
+    const v3 = await listBatchItems(deps, 'ok-1', { status: 'VOIDED', limit: '1', cursor: v2.next_cursor! });
+    expect(v3).toEqual({ items: [], next_cursor: null });
+    expect((await getBatchView(deps, 'ok-1')).counts).toEqual({ VOIDED: 2, QUEUED: 28 });
   });
 
   it('records nothing when a row is bad or a number is taken by a single payout', async () => {
