@@ -220,12 +220,10 @@ export class PayoutApi extends Construct {
         .addResource('report.csv')
         .addMethod('GET', integration, { authorizationType: AuthorizationType.IAM, requestParameters: path }),
       ...REVIEW_ACTIONS.map((action) =>
-        one
-          .addResource(action)
-          .addMethod('POST', integration, {
-            authorizationType: AuthorizationType.IAM,
-            requestParameters: path,
-          }),
+        one.addResource(action).addMethod('POST', integration, {
+          authorizationType: AuthorizationType.IAM,
+          requestParameters: path,
+        }),
       ),
     ];
     NagSuppressions.addResourceSuppressions(methods, [

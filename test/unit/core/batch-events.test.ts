@@ -87,7 +87,12 @@ describe('batch events', () => {
           },
         },
       ],
-      { publish: async (events) => (published.push(...events), { failed: [] }) },
+      {
+        publish: async (events) => {
+          published.push(...events);
+          return { failed: [] };
+        },
+      },
       log,
     );
     expect(outcome).toEqual({ published: 2, malformed: 0 });

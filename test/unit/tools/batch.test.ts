@@ -63,7 +63,11 @@ describe('ops batch', () => {
       { status: 200, body: view('COMPLETED', { SUCCESS: 3, FAILURE: 1 }) },
     ]);
     const out: string[] = [];
-    const last = await followBatch(api.target, 'B1', { tty: false, write: (t) => out.push(t), sleep: async () => {} });
+    const last = await followBatch(api.target, 'B1', {
+      tty: false,
+      write: (t) => out.push(t),
+      sleep: async () => {},
+    });
     expect(last.status).toBe('COMPLETED');
     expect(out).toEqual([
       `[${'-'.repeat(30)}]   0% 0/4 DISPATCHING (QUEUED 4)\n`,
