@@ -23,7 +23,7 @@ import {
   voidBatch,
 } from '../../src/core/batches';
 import { type ControlPolicy, NO_CONTROLS } from '../../src/core/controls';
-import { ConflictError, ForbiddenError, LimitExceededError } from '../../src/core/errors';
+import { ConflictError, ForbiddenError, InvalidStateError, LimitExceededError } from '../../src/core/errors';
 import { createPayout } from '../../src/core/payouts';
 import { makeDeps } from '../support/fakes';
 import { RecordingDispatchTrigger } from '../support/memory-batch-store';
@@ -218,6 +218,26 @@ describe('batch approval on DynamoDB', () => {
     expect(await stored(tableName, `LIMIT#2026-11-27#P#${item?.payee_key}`)).toMatchObject({
       amount_fen: 600,
       count: 3,
+    });
+  });
+
+  it('concurrent approvals: exactly one wins, the counters move once, the others get invalid_state', async () => {
+    const { deps, trigger, tableName } = await setup(controls);
+    const nos = numbers('K', 4);
+    await acceptBatch(deps, 'ap-race', { kind: 'csv', text: csv(nos) }, 'alice');
+    const results = await Promise.allSettled(
+      ['bob', 'carol', 'dave', 'erin', 'frank'].map((who) => approveBatch(deps, 'ap-race', who)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results.filter((x) => x.status === 'rejected')) {
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InvalidStateError);
+    }
+    expect(trigger.ready).toEqual(['ap-race']);
+    expect(await stored(tableName, 'LIMIT#2026-11-27')).toMatchObject({ amount_fen: 1_000, count: 4 });
+    const item = await stored(tableName, nos[0]!);
+    expect(await stored(tableName, `LIMIT#2026-11-27#P#${item?.payee_key}`)).toMatchObject({
+      amount_fen: 1_000,
+      count: 4,
     });
   });
 
