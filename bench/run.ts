@@ -8,6 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FULL_BATCH_ACCEPT, QUICK_BATCH_ACCEPT, runBatchAcceptBench } from './batch-accept';
 import { REPO_ROOT } from './bundle';
 import { LIST_PAGE_SIZES, QUICK_LIST_PAGE_SIZES, runListPageBench } from './list-page';
 import { finishMachine, machine } from './machine';
@@ -60,11 +61,17 @@ async function main(): Promise<number> {
     const run = await runPerf(quick ? QUICK_PERF : FULL_PERF, log);
     // Issue 12: one page of 50 of GET /payouts (target ≤ 10 RRU; see docs/operations.md).
     const listPage = await runListPageBench(quick ? QUICK_LIST_PAGE_SIZES : LIST_PAGE_SIZES, log);
-    const keys = { ...perfKeys(run), rru_per_list_page: listPage.rruPerPage };
+    // Batches (issue 11): batch_accept_ms, a 5,000-row CSV accepted against DynamoDB Local, median of 3.
+    const batchAccept = await runBatchAcceptBench(quick ? QUICK_BATCH_ACCEPT : FULL_BATCH_ACCEPT, log);
+    const keys = {
+      ...perfKeys(run),
+      rru_per_list_page: listPage.rruPerPage,
+      batch_accept_ms: batchAccept.medianMs,
+    };
     const meta = runMeta(host);
     writeFileSync(
       target(RESULTS_JSON),
-      `${JSON.stringify({ ...keys, meta, details: { ...run, listPage } }, null, 2)}\n`,
+      `${JSON.stringify({ ...keys, meta, details: { ...run, listPage, batchAccept } }, null, 2)}\n`,
     );
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
     process.stdout.write(

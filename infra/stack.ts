@@ -86,6 +86,7 @@ export class PayoutStack extends Stack {
       query: fns.query.function,
       review: fns.review.function,
     });
+    this.api.addBatchRoutes(fns.batches.function);
     const access = this.api.addAccessPolicies();
     this.api.addNotifyRoute(fns.notify.function);
     // The web console: S3 + CloudFront, Cognito groups mapped to the access policies (docs/console.md).
@@ -104,6 +105,7 @@ export class PayoutStack extends Stack {
       Notify: fns.notify,
       Reconcile: fns.reconcile,
       Publish: fns.publish,
+      Batches: fns.batches,
     })) {
       this.monitoring.addFunction(label, fn);
     }

@@ -19,10 +19,12 @@ export type ApprovalCommand =
   | { readonly kind: 'void'; readonly noOrder: string; readonly reason?: string };
 
 export interface ApiRequest {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   readonly path: string;
   readonly query?: Record<string, string>;
   readonly body?: Record<string, string>;
+  /** A body sent as it is, with its media type (a batch CSV file, issue 11); wins over `body`. */
+  readonly raw?: { readonly type: string; readonly text: string };
 }
 
 export function parseApprovalCommand(
@@ -132,10 +134,10 @@ export async function callApi(target: ApiTarget, request: ApiRequest): Promise<A
   }
   const url = new URL(request.path.replace(/^\//, ''), base);
   for (const [k, v] of Object.entries(request.query ?? {})) url.searchParams.set(k, v);
-  const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+  const body = request.raw?.text ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
   let headers: Record<string, string> = {
     accept: 'application/json',
-    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...(body === undefined ? {} : { 'content-type': request.raw?.type ?? 'application/json' }),
   };
   if (local) {
     headers['x-principal'] = target.principal ?? 'local';

@@ -4,6 +4,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { callApi, formatAnswer, parseApprovalCommand, requestFor } from './approvals';
 import { fetchBalance, formatBalance, parseBalanceArgs } from './balance';
+import { followBatch, parseBatchId, submitBatch } from './batch';
 import { encryptMerchantKey, formatEncryptResult, parseKind, parseOidPartner } from './encrypt-key';
 import { ToolError } from './errors';
 import { formatKeyPair, generateMerchantKeyPair, parseKeySize } from './keygen';
@@ -47,6 +48,10 @@ const USAGE = `Usage: npm run ops -- <command> [options]
   balance [--api <url>] [--principal <name>]
       The provider's balance beside our in-flight and waiting amounts (GET /balance, cached 60 s), through
       the payout API like approvals (--api or PAYOUT_API_URL).
+  batch submit <file.csv> --id <batch_id> [--api <url>] [--principal <name>] [--no-follow]
+      PUTs a batch file (docs/batches.md) to /batches/<batch_id>, then follows the batch with a progress
+      bar until it is COMPLETED, DENIED or VOIDED (exit 0 only for COMPLETED). Same --api/--principal
+      rules as approvals.
 `;
 
 type Options = Record<string, { type: 'string' | 'boolean' }>;
@@ -208,6 +213,45 @@ async function balance(args: string[]): Promise<number> {
   return answer.status === 200 ? 0 : 1;
 }
 commands.balance = balance;
+/** `batch submit <file.csv> --id <batch_id>` (issue 11): PUT the file, then follow it to the end. */
+async function batch(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        api: { type: 'string' },
+        principal: { type: 'string' },
+        id: { type: 'string' },
+        'no-follow': { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new ToolError(error instanceof Error ? error.message : 'invalid options');
+  }
+  const [verb, file, ...extra] = parsed.positionals;
+  if (verb !== 'submit' || !file || extra.length > 0) {
+    throw new ToolError('usage: batch submit <file.csv> --id <batch_id> [--api <url>] [--principal <name>]');
+  }
+  const f = parsed.values as Record<string, string | boolean | undefined>;
+  const batchId = parseBatchId(f.id as string | undefined);
+  const baseUrl = (f.api as string | undefined) ?? process.env.PAYOUT_API_URL;
+  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
+  const target = { baseUrl, ...(typeof f.principal === 'string' ? { principal: f.principal } : {}) };
+  const accepted = await submitBatch(target, batchId, readBytes(file, 'file').toString('utf8'));
+  print([
+    `batch ${accepted.batch_id}: ${accepted.status}, ${accepted.item_count} items, ${accepted.total_amount}`,
+  ]);
+  if (f['no-follow']) return 0;
+  const last = await followBatch(target, batchId, {
+    tty: process.stdout.isTTY === true,
+    write: (text) => process.stdout.write(text),
+  });
+  return last.status === 'COMPLETED' ? 0 : 1;
+}
+commands.batch = batch;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

@@ -223,6 +223,57 @@ export class PayoutApi extends Construct {
   }
 
   /**
+   * The batch routes (issue 11), all IAM like the other merchant routes: PUT/GET /batches/{batch_id},
+   * GET …/items and …/report.csv, POST …/approve|deny|void — one function behind them.
+   */
+  addBatchRoutes(fn: IFunction): void {
+    const integration = new LambdaIntegration(fn);
+    const one = this.api.root.addResource('batches').addResource('{batch_id}');
+    const path = { 'method.request.path.batch_id': true };
+    const methods = [
+      // No body model: a batch may be CSV; the function validates both kinds.
+      one.addMethod('PUT', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestParameters: path,
+      }),
+      one.addMethod('GET', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestParameters: path,
+      }),
+      one.addResource('items').addMethod('GET', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestParameters: {
+          ...path,
+          'method.request.querystring.status': false,
+          'method.request.querystring.limit': false,
+          'method.request.querystring.cursor': false,
+        },
+      }),
+      one
+        .addResource('report.csv')
+        .addMethod('GET', integration, { authorizationType: AuthorizationType.IAM, requestParameters: path }),
+      ...REVIEW_ACTIONS.map((action) =>
+        one.addResource(action).addMethod('POST', integration, {
+          authorizationType: AuthorizationType.IAM,
+          requestParameters: path,
+        }),
+      ),
+    ];
+    NagSuppressions.addResourceSuppressions(methods, [
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Merchant routes use IAM (SigV4) authorization: the callers are back-end services and operators holding AWS credentials, not users of a Cognito user pool.',
+      },
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'The batch body is JSON or CSV; the function validates every row and answers every error at once.',
+      },
+    ]);
+  }
+
+  /**
    * The two roles of the spending controls, as managed policies to attach to users, groups or roles:
    * submitters create and read payouts; approvers approve, deny and void them, and read. The core refuses
    * an approval by the principal API Gateway authenticated as the creator (same_principal), whatever
@@ -248,15 +299,19 @@ export class PayoutApi extends Construct {
       // Operations (issue 12); GET /payouts/export.csv is already covered by /payouts/*.
       ['GET', '/exceptions'],
     ];
+    // Batches (issue 11): submitters PUT and read them, approvers decide and read them.
+    read.push(['GET', '/batches/*']);
     const submitters = invoke('Submitters', 'lianlian-payout: create and read payouts', [
       ['POST', '/payouts'],
       // An anomaly acknowledgement is an operator's act: it changes no status and moves no money (an
       // acknowledged anomaly still blocks approving a never-sent payout), so it needs no second person.
       ['POST', '/payouts/*/anomalies/ack'],
+      ['PUT', '/batches/*'],
       ...read,
     ]);
     const approvers = invoke('Approvers', 'lianlian-payout: approve, deny and void payouts, and read them', [
       ...REVIEW_ACTIONS.map((a): [string, string] => ['POST', `/payouts/*/${a}`]),
+      ...REVIEW_ACTIONS.map((a): [string, string] => ['POST', `/batches/*/${a}`]),
       ...read,
     ]);
     NagSuppressions.addResourceSuppressions(

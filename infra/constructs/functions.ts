@@ -14,7 +14,7 @@ import {
   PayoutFunction,
   type PayoutFunctionProps,
 } from './payout-function';
-import type { PayoutStorage } from './storage';
+import { grantBatchStore, type PayoutStorage } from './storage';
 
 /** The indexes the operations routes Query (issue 12). */
 const OPS_INDEXES = [
@@ -60,6 +60,8 @@ export class PayoutFunctions extends Construct {
   readonly notify: PayoutFunction;
   readonly reconcile: PayoutFunction;
   readonly publish: PayoutFunction;
+  /** PUT/GET /batches/{batch_id}… (issue 11): acceptance, views, approve/deny/void. */
+  readonly batches: PayoutFunction;
   private readonly keys: PayoutKeys;
 
   constructor(scope: Construct, id: string, props: PayoutFunctionsProps) {
@@ -167,6 +169,27 @@ export class PayoutFunctions extends Construct {
       },
     );
 
+    this.batches = make('batches', payoutEnvironment, {
+      description: 'PUT/GET /batches/{batch_id}, items, report.csv, approve|deny|void: batch payouts',
+      // 5,000 conditional puts and a commit; the dispatcher sends, this function never calls the provider.
+      timeout: apiTimeout,
+      memorySize: 1024,
+    });
+    // Batches (issue 11) create items (QUEUED orders), read and update them (stamp, deny, void), and use
+    // their own batch-store operations: the record, the by-batch index, the counters, the undo.
+    storage.grantOrderStore(this.batches, ['create', 'get', 'update']);
+    grantBatchStore(storage, this.batches, [
+      'getBatch',
+      'putBatch',
+      'updateBatch',
+      'listItems',
+      'getOrders',
+      'moveCounters',
+      'deleteQueuedItem',
+    ]);
+    keys.grantFieldKey(this.batches, 'seal-and-open');
+    keys.grantPayeeMac(this.batches);
+
     // Only apply records new orders; only reconcile lists the backlog.
     storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
     storage.grantOrderStore(this.query, ['get', 'update', 'listAwaitingApproval']);
@@ -204,7 +227,7 @@ export class PayoutFunctions extends Construct {
   }
 
   get all(): readonly PayoutFunction[] {
-    return [this.apply, this.query, this.review, this.notify, this.reconcile, this.publish];
+    return [this.apply, this.query, this.review, this.notify, this.reconcile, this.publish, this.batches];
   }
 
   /** Names the parameter in the environment and grants reading it: what a function is told, it may read. */

@@ -15,6 +15,7 @@ import { PAYOUTS_INDEXES, PAYOUTS_TABLE } from '../../src/adapters/dynamodb/tabl
 
 const ATTRIBUTE_TYPES = { S: AttributeType.STRING, N: AttributeType.NUMBER } as const;
 
+import type { BatchWriteStore } from '../../src/core/batches';
 import type { OrderStore } from '../../src/core/ports';
 
 export type OrderStoreOperation = keyof OrderStore;
@@ -35,6 +36,25 @@ const STORE_ACTIONS: Readonly<
   update: { actions: ['dynamodb:UpdateItem'], on: 'table' },
   listDue: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.openIndex.name } },
   listAwaitingApproval: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.awaitingIndex.name } },
+};
+
+/**
+ * What each batch-store operation (src/adapters/dynamodb/batch-store.ts) sends (issue 11): keyed by the
+ * port, so a new method does not compile until its permission is decided. The batch record, the counters
+ * and the items' undo are table items; the items page is the by-batch index.
+ */
+export type BatchStoreOperation = keyof BatchWriteStore;
+const BATCH_STORE_ACTIONS: Readonly<
+  Record<BatchStoreOperation, { actions: string[]; on: 'table' | { index: string } }>
+> = {
+  getBatch: { actions: ['dynamodb:GetItem'], on: 'table' },
+  putBatch: { actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'], on: 'table' },
+  updateBatch: { actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], on: 'table' },
+  listItems: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.batchIndex.name } },
+  getOrders: { actions: ['dynamodb:BatchGetItem'], on: 'table' },
+  moveCounters: { actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], on: 'table' },
+  // Only the items this acceptance wrote, conditional on QUEUED and the batch: the all-or-nothing undo.
+  deleteQueuedItem: { actions: ['dynamodb:DeleteItem'], on: 'table' },
 };
 
 export interface PayoutStorageProps {
@@ -137,6 +157,36 @@ export class PayoutStorage extends Construct {
         },
       ],
       true,
+    );
+  }
+}
+
+/** The DynamoDB actions behind the given batch-store operations (the table key comes with grantOrderStore). */
+export function grantBatchStore(
+  storage: PayoutStorage,
+  grantee: IGrantable,
+  operations: readonly BatchStoreOperation[],
+): void {
+  const onTable = [
+    ...new Set(
+      operations
+        .filter((o) => BATCH_STORE_ACTIONS[o].on === 'table')
+        .flatMap((o) => BATCH_STORE_ACTIONS[o].actions),
+    ),
+  ];
+  if (onTable.length > 0) {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: onTable, resources: [storage.table.tableArn] }),
+    );
+  }
+  for (const o of operations) {
+    const on = BATCH_STORE_ACTIONS[o].on;
+    if (on === 'table') continue;
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: BATCH_STORE_ACTIONS[o].actions,
+        resources: [`${storage.table.tableArn}/index/${on.index}`],
+      }),
     );
   }
 }

@@ -169,5 +169,6 @@ export const FUNCTION_NAMES = [
   'reconcile',
   'publish',
   'dispatch',
+  'batches',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

@@ -1,3 +1,4 @@
+import type { BatchDetailType, BatchEventDetail } from './batch-events';
 import { withoutUndefined } from './defined';
 import type { PayoutOrder } from './model';
 import { isFinal, type PayoutStatus } from './status';
@@ -70,8 +71,9 @@ export interface PayoutEventDetail {
 
 export interface PayoutEvent {
   readonly source: typeof PAYOUT_EVENT_SOURCE;
-  readonly detailType: PayoutDetailType;
-  readonly detail: PayoutEventDetail;
+  /** Batch events (issue 11, src/core/batch-events.ts) travel the same way. */
+  readonly detailType: PayoutDetailType | BatchDetailType;
+  readonly detail: PayoutEventDetail | BatchEventDetail;
 }
 
 /**

@@ -112,7 +112,8 @@ describe('functions', () => {
         expect(fn.Handler, name).toBe('index.handler');
         expect(fn.LoggingConfig?.LogGroup, name).toBeDefined();
       }
-      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length);
+      // + batches (issue 11), checked in its own tests.
+      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length + 1);
     }
   });
 
@@ -208,9 +209,17 @@ describe('API', () => {
         { method: 'GET', path: '/payouts/export.csv', authorization: 'AWS_IAM' },
         { method: 'GET', path: '/exceptions', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/payouts/{no_order}/anomalies/ack', authorization: 'AWS_IAM' },
+        // Batches (issue 11).
+        { method: 'PUT', path: '/batches/{batch_id}', authorization: 'AWS_IAM' },
+        { method: 'GET', path: '/batches/{batch_id}', authorization: 'AWS_IAM' },
+        { method: 'GET', path: '/batches/{batch_id}/items', authorization: 'AWS_IAM' },
+        { method: 'GET', path: '/batches/{batch_id}/report.csv', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/batches/{batch_id}/approve', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/batches/{batch_id}/deny', authorization: 'AWS_IAM' },
+        { method: 'POST', path: '/batches/{batch_id}/void', authorization: 'AWS_IAM' },
       ]),
     );
-    expect(methods).toHaveLength(10);
+    expect(methods).toHaveLength(17);
   });
 
   it('with an allow-list, the resource policy denies the notify route to every other source IP', () => {
@@ -551,8 +560,9 @@ describe('monitoring', () => {
 
   it('alarms on errors and throttles of every function, the DLQ, the API and a silent schedule', () => {
     const metrics = alarmJson(s.dev).map((p) => `${String(p?.Namespace)}/${String(p?.MetricName)}`);
-    expect(metrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(FUNCTION_KEYS.length);
-    expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(FUNCTION_KEYS.length);
+    // + batches (issue 11).
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(FUNCTION_KEYS.length + 1);
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(FUNCTION_KEYS.length + 1);
     expect(metrics).toContain('AWS/SQS/ApproximateNumberOfMessagesVisible');
     expect(metrics).toContain('AWS/ApiGateway/5XXError');
     s.dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -664,7 +674,7 @@ describe('spending controls', () => {
       const arns = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
       return arns.map((arn) => {
         const text = JSON.stringify(arn);
-        const match = /\/v1\/(GET|POST)(\/[^"]*)"/.exec(text);
+        const match = /\/v1\/(GET|POST|PUT)(\/[^"]*)"/.exec(text);
         if (!match) throw new Error(`not a stage route ARN: ${text}`);
         return `${match[1]} ${match[2]}`;
       });
@@ -680,16 +690,22 @@ describe('spending controls', () => {
     if (!submitters || !approvers) throw new Error('managed policies missing');
 
     expect(routesOf(s.dev, submitters).sort()).toEqual([
+      'GET /batches/*',
       'GET /exceptions',
       'GET /payouts',
       'GET /payouts/*',
       'POST /payouts',
       'POST /payouts/*/anomalies/ack',
+      'PUT /batches/*',
     ]);
     expect(routesOf(s.dev, approvers).sort()).toEqual([
+      'GET /batches/*',
       'GET /exceptions',
       'GET /payouts',
       'GET /payouts/*',
+      'POST /batches/*/approve',
+      'POST /batches/*/deny',
+      'POST /batches/*/void',
       'POST /payouts/*/approve',
       'POST /payouts/*/deny',
       'POST /payouts/*/void',
@@ -754,5 +770,19 @@ describe('spending controls', () => {
       }
     }
     expect(lambda(s.controls, 'publish').Environment.Variables[ENV.approvalMinAmount]).toBeUndefined();
+  });
+});
+
+describe('batches (issue 11)', () => {
+  it('the batches function: batch-store actions only, the by-batch index, field key to seal, no merchant key', () => {
+    const statements = statementsOfFunction(s.dev, 'batches');
+    const actions = statements.flatMap(actionsOf);
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:BatchGetItem', 'dynamodb:DeleteItem']),
+    );
+    expect(actions.some((a) => a.startsWith('ssm:'))).toBe(false);
+    expect(actions).not.toContain('dynamodb:Scan');
+    const query = statements.find((st) => actionsOf(st).includes('dynamodb:Query'));
+    expect(JSON.stringify(query?.Resource)).toContain(`/index/${PAYOUTS_TABLE.batchIndex.name}`);
   });
 });

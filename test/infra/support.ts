@@ -119,7 +119,7 @@ export function roleOfFunction(json: unknown, functionLogicalId: string): string
   return role;
 }
 
-export type FunctionKey = 'apply' | 'query' | 'review' | 'notify' | 'reconcile' | 'publish';
+export type FunctionKey = 'apply' | 'query' | 'review' | 'notify' | 'reconcile' | 'publish' | 'batches';
 export const FUNCTION_KEYS: readonly FunctionKey[] = [
   'apply',
   'query',

@@ -11,6 +11,7 @@ import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
 import { DynamoBatchStore } from '../../src/adapters/dynamodb/batch-store';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import { voidPayout } from '../../src/core/approvals';
 import { BatchValidationError } from '../../src/core/batch-input';
 import {
   acceptBatch,
@@ -22,7 +23,7 @@ import {
   voidBatch,
 } from '../../src/core/batches';
 import { type ControlPolicy, NO_CONTROLS } from '../../src/core/controls';
-import { ConflictError, ForbiddenError, LimitExceededError } from '../../src/core/errors';
+import { ConflictError, ForbiddenError, InvalidStateError, LimitExceededError } from '../../src/core/errors';
 import { createPayout } from '../../src/core/payouts';
 import { makeDeps } from '../support/fakes';
 import { RecordingDispatchTrigger } from '../support/memory-batch-store';
@@ -110,6 +111,16 @@ describe('batch acceptance on DynamoDB', () => {
     const rest = await listBatchItems(deps, 'ok-1', { limit: '20', cursor: first.next_cursor! });
     expect(rest.items.map((i) => i.batch_seq)).toEqual(Array.from({ length: 10 }, (_, i) => 21 + i));
     expect(rest.next_cursor).toBeNull();
+    // The status filter pages exactly, whatever the filter skipped.
+    await voidPayout(deps, nos[4]!, 'bob');
+    await voidPayout(deps, nos[24]!, 'bob');
+    const v1 = await listBatchItems(deps, 'ok-1', { status: 'VOIDED', limit: '1' });
+    expect(v1.items.map((i) => i.batch_seq)).toEqual([5]);
+    const v2 = await listBatchItems(deps, 'ok-1', { status: 'VOIDED', limit: '1', cursor: v1.next_cursor! });
+    expect(v2.items.map((i) => [i.batch_seq, i.status, i.voided_by])).toEqual([[25, 'VOIDED', 'bob']]);
+    const v3 = await listBatchItems(deps, 'ok-1', { status: 'VOIDED', limit: '1', cursor: v2.next_cursor! });
+    expect(v3).toEqual({ items: [], next_cursor: null });
+    expect((await getBatchView(deps, 'ok-1')).counts).toEqual({ VOIDED: 2, QUEUED: 28 });
   });
 
   it('records nothing when a row is bad or a number is taken by a single payout', async () => {
@@ -207,6 +218,26 @@ describe('batch approval on DynamoDB', () => {
     expect(await stored(tableName, `LIMIT#2026-11-27#P#${item?.payee_key}`)).toMatchObject({
       amount_fen: 600,
       count: 3,
+    });
+  });
+
+  it('concurrent approvals: exactly one wins, the counters move once, the others get invalid_state', async () => {
+    const { deps, trigger, tableName } = await setup(controls);
+    const nos = numbers('K', 4);
+    await acceptBatch(deps, 'ap-race', { kind: 'csv', text: csv(nos) }, 'alice');
+    const results = await Promise.allSettled(
+      ['bob', 'carol', 'dave', 'erin', 'frank'].map((who) => approveBatch(deps, 'ap-race', who)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results.filter((x) => x.status === 'rejected')) {
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InvalidStateError);
+    }
+    expect(trigger.ready).toEqual(['ap-race']);
+    expect(await stored(tableName, 'LIMIT#2026-11-27')).toMatchObject({ amount_fen: 1_000, count: 4 });
+    const item = await stored(tableName, nos[0]!);
+    expect(await stored(tableName, `LIMIT#2026-11-27#P#${item?.payee_key}`)).toMatchObject({
+      amount_fen: 1_000,
+      count: 4,
     });
   });
 

@@ -66,7 +66,7 @@ const typesFor = (noOrder: string): PayoutDetailType[] =>
   stack
     .events()
     .filter((e) => e.detail.no_order === noOrder)
-    .map((e) => e.detailType);
+    .map((e) => e.detailType as PayoutDetailType);
 
 /** The events the order's history says there must be: one per transition into a final status. */
 function expectedFromHistory(order: PayoutOrder): string[] {

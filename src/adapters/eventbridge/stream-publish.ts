@@ -1,5 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { batchEventsFromChange } from '../../core/batch-events';
+import type { BatchRecord } from '../../core/batch-model';
 import { eventsFromChange, type PayoutEvent, type PayoutEventSink } from '../../core/events';
 import type { PayoutOrder } from '../../core/model';
 import type { Log } from '../../core/ports';
@@ -42,6 +44,20 @@ export async function publishStreamRecords(
   const owner: number[] = [];
   let malformed = 0;
   records.forEach((record, index) => {
+    // Batch records (issue 11) share the table: their changes become batch events.
+    const batch = batchChangeOf(record);
+    if (batch !== undefined) {
+      if (batch === 'malformed') {
+        malformed++;
+        log.error('stream record skipped: its image is not a batch record', { eventID: record.eventID });
+        return;
+      }
+      for (const event of batchEventsFromChange(batch.oldImage, batch.newImage)) {
+        events.push(event);
+        owner.push(index);
+      }
+      return;
+    }
     const change = changeOf(record);
     if (change === 'malformed') {
       malformed++;
@@ -72,6 +88,35 @@ export async function publishStreamRecords(
   if (failed.length === 0) return { published: events.length, malformed };
   const firstFailed = Math.min(...failed.map((i) => owner[i] ?? 0));
   return { published: events.length - failed.length, malformed, firstFailed };
+}
+
+/** undefined: not a batch record (or a REMOVE); else its images. */
+function batchChangeOf(
+  record: StreamRecordLike,
+): { oldImage: BatchRecord | undefined; newImage: BatchRecord } | 'malformed' | undefined {
+  if (record.eventName === 'REMOVE') return undefined;
+  const key = (record.dynamodb?.NewImage?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
+  if (typeof key !== 'string' || !key.startsWith(PAYOUTS_TABLE.batchPrefix)) return undefined;
+  const read = (image: Record<string, unknown> | undefined): BatchRecord | undefined => {
+    if (!image) return undefined;
+    try {
+      const plain = unmarshall(image as Record<string, AttributeValue>);
+      const ok =
+        typeof plain.batch_id === 'string' &&
+        typeof plain.status === 'string' &&
+        typeof plain.version === 'number' &&
+        Array.isArray(plain.history);
+      return ok ? (plain as BatchRecord) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const newImage = read(record.dynamodb?.NewImage);
+  if (!newImage) return 'malformed';
+  const rawOld = record.dynamodb?.OldImage;
+  const oldImage = read(rawOld);
+  if (rawOld && !oldImage) return 'malformed';
+  return { oldImage, newImage };
 }
 
 type Change = { oldImage: PayoutOrder | undefined; newImage: PayoutOrder } | undefined | 'malformed';
