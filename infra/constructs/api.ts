@@ -212,6 +212,8 @@ export class PayoutApi extends Construct {
     const read: [string, string][] = [
       ['GET', '/payouts'],
       ['GET', '/payouts/*'],
+      // Funds (issue 13): the balance beside our in-flight and waiting amounts.
+      ['GET', '/balance'],
     ];
     const submitters = invoke('Submitters', 'lianlian-payout: create and read payouts', [
       ['POST', '/payouts'],

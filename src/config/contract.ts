@@ -136,5 +136,13 @@ export const CONTROLS_ENV = {
 } as const;
 
 /** Function names as used by the infrastructure and the bench (entry: functions/<name>/index.ts). */
-export const FUNCTION_NAMES = ['apply', 'query', 'review', 'notify', 'reconcile', 'publish'] as const;
+export const FUNCTION_NAMES = [
+  'apply',
+  'query',
+  'review',
+  'notify',
+  'reconcile',
+  'publish',
+  'balance',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

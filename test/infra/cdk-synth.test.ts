@@ -55,7 +55,7 @@ describe('npx cdk synth', () => {
       Resources: Record<string, { Type: string }>;
     };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     expect(stderr).not.toMatch(/AwsSolutions-[A-Z0-9]+:/);
   });
 });
