@@ -141,6 +141,21 @@ export function reliabilityRows(r: ReliabilityResults): Row[] {
       pass: z.pass,
     },
     ...controlsRows(r),
+    ...fundsRows(r),
+  ];
+}
+
+/** Issue 13's payday; absent from result files written before funds existed. */
+function fundsRows(r: Partial<Pick<ReliabilityResults, 'payday_underfunded'>>): Row[] {
+  const p = r.payday_underfunded;
+  if (!p) return [];
+  return [
+    {
+      key: 'payday_underfunded',
+      value: `${p.paid}/${p.orders} paid (balance for ${p.covered}; ${p.awaitingFunds} waited for funds), ${p.rejected} rejected, ${p.sentTwice} not accepted exactly once, ${p.passes} pass(es)`,
+      target: 'every payout paid exactly once, none rejected, none sent twice',
+      pass: p.pass,
+    },
   ];
 }
 

@@ -7,6 +7,7 @@ import { PayoutConsole } from './constructs/console';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
 import { PayoutFunctions } from './constructs/functions';
+import { PayoutFunds } from './constructs/funds';
 import { PayoutKeys } from './constructs/keys';
 import { PayoutMonitoring } from './constructs/monitoring';
 import { ReconcileSchedule } from './constructs/schedule';
@@ -116,6 +117,13 @@ export class PayoutStack extends Stack {
     );
     this.monitoring.addDeadLetterQueue('PublishDlq', this.events.deadLetterQueue);
     this.monitoring.addStreamLag('Publish', fns.publish, Duration.minutes(10));
+    this.monitoring.addFunction('Balance', fns.balance);
+    new PayoutFunds(this, 'Funds', {
+      config,
+      api: this.api,
+      balance: fns.balance,
+      alarmTopic: this.monitoring.topic,
+    });
 
     // --- outputs ------------------------------------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', {

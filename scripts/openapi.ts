@@ -286,6 +286,7 @@ export function buildOpenApi(): Json {
       },
       ...reviewPaths(),
       ...batchPaths(),
+      ...balancePaths(),
       '/payouts/{no_order}': {
         get: {
           operationId: 'getPayout',
@@ -349,6 +350,7 @@ export function buildOpenApi(): Json {
       },
       schemas: {
         PayoutRequest: requestSchema(),
+        BalanceView: balanceSchema(),
         PayoutView: viewSchema(),
         PayoutList: {
           type: 'object',
@@ -391,7 +393,17 @@ export function buildOpenApi(): Json {
             at: { type: 'string', format: 'date-time' },
             source: {
               type: 'string',
-              enum: ['apply', 'query', 'notify', 'reconcile', 'approval', 'expiry', 'operator'],
+              enum: [
+                'apply',
+                'query',
+                'notify',
+                'reconcile',
+                'approval',
+                'expiry',
+                'dispatch',
+                'funds',
+                'operator',
+              ],
             },
             principal: {
               type: 'string',
@@ -519,6 +531,51 @@ function reviewPaths(): Json {
         ...serverErrors,
       },
     }),
+  };
+}
+
+/** GET /balance (issue 13, docs/funds.md). */
+function balancePaths(): Json {
+  return {
+    '/balance': {
+      get: {
+        operationId: 'getBalance',
+        security: [{ sigv4: [] }],
+        description:
+          "The provider's balance (spec §11) beside our own in-flight and waiting amounts, cached for at most 60 s. An unknown balance is a 503 `balance_unknown`, never zeros.",
+        responses: {
+          '200': {
+            description: 'The figures, yuan strings with two decimals.',
+            content: json('BalanceView'),
+          },
+          '503': {
+            ...err(
+              '`balance_unknown`: the provider answer could not be believed (or no balance URL is configured); or `dependency_unavailable`. Retry after `Retry-After` seconds.',
+            ),
+            headers: {
+              'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' },
+            },
+          },
+          '500': serverErrors['500'],
+        },
+      },
+    },
+  };
+}
+
+function balanceSchema(): Json {
+  const yuan = (description: string) => ({ type: 'string', pattern: '^[0-9]+\\.[0-9]{2}$', description });
+  return {
+    type: 'object',
+    required: ['amt_balance', 'amt_unsettle', 'queried_at', 'in_flight_amount', 'waiting_amount'],
+    additionalProperties: false,
+    properties: {
+      amt_balance: yuan('Available at the provider (its amt_balance).'),
+      amt_unsettle: yuan('Not yet settled at the provider (its amt_unsettle).'),
+      queried_at: { type: 'string', format: 'date-time', description: 'When the provider was asked.' },
+      in_flight_amount: yuan('Ours: sent and not final (PENDING, ACCEPTED, UNKNOWN, WAITING, PROCESSING).'),
+      waiting_amount: yuan('Ours: not sent yet (QUEUED, AWAITING_APPROVAL, AWAITING_FUNDS).'),
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { startBenchDynamo } from '../dynamo';
 import { stageTimer } from '../stats';
 import { FUZZ_SEED, type NotifyFuzzResult, notifyFuzz } from './fuzz';
+import { type PaydayUnderfundedResult, paydayUnderfunded } from './payday-underfunded';
 import {
   type ApprovalStormResult,
   approvalStorm,
@@ -25,6 +26,9 @@ export interface ReliabilitySizes {
   readonly crashPerPoint: number;
   readonly faultPayouts: number;
   readonly fuzzCases: number;
+  /** payday_underfunded (issue 13): payouts, and how many the starting balance covers. */
+  readonly underfundedPayouts?: number;
+  readonly underfundedCovered?: number;
 }
 
 export const FULL_SIZES: ReliabilitySizes = {
@@ -34,6 +38,8 @@ export const FULL_SIZES: ReliabilitySizes = {
   crashPerPoint: 50,
   faultPayouts: 500,
   fuzzCases: 10_000,
+  underfundedPayouts: 500,
+  underfundedCovered: 200,
 };
 
 export const QUICK_SIZES: ReliabilitySizes = {
@@ -43,6 +49,8 @@ export const QUICK_SIZES: ReliabilitySizes = {
   crashPerPoint: 5,
   faultPayouts: 50,
   fuzzCases: 500,
+  underfundedPayouts: 50,
+  underfundedCovered: 20,
 };
 
 export interface ReliabilityResults {
@@ -53,6 +61,7 @@ export interface ReliabilityResults {
   readonly notify_fuzz: NotifyFuzzResult;
   readonly controls_race: ControlsRaceResult;
   readonly approval_storm: ApprovalStormResult;
+  readonly payday_underfunded: PaydayUnderfundedResult;
   readonly seconds: Record<string, number>;
 }
 
@@ -82,7 +91,16 @@ export async function runReliability(
     // The issue fixes these sizes (50 payouts of a tenth of the limit; 20 approvals): not scaled down.
     const controls_race = await timed('controls_race', () => controlsRace(dynamo.endpoint, progress, 50));
     const approval_storm = await timed('approval_storm', () => approvalStorm(dynamo.endpoint, progress, 20));
+    const payday_underfunded = await timed('payday_underfunded', () =>
+      paydayUnderfunded(
+        dynamo.endpoint,
+        progress,
+        sizes.underfundedPayouts ?? 500,
+        sizes.underfundedCovered ?? 200,
+      ),
+    );
     return {
+      payday_underfunded,
       duplicate_storm,
       lost_notifications,
       crash_between_writes,

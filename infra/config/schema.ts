@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { type ControlsField, parseControls } from '../../src/config/controls';
 import { DEFAULT_PROVIDER_RATES, providerBudgetProblem } from '../../src/config/dispatch';
 import { DEFAULT_KEY_CACHE_SECONDS } from '../../src/config/env';
+import { parseFunds } from '../../src/config/funds';
 import { timingProblems } from '../../src/config/timing';
 import { type ProviderEndpoints, resolveEndpoints } from '../../src/lianlian/endpoints';
 import { parsePublicKey } from '../../src/lianlian/keys';
@@ -172,6 +173,13 @@ export const payoutConfigSchema = z
     approvalTtlSeconds: wholeNumber(60, 30 * 24 * 3600).optional(),
     /** Batches (issue 11): a batch whose total is at least this waits for approval. */
     approvalMinBatchAmount: yuan,
+    /**
+     * Funds (docs/funds.md): BALANCE_CHECK_SECONDS, FUNDS_WAIT_SECONDS, LOW_BALANCE_AMOUNT (yuan string);
+     * validated by src/config/funds.ts as at cold start. Unset = the defaults (300 s, 86400 s, no amount).
+     */
+    balanceCheckSeconds: wholeNumber(30, 86_400).optional(),
+    fundsWaitSeconds: wholeNumber(60, 30 * 86_400).optional(),
+    lowBalanceAmount: yuan,
   })
   .strict()
   .superRefine(
@@ -240,6 +248,14 @@ export const payoutConfigSchema = z
         for (const p of controls.problems) {
           ctx.addIssue({ code: 'custom', path: [CONTROLS_CONTEXT_KEYS[p.field]], message: p.message });
         }
+      }
+      const funds = parseFunds({
+        balanceCheckSeconds: c.balanceCheckSeconds?.toString(),
+        fundsWaitSeconds: c.fundsWaitSeconds?.toString(),
+        lowBalanceAmount: c.lowBalanceAmount,
+      });
+      if (!funds.ok) {
+        for (const p of funds.problems) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
       }
     },
     // Also when other fields failed: the operator gets every problem from one synth.

@@ -298,6 +298,8 @@ export class PayoutApi extends Construct {
       ['GET', '/payouts/*'],
       // Operations (issue 12); GET /payouts/export.csv is already covered by /payouts/*.
       ['GET', '/exceptions'],
+      // Funds (issue 13): the balance beside our in-flight and waiting amounts.
+      ['GET', '/balance'],
     ];
     // Batches (issue 11): submitters PUT and read them, approvers decide and read them.
     read.push(['GET', '/batches/*']);

@@ -62,6 +62,8 @@ export class PayoutFunctions extends Construct {
   readonly publish: PayoutFunction;
   /** PUT/GET /batches/{batch_id}… (issue 11): acceptance, views, approve/deny/void. */
   readonly batches: PayoutFunction;
+  /** GET /balance (issue 13): reads the due index and batch reads; signs the balance query. */
+  readonly balance: PayoutFunction;
   private readonly keys: PayoutKeys;
 
   constructor(scope: Construct, id: string, props: PayoutFunctionsProps) {
@@ -113,6 +115,8 @@ export class PayoutFunctions extends Construct {
       ...controlsEnvironment(config),
       // Named wherever the policy is loaded (it refuses to start without it), usable only where granted.
       ...(keys.payeeKey ? { [ENV.payeeHmacKmsKeyId]: keys.payeeKey.keyArn } : {}),
+      // Funds (issue 13): every function that may record a 9104 sets the wait's end from the same value.
+      ...fundsEnvironment(config),
     };
     const make = (
       name: FunctionName,
@@ -189,6 +193,14 @@ export class PayoutFunctions extends Construct {
     ]);
     keys.grantFieldKey(this.batches, 'seal-and-open');
     keys.grantPayeeMac(this.batches);
+    this.balance = make('balance', payoutEnvironment, {
+      description: 'GET /balance: the provider balance beside our in-flight and waiting amounts',
+      timeout: apiTimeout,
+      network,
+    });
+    // Funds Low is published by reconcile's funds check (the publisher only turns order changes into events).
+    this.reconcile.addEnvironment(ENV.eventBusName, events.bus.eventBusName);
+    events.grantPutEvents(this.reconcile);
 
     // Only apply records new orders; only reconcile lists the backlog.
     storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
@@ -206,9 +218,17 @@ export class PayoutFunctions extends Construct {
     );
     storage.grantOrderStore(this.review, ['get', 'update']);
     storage.grantOrderStore(this.notify, ['get', 'update']);
-    storage.grantOrderStore(this.reconcile, ['get', 'update', 'listDue']);
+    storage.grantOrderStore(this.reconcile, ['get', 'update', 'listDue', 'listAwaitingFunds']);
+    // The funds items (BALANCE#<day>, FUNDS#…: UpdateItem, covered by 'update') and the figures' batch reads.
+    storage.grantOrderStore(this.balance, ['listDue']);
+    for (const fn of [this.reconcile, this.balance]) {
+      // The base table only (status and amount of open orders), never an index.
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [storage.table.tableArn] }),
+      );
+    }
 
-    for (const fn of [this.apply, this.query, this.review, this.reconcile])
+    for (const fn of [this.apply, this.query, this.review, this.reconcile, this.balance])
       this.useMerchantKey(fn, signingKind);
     // notify never signs; it needs the merchant's secret only to verify MD5-signed notifications.
     if (signingKind === 'md5') this.useMerchantKey(this.notify, 'md5');
@@ -227,7 +247,16 @@ export class PayoutFunctions extends Construct {
   }
 
   get all(): readonly PayoutFunction[] {
-    return [this.apply, this.query, this.review, this.notify, this.reconcile, this.publish, this.batches];
+    return [
+      this.apply,
+      this.query,
+      this.review,
+      this.notify,
+      this.reconcile,
+      this.publish,
+      this.batches,
+      this.balance,
+    ];
   }
 
   /** Names the parameter in the environment and grants reading it: what a function is told, it may read. */
@@ -249,6 +278,15 @@ function controlsEnvironment(config: PayoutConfig): Record<string, string> {
     if (value !== undefined) out[CONTROLS_ENV[field as keyof typeof CONTROLS_ENV]] = String(value);
   }
   return out;
+}
+
+/** BALANCE_CHECK_SECONDS, FUNDS_WAIT_SECONDS, LOW_BALANCE_AMOUNT as configured (unset ones left out). */
+function fundsEnvironment(config: PayoutConfig): Record<string, string> {
+  return definedOnly({
+    [ENV.balanceCheckSeconds]: config.balanceCheckSeconds?.toString(),
+    [ENV.fundsWaitSeconds]: config.fundsWaitSeconds?.toString(),
+    [ENV.lowBalanceAmount]: config.lowBalanceAmount,
+  });
 }
 
 function capitalize(name: string): string {

@@ -36,6 +36,7 @@ const STORE_ACTIONS: Readonly<
   update: { actions: ['dynamodb:UpdateItem'], on: 'table' },
   listDue: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.openIndex.name } },
   listAwaitingApproval: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.awaitingIndex.name } },
+  listAwaitingFunds: { actions: ['dynamodb:Query'], on: { index: PAYOUTS_TABLE.awaitingIndex.name } },
 };
 
 /**

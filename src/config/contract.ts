@@ -170,5 +170,6 @@ export const FUNCTION_NAMES = [
   'publish',
   'dispatch',
   'batches',
+  'balance',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

@@ -92,6 +92,12 @@ export interface OrderStore {
   listDue(query: { dueBefore: string; limit: number; cursor?: string }): Promise<DuePage>;
   /** Orders in AWAITING_APPROVAL, oldest created first (a sparse index; eventually consistent). */
   listAwaitingApproval(query: { limit: number; cursor?: string }): Promise<AwaitingPage>;
+  /**
+   * AWAITING_FUNDS orders, oldest created first (the FUNDS waiting queue of the same sparse index; issue
+   * 13). Optional on the port so stores that never see funds need not implement it; the funds check
+   * reaches it through its FundsStore.
+   */
+  listAwaitingFunds?(query: { limit: number; cursor?: string }): Promise<AwaitingPage>;
 }
 
 /**

@@ -46,6 +46,8 @@ beforeAll(() => {
       approvalMinAmount: '5000',
       dailyLimitAmount: '100000.00',
       payeeDailyLimitCount: '3',
+      lowBalanceAmount: '500.00',
+      fundsWaitSeconds: 3600,
     }),
   });
 }, 120_000);
@@ -217,9 +219,11 @@ describe('API', () => {
         { method: 'POST', path: '/batches/{batch_id}/approve', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/batches/{batch_id}/deny', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/batches/{batch_id}/void', authorization: 'AWS_IAM' },
+        // Funds (issue 13).
+        { method: 'GET', path: '/balance', authorization: 'AWS_IAM' },
       ]),
     );
-    expect(methods).toHaveLength(17);
+    expect(methods).toHaveLength(18);
   });
 
   it('with an allow-list, the resource policy denies the notify route to every other source IP', () => {
@@ -464,10 +468,19 @@ describe('IAM', () => {
     expect(opsQuery).not.toContain('/index/*');
     expect(actions('review')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actions('notify')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(actions('reconcile')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
-    const query = dynamo('reconcile').find((x) => x.action === 'dynamodb:Query');
-    expect(query?.resource).toContain(`/index/${PAYOUTS_TABLE.openIndex.name}`);
-    expect(query?.resource).not.toContain('*');
+    // Funds (issue 13): the waiting queue and the figures' batch reads; the funds items are UpdateItem.
+    expect(actions('reconcile')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    const queries = dynamo('reconcile').filter((x) => x.action === 'dynamodb:Query');
+    expect(queries.map((q) => q.resource).join()).toContain(`/index/${PAYOUTS_TABLE.openIndex.name}`);
+    expect(queries.map((q) => q.resource).join()).toContain(`/index/${PAYOUTS_TABLE.awaitingIndex.name}`);
+    for (const q of queries) expect(q.resource).not.toContain('*');
+    expect(actions('balance')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:Query']);
   });
 
   it('the table key only through DynamoDB (kms:ViaService), for every function with table access (defect 9)', () => {
@@ -556,6 +569,32 @@ describe('monitoring', () => {
     ]) {
       expect(expressions).toContain(`SELECT SUM(${metric}) FROM ${METRICS.namespace}`);
     }
+  });
+
+  it('funds (issue 13): balance below LOW_BALANCE_AMOUNT (when set) and below the waiting amount alarm', () => {
+    const alarms = (synth: Synthesized) =>
+      ofType(synth.json, 'AWS::CloudWatch::Alarm').map(([id, a]) => ({ id, p: a.Properties ?? {} }));
+    const low = alarms(s.controls).find((a) => a.id.includes('LowBalance'));
+    expect(low?.p).toMatchObject({
+      MetricName: METRICS.availableBalance,
+      Threshold: 500,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarms(s.dev).some((a) => a.id.includes('LowBalance'))).toBe(false);
+    for (const synth of [s.dev, s.controls]) {
+      const below = alarms(synth).find((a) => a.id.includes('BalanceBelowWaiting'));
+      expect(JSON.stringify(below?.p.Metrics)).toContain('available - waiting');
+      expect(JSON.stringify(below?.p.Metrics)).toContain(METRICS.waitingAmount);
+    }
+    const env = lambda(s.controls, 'reconcile') as unknown as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+    expect(env.Environment.Variables).toMatchObject({
+      LOW_BALANCE_AMOUNT: '500.00',
+      FUNDS_WAIT_SECONDS: '3600',
+    });
+    expect(env.Environment.Variables.EVENT_BUS_NAME).toBeDefined();
   });
 
   it('alarms on errors and throttles of every function, the DLQ, the API and a silent schedule', () => {
@@ -690,6 +729,7 @@ describe('spending controls', () => {
     if (!submitters || !approvers) throw new Error('managed policies missing');
 
     expect(routesOf(s.dev, submitters).sort()).toEqual([
+      'GET /balance',
       'GET /batches/*',
       'GET /exceptions',
       'GET /payouts',
@@ -699,6 +739,7 @@ describe('spending controls', () => {
       'PUT /batches/*',
     ]);
     expect(routesOf(s.dev, approvers).sort()).toEqual([
+      'GET /balance',
       'GET /batches/*',
       'GET /exceptions',
       'GET /payouts',

@@ -119,7 +119,15 @@ export function roleOfFunction(json: unknown, functionLogicalId: string): string
   return role;
 }
 
-export type FunctionKey = 'apply' | 'query' | 'review' | 'notify' | 'reconcile' | 'publish' | 'batches';
+export type FunctionKey =
+  | 'apply'
+  | 'query'
+  | 'review'
+  | 'notify'
+  | 'reconcile'
+  | 'publish'
+  | 'batches'
+  | 'balance';
 export const FUNCTION_KEYS: readonly FunctionKey[] = [
   'apply',
   'query',
@@ -127,6 +135,7 @@ export const FUNCTION_KEYS: readonly FunctionKey[] = [
   'notify',
   'reconcile',
   'publish',
+  'balance',
 ];
 
 /** Logical id of the AWS::Lambda::Function the stack built for `functions/<name>`. */

@@ -41,3 +41,32 @@ describe('publishStreamRecords and the spending-limit counters sharing the table
     expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
   });
 });
+
+describe('publishStreamRecords and the funds items sharing the table (issue 13)', () => {
+  it('skips BALANCE#<day> and FUNDS# records silently: no event, not malformed', async () => {
+    const sink = new RecordingSink();
+    const log = new CapturingLog();
+    const outcome = await publishStreamRecords(
+      [
+        {
+          eventID: '1',
+          eventName: 'INSERT',
+          dynamodb: { NewImage: marshall({ no_order: 'BALANCE#2026-11-27', first_fen: 100, last_fen: 100 }) },
+        },
+        {
+          eventID: '2',
+          eventName: 'MODIFY',
+          dynamodb: {
+            OldImage: marshall({ no_order: 'FUNDS#low', low: false }),
+            NewImage: marshall({ no_order: 'FUNDS#low', low: true }),
+          },
+        },
+        { eventID: '3', eventName: 'INSERT', dynamodb: { NewImage: marshall({ no_order: 'FUNDS#check' }) } },
+      ],
+      sink,
+      log,
+    );
+    expect(outcome).toEqual({ published: 0, malformed: 0 });
+    expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
+  });
+});
