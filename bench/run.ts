@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './bundle';
+import { consoleSize } from './console-size';
 import { finishMachine, machine } from './machine';
 import { FULL_PERF, perfKeys, QUICK_PERF, runPerf } from './perf';
 import { FUZZ_SEED } from './reliability/fuzz';
@@ -57,7 +58,7 @@ async function main(): Promise<number> {
   log(`${command} on ${host.cores} × ${host.model}, Node ${host.node}`);
   if (mode === 'perf') {
     const run = await runPerf(quick ? QUICK_PERF : FULL_PERF, log);
-    const keys = perfKeys(run);
+    const keys = { ...perfKeys(run), ...(await consoleSize(log)) };
     const meta = runMeta(host);
     writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details: run }, null, 2)}\n`);
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
