@@ -101,7 +101,13 @@ const zh = {
   noItems: '没有记录',
   loginTitle: '登录代付控制台',
   loginAws: '使用公司账号登录',
-  statusText: {} as Record<string, string>,
+  queue: {
+    unknown: '结果未知超过一小时',
+    stuck: '长时间未完成',
+    anomalies: '未确认的异常',
+    awaiting_approval: '待审批',
+    awaiting_funds: '等待资金',
+  } as Record<string, string>,
 };
 
 export type Strings = typeof zh;
@@ -203,7 +209,13 @@ const en: Strings = {
   noItems: 'Nothing here',
   loginTitle: 'Sign in to the payout console',
   loginAws: 'Sign in with your company account',
-  statusText: {},
+  queue: {
+    unknown: 'Unknown outcome for over an hour',
+    stuck: 'Stuck',
+    anomalies: 'Unacknowledged anomalies',
+    awaiting_approval: 'Awaiting approval',
+    awaiting_funds: 'Awaiting funds',
+  },
 };
 
 const STATUS_ZH: Record<string, string> = {
