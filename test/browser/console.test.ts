@@ -71,7 +71,6 @@ describe('web console', () => {
     await maker.page.goto(stack.consoleUrl);
     await screenshot(maker.page, 'sign-in');
     await signIn(maker.page, stack.consoleUrl, 'alice');
-    await screenshot(maker.page, 'overview');
 
     const order = payoutBody('success', { money_order: '1000.00' });
     const created = await api('POST', '/payouts', 'alice', JSON.stringify(order));
@@ -123,10 +122,11 @@ describe('web console', () => {
     await expect.poll(() => checker.page.locator('h2#history').textContent()).toBe('History');
     await screenshot(checker.page, 'payout-detail-en');
 
-    for (const page of ['exceptions', 'sandbox', 'payouts', 'batches']) {
-      await maker.page.goto(`${stack.consoleUrl}#/${page}`);
+    for (const page of ['overview', 'exceptions', 'sandbox', 'payouts', 'batches']) {
+      await maker.page.goto(`${stack.consoleUrl}#/${page === 'overview' ? '' : page}`);
       await maker.page.locator('main h1').waitFor();
-      await maker.page.waitForLoadState('networkidle');
+      // Every section loaded (or said it cannot be): no "loading" left on the page.
+      await expect.poll(() => maker.page.getByText('加载中…').count()).toBe(0);
       await screenshot(maker.page, page);
     }
     expect(maker.problems).toEqual([]);
