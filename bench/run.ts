@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FULL_BATCH_ACCEPT, QUICK_BATCH_ACCEPT, runBatchAcceptBench } from './batch-accept';
 import { REPO_ROOT } from './bundle';
+import { consoleSize } from './console-size';
 import { LIST_PAGE_SIZES, QUICK_LIST_PAGE_SIZES, runListPageBench } from './list-page';
 import { finishMachine, machine } from './machine';
 import { FULL_PERF, perfKeys, QUICK_PERF, runPerf } from './perf';
@@ -67,6 +68,7 @@ async function main(): Promise<number> {
       ...perfKeys(run),
       rru_per_list_page: listPage.rruPerPage,
       batch_accept_ms: batchAccept.medianMs,
+      ...(await consoleSize(log)),
     };
     const meta = runMeta(host);
     writeFileSync(

@@ -27,7 +27,8 @@ export class ApiError extends Error {
     return (
       this.status === 501 ||
       // A route that exists but not yet with this parameter (GET /payouts before the search lands).
-      (this.status === 400 && /not supported yet/i.test(this.message)) ||
+      (this.status === 400 &&
+        [this.message, ...this.fields.map((f) => f.message)].some((m) => /not supported yet/i.test(m))) ||
       (this.status === 404 && /no such route/i.test(this.message)) ||
       (this.status === 403 && /missing authentication token/i.test(this.message))
     );
@@ -168,6 +169,9 @@ export interface PayoutView {
   readonly denied_by: string | null;
   readonly voided_by: string | null;
   readonly batch_id?: string | null;
+  /** Anomalies recorded, and how many of them a person acknowledged (issue 12). */
+  readonly anomalies?: number;
+  readonly anomalies_acknowledged?: number;
 }
 
 export interface Page<T> {

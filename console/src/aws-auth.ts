@@ -1,7 +1,6 @@
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, SourceData } from '@smithy/types';
 import type { Session } from './auth';
 import type { ConsoleConfig } from './config';
+import { signForApi } from './sigv4';
 
 /**
  * AWS mode sign-in: the Cognito hosted UI (authorization code + PKCE) gives an ID token; the identity
@@ -98,37 +97,6 @@ async function credentialsFor(config: ConsoleConfig, idToken: string): Promise<C
   };
 }
 
-/** SHA-256 and HMAC-SHA-256 for the signer, from the browser's WebCrypto (no crypto library shipped). */
-class WebSha256 implements Checksum {
-  private chunks: Uint8Array[] = [];
-  constructor(private readonly secret?: SourceData) {}
-  update(data: Uint8Array): void {
-    this.chunks.push(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    const size = this.chunks.reduce((n, c) => n + c.length, 0);
-    const data = new Uint8Array(size);
-    let at = 0;
-    for (const c of this.chunks) {
-      data.set(c, at);
-      at += c.length;
-    }
-    if (this.secret === undefined) return new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-    const raw = typeof this.secret === 'string' ? new TextEncoder().encode(this.secret) : this.secret;
-    const key = await crypto.subtle.importKey(
-      'raw',
-      raw as ArrayBuffer,
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign'],
-    );
-    return new Uint8Array(await crypto.subtle.sign('HMAC', key, data));
-  }
-  reset(): void {
-    this.chunks = [];
-  }
-}
-
 function claimsOf(idToken: string): { email?: string; 'cognito:username'?: string; exp?: number } {
   const part = idToken.split('.')[1] ?? '';
   return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
@@ -149,43 +117,25 @@ export async function restoreAwsSession(config: ConsoleConfig): Promise<Session 
     return undefined;
   }
   let credentials = await credentialsFor(config, idToken);
-  const signer = () =>
-    new SignatureV4({
-      service: 'execute-api',
-      region: config.region ?? 'us-east-1',
-      credentials: async () => {
-        if (credentials.expiration - Date.now() < 60_000) credentials = await credentialsFor(config, idToken);
-        const { accessKeyId, secretAccessKey, sessionToken } = credentials;
-        return { accessKeyId, secretAccessKey, sessionToken };
-      },
-      sha256: WebSha256,
-    });
+  const current = async () => {
+    if (credentials.expiration - Date.now() < 60_000) credentials = await credentialsFor(config, idToken);
+    const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+    return { accessKeyId, secretAccessKey, sessionToken };
+  };
   return {
     name: claims.email ?? claims['cognito:username'] ?? 'user',
-    authenticate: async (request) => {
-      const url = new URL(request.url);
-      const body = request.body ? await request.text() : undefined;
-      // Signed for API Gateway's host and stage path: CloudFront forwards the request there unchanged but
-      // for Host (infra/constructs/console.ts), so the signature is checked against what it was made for.
-      const headers: Record<string, string> = { host: config.apiSignHost ?? url.host };
-      request.headers.forEach((v, k) => {
-        headers[k] = v;
-      });
-      const signed = await signer().sign({
-        method: request.method,
-        protocol: url.protocol,
-        hostname: config.apiSignHost ?? url.hostname,
-        path: `${config.apiSignPathPrefix ?? ''}${url.pathname}`,
-        query: Object.fromEntries(url.searchParams.entries()),
-        headers,
-        body,
-      });
-      const out = new Headers();
-      for (const [k, v] of Object.entries(signed.headers)) if (k !== 'host') out.set(k, String(v));
-      const init: RequestInit = { method: request.method, headers: out };
-      if (body !== undefined) init.body = body;
-      return new Request(url, init);
-    },
+    // Signed for API Gateway's host and stage path: CloudFront forwards the request there unchanged but
+    // for Host (infra/constructs/console.ts), so the signature is checked against what it was made for.
+    authenticate: (request) =>
+      signForApi(
+        request,
+        {
+          region: config.region ?? 'us-east-1',
+          ...(config.apiSignHost ? { host: config.apiSignHost } : {}),
+          ...(config.apiSignPathPrefix ? { pathPrefix: config.apiSignPathPrefix } : {}),
+        },
+        current,
+      ),
     signOut: () => {
       sessionStorage.removeItem(TOKEN_KEY);
       window.location.assign(

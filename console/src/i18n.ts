@@ -43,6 +43,7 @@ const zh = {
   search: '查询',
   export: '导出 CSV',
   next: '下一页',
+  pages: '翻页',
   first: '第一页',
   noOrder: '商户订单号',
   created: '创建时间',
@@ -101,7 +102,13 @@ const zh = {
   noItems: '没有记录',
   loginTitle: '登录代付控制台',
   loginAws: '使用公司账号登录',
-  statusText: {} as Record<string, string>,
+  queue: {
+    unknown: '结果未知超过一小时',
+    stuck: '长时间未完成',
+    anomalies: '未确认的异常',
+    awaiting_approval: '待审批',
+    awaiting_funds: '等待资金',
+  } as Record<string, string>,
 };
 
 export type Strings = typeof zh;
@@ -145,6 +152,7 @@ const en: Strings = {
   search: 'Search',
   export: 'Export CSV',
   next: 'Next page',
+  pages: 'Pages',
   first: 'First page',
   noOrder: 'no_order',
   created: 'Created',
@@ -203,7 +211,13 @@ const en: Strings = {
   noItems: 'Nothing here',
   loginTitle: 'Sign in to the payout console',
   loginAws: 'Sign in with your company account',
-  statusText: {},
+  queue: {
+    unknown: 'Unknown outcome for over an hour',
+    stuck: 'Stuck',
+    anomalies: 'Unacknowledged anomalies',
+    awaiting_approval: 'Awaiting approval',
+    awaiting_funds: 'Awaiting funds',
+  },
 };
 
 const STATUS_ZH: Record<string, string> = {

@@ -256,8 +256,9 @@ export class PayoutConsole extends Construct {
         groupName: group,
         description: `lianlian-payout console ${group}`,
         roleArn: role.roleArn,
-        // Lowest wins as cognito:preferred_role: a person in several groups gets the narrowest role
-        // unless the console asks for another of their roles.
+        // The lowest value wins as cognito:preferred_role, the role a person in several groups gets:
+        // approvers (10), then operators (20), then viewers (30). Whichever role they use, they stay one
+        // principal (their identity id), so holding two groups never lets them approve their own payouts.
         precedence: (CONSOLE_GROUPS.length - precedence) * 10,
       });
     });

@@ -54,6 +54,26 @@ export async function signIn(page: Page, consoleUrl: string, name: string): Prom
   await expect.poll(() => page.locator('#signed-in').textContent()).toContain(name);
 }
 
+/**
+ * The same sign-in with the keyboard only: Tab to the name field (its focus ring must be visible), type,
+ * Enter. Proves the sign-in needs no mouse and that keyboard focus is shown.
+ */
+export async function signInWithKeyboard(page: Page, consoleUrl: string, name: string): Promise<void> {
+  await page.goto(consoleUrl);
+  await page.locator('#principal').waitFor();
+  for (let i = 0; i < 10 && (await page.evaluate('document.activeElement?.id')) !== 'principal'; i++) {
+    await page.keyboard.press('Tab');
+  }
+  // A string, evaluated in the page: this file is type-checked without the DOM library.
+  const outline = await page.evaluate(
+    '(() => { const el = document.activeElement; const s = getComputedStyle(el); return { id: el.id, style: s.outlineStyle, width: s.outlineWidth }; })()',
+  );
+  expect(outline).toEqual({ id: 'principal', style: 'solid', width: '3px' });
+  await page.keyboard.type(name);
+  await page.keyboard.press('Enter');
+  await expect.poll(() => page.locator('#signed-in').textContent()).toContain(name);
+}
+
 const SHOTS = fileURLToPath(new URL('../../docs/console/', import.meta.url));
 
 /**

@@ -10,7 +10,7 @@ import { parsePrivateKey } from '../../src/lianlian/keys';
 import { signFields } from '../../src/lianlian/sign';
 import { payoutBody, startTestStack, TEST_CARD, TEST_NAME, type TestStack } from '../support/local-stack';
 import { testNoOrder } from '../support/order-fixtures';
-import { launchChromium, newPerson, screenshot, signIn } from './browser';
+import { launchChromium, newPerson, screenshot, signIn, signInWithKeyboard } from './browser';
 
 /**
  * The web console in a real browser (issue 12), against the whole local stack: maker and checker are two
@@ -71,7 +71,6 @@ describe('web console', () => {
     await maker.page.goto(stack.consoleUrl);
     await screenshot(maker.page, 'sign-in');
     await signIn(maker.page, stack.consoleUrl, 'alice');
-    await screenshot(maker.page, 'overview');
 
     const order = payoutBody('success', { money_order: '1000.00' });
     const created = await api('POST', '/payouts', 'alice', JSON.stringify(order));
@@ -85,7 +84,7 @@ describe('web console', () => {
     await own.getByRole('button', { name: '批准' }).click();
     await expect.poll(() => own.getByRole('alert').textContent()).toContain('same_principal');
 
-    await signIn(checker.page, stack.consoleUrl, 'bob');
+    await signInWithKeyboard(checker.page, stack.consoleUrl, 'bob');
     await checker.page.goto(`${stack.consoleUrl}#/approvals`);
     const card = checker.page.locator(`li[data-no-order="${order.no_order}"]`);
     const approve = card.getByRole('button', { name: '批准' });
@@ -123,10 +122,11 @@ describe('web console', () => {
     await expect.poll(() => checker.page.locator('h2#history').textContent()).toBe('History');
     await screenshot(checker.page, 'payout-detail-en');
 
-    for (const page of ['exceptions', 'sandbox', 'payouts', 'batches']) {
-      await maker.page.goto(`${stack.consoleUrl}#/${page}`);
+    for (const page of ['overview', 'exceptions', 'sandbox', 'payouts', 'batches']) {
+      await maker.page.goto(`${stack.consoleUrl}#/${page === 'overview' ? '' : page}`);
       await maker.page.locator('main h1').waitFor();
-      await maker.page.waitForLoadState('networkidle');
+      // Every section loaded (or said it cannot be): no "loading" left on the page.
+      await expect.poll(() => maker.page.getByText('加载中…').count()).toBe(0);
       await screenshot(maker.page, page);
     }
     expect(maker.problems).toEqual([]);
@@ -168,7 +168,9 @@ describe('web console', () => {
     }
     await page.getByLabel('处理说明').fill('checked with the provider: paid 1.00');
     await page.getByRole('button', { name: '确认异常' }).click();
-    await expect.poll(() => page.getByRole('status').allTextContents()).toContain('已确认');
+    await expect
+      .poll(async () => (await page.getByRole('status').allTextContents()).join(' '))
+      .toContain('已确认 (1/1)');
     await expect.poll(() => page.locator('ol.timeline').textContent()).toContain('local:alice');
     await context.close();
   }, 60_000);

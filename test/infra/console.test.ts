@@ -1,16 +1,58 @@
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_GROUPS } from '../../infra/constructs/console';
-import { nagErrors, type Synthesized, synthesizeAll, testConfig } from './support';
+import { PayoutApi } from '../../infra/constructs/api';
+import { CONSOLE_GROUPS, PayoutConsole } from '../../infra/constructs/console';
 
 /**
  * The web console's hosting and sign-in (issue 12): who gets which API permissions is decided here, by
- * the mapping Cognito group → IAM role → exactly one of the API's managed policies.
+ * the mapping Cognito group → IAM role → exactly one of the API's managed policies. Built as
+ * infra/stack.ts wires it (the real PayoutApi and its access policies), on inline stand-in functions so
+ * nothing is bundled: the whole stack, console included, is also synthesized and nag-checked by
+ * stack.test.ts.
  */
-let s: Synthesized;
+interface Synth {
+  readonly stack: Stack & { webConsole: PayoutConsole; api: PayoutApi };
+  readonly json: Record<string, unknown>;
+}
+let s: Synth;
 
 beforeAll(() => {
-  s = synthesizeAll({ prod: testConfig('prod', { alarmEmail: 'ops@example.com' }) }).prod;
+  const app = new App();
+  const stack = new Stack(app, 'ConsoleTest', { env: { account: '111122223333', region: 'ap-southeast-1' } });
+  const api = new PayoutApi(stack, 'Api', {
+    notifyAllowCidrs: [],
+    rateLimit: 50,
+    burstLimit: 100,
+    logRetention: RetentionDays.ONE_MONTH,
+    production: true,
+  });
+  const fn = (id: string) =>
+    new LambdaFunction(stack, id, {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({ statusCode: 200, body: "" });'),
+    });
+  api.addMerchantRoutes({ apply: fn('Apply'), query: fn('Query'), review: fn('Review') });
+  const access = api.addAccessPolicies();
+  const webConsole = new PayoutConsole(stack, 'Console', {
+    api: api.api,
+    policies: access,
+    production: true,
+  });
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  const json = Template.fromStack(stack).toJSON() as Record<string, unknown>;
+  s = { stack: Object.assign(stack, { webConsole, api }), json };
 });
+
+function nagErrors(): string[] {
+  return Annotations.fromStack(s.stack)
+    .findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))
+    .map((m) => `${m.id}: ${String(m.entry.data)}`);
+}
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 
@@ -135,6 +177,6 @@ describe('console hosting', () => {
   });
 
   it('is cdk-nag clean (remaining findings justified in the construct)', () => {
-    expect(nagErrors(s.stack).filter((e) => e.includes('/Console/'))).toEqual([]);
+    expect(nagErrors().filter((e) => e.includes('/Console/'))).toEqual([]);
   });
 });

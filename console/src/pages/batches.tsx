@@ -203,7 +203,8 @@ export function BatchDetail({ batchId, config }: { batchId: string; config: Cons
                   ))}
                 </tbody>
               </table>
-              {b.status === 'AWAITING_APPROVAL' || MOVING.has(b.status) ? (
+              {/* Void stops the items not yet sent: possible until every item is sent (DISPATCHED). */}
+              {b.status === 'AWAITING_APPROVAL' || b.status === 'DISPATCHING' ? (
                 <ReviewActions
                   path={`/batches/${seg(b.batch_id)}`}
                   id={b.batch_id}

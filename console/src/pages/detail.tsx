@@ -129,30 +129,36 @@ export function PayoutDetail({ noOrder, config }: { noOrder: string; config: Con
 function Anomalies({ payout, onDone }: { payout: PayoutView; onDone: () => void }) {
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(undefined);
-  const [done, setDone] = useState(false);
-  const anomalies = payout.history.filter((h) => h.anomaly);
-  if (anomalies.length === 0) return null;
+  const recorded = payout.history.filter((h) => h.anomaly).length;
+  const total = payout.anomalies ?? recorded;
+  const acknowledged = payout.anomalies_acknowledged ?? 0;
+  if (total === 0) return null;
   return (
-    <Section title={`${t.anomalies} (${anomalies.length})`} id="anomalies">
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          setError(undefined);
-          postJson(`/payouts/${seg(payout.no_order)}/anomalies/ack`, { note }).then(() => {
-            setDone(true);
-            onDone();
-          }, setError);
-        }}
-      >
-        <label>
-          {t.ackNote}
-          <textarea id="ack-note" value={note} required onInput={(e) => setNote(e.currentTarget.value)} />
-        </label>
-        <button type="submit" disabled={note.trim() === ''}>
-          {t.ack}
-        </button>
-        {done ? <p role="status">{t.acked}</p> : null}
-      </form>
+    <Section title={`${t.anomalies} (${total})`} id="anomalies">
+      {acknowledged >= total ? (
+        <p role="status">
+          {t.acked} ({acknowledged}/{total})
+        </p>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            setError(undefined);
+            postJson(`/payouts/${seg(payout.no_order)}/anomalies/ack`, { note }).then(() => {
+              setNote('');
+              onDone();
+            }, setError);
+          }}
+        >
+          <label>
+            {t.ackNote}
+            <textarea id="ack-note" value={note} required onInput={(e) => setNote(e.currentTarget.value)} />
+          </label>
+          <button type="submit" disabled={note.trim() === ''}>
+            {t.ack}
+          </button>
+        </form>
+      )}
       {error !== undefined ? <ErrorBox error={error} /> : null}
     </Section>
   );

@@ -44,7 +44,7 @@ export function ExceptionSummary({ body }: { body: ExceptionsBody }) {
       {queues.map((q) => (
         <>
           <dt key={`${q.kind}-k`}>
-            <a href={`#/exceptions#${q.kind}`}>{q.kind}</a>
+            <a href="#/exceptions">{t.queue[q.kind] ?? q.kind}</a>
           </dt>
           <dd key={`${q.kind}-v`} class="num">
             {q.count}
@@ -65,7 +65,7 @@ export function Exceptions() {
           const queues = queuesOf(body);
           if (queues.length === 0) return <p>{t.noItems}</p>;
           return queues.map((q) => (
-            <Section key={q.kind} title={`${q.kind} (${q.count})`} id={`q-${q.kind}`}>
+            <Section key={q.kind} title={`${t.queue[q.kind] ?? q.kind} (${q.count})`} id={`q-${q.kind}`}>
               <PayoutTable items={q.items} />
             </Section>
           ));

@@ -131,7 +131,7 @@ export function Payouts({ query }: { query: URLSearchParams }) {
         {(p) => (
           <>
             <PayoutTable items={p.items} />
-            <nav class="pager" aria-label="pages">
+            <nav class="pager" aria-label={t.pages}>
               <button type="button" disabled={cursors.length === 1} onClick={() => setCursors([undefined])}>
                 {t.first}
               </button>
