@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './bundle';
+import { FULL_CLOSE, QUICK_CLOSE, runCloseBench } from './close';
 import { finishMachine, machine } from './machine';
 import { FULL_PERF, perfKeys, QUICK_PERF, runPerf } from './perf';
 import { FUZZ_SEED } from './reliability/fuzz';
@@ -57,9 +58,12 @@ async function main(): Promise<number> {
   log(`${command} on ${host.cores} × ${host.model}, Node ${host.node}`);
   if (mode === 'perf') {
     const run = await runPerf(quick ? QUICK_PERF : FULL_PERF, log);
-    const keys = perfKeys(run);
+    // The daily close (issue 13): close_seconds_100k and its read units.
+    const close = await runCloseBench(quick ? QUICK_CLOSE : FULL_CLOSE, log);
+    const keys = { ...perfKeys(run), ...close.keys };
     const meta = runMeta(host);
-    writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details: run }, null, 2)}\n`);
+    const details = { ...run, close: close.details };
+    writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details }, null, 2)}\n`);
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
     process.stdout.write(
       `\nusd_per_million_payouts with CloudWatch Logs ${keys.usd_per_million_payouts_with_logs}, with Logs + X-Ray ${keys.usd_per_million_payouts_with_logs_and_xray}, with one GET per payout ${keys.usd_per_million_payouts_with_one_get}\n`,
