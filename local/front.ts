@@ -16,6 +16,8 @@ export interface Routes {
   readonly query: ApiHandler;
   readonly review: ApiHandler;
   readonly notify: ApiHandler;
+  /** GET /close/{date}: the daily close (issue 13). */
+  readonly close?: ApiHandler;
 }
 
 /**
@@ -54,6 +56,14 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
   }
   if (method === 'POST' && path === '/lianlian/notify') {
     return { handler: routes.notify, resource: '/lianlian/notify', pathParameters: null };
+  }
+  const closed = /^\/close\/([^/]*)$/.exec(path);
+  if (method === 'GET' && closed && routes.close) {
+    return {
+      handler: routes.close,
+      resource: '/close/{date}',
+      pathParameters: { date: decodeURIComponent(closed[1] ?? '') },
+    };
   }
   const m = /^\/payouts\/([^/]+)$/.exec(path);
   if (method === 'GET' && m?.[1]) {
