@@ -1,13 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV, METRICS } from '../src/config/contract';
 import { type PayoutConfig, providerEndpoints } from './config/schema';
 import { PayoutApi } from './constructs/api';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
-import { PayoutFunctions } from './constructs/functions';
+import { PayoutFunctions, SERVICE_NAME } from './constructs/functions';
 import { PayoutKeys } from './constructs/keys';
 import { PayoutMonitoring } from './constructs/monitoring';
+import { DailyClose, PayoutReports } from './constructs/reports';
 import { ReconcileSchedule } from './constructs/schedule';
 import { PayoutStorage } from './constructs/storage';
 
@@ -33,6 +35,8 @@ export class PayoutStack extends Stack {
   readonly schedule: ReconcileSchedule;
   readonly monitoring: PayoutMonitoring;
   readonly egress?: FixedEgress;
+  readonly reports: PayoutReports;
+  readonly close: DailyClose;
 
   constructor(scope: Construct, id: string, props: PayoutStackProps) {
     super(scope, id, {
@@ -87,6 +91,25 @@ export class PayoutStack extends Stack {
     const access = this.api.addAccessPolicies();
     this.api.addNotifyRoute(fns.notify.function);
 
+    // The daily close (issue 13): reports bucket, close function, its schedule and GET /close/{date}.
+    this.reports = new PayoutReports(this, 'Reports', { production });
+    this.close = new DailyClose(this, 'DailyClose', {
+      defaults: {
+        sourceRoot: props.sourceRoot ?? REPOSITORY_ROOT,
+        logRetention: config.logRetentionDays,
+        removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        environment: {
+          [ENV.serviceName]: SERVICE_NAME,
+          [ENV.metricsNamespace]: METRICS.namespace,
+          [ENV.logLevel]: config.logLevel,
+        },
+      },
+      storage: this.storage,
+      reports: this.reports,
+      events: this.events,
+    });
+    this.api.addCloseRoute(this.close.fn.function);
+
     const rate = Duration.minutes(config.reconcileRateMinutes);
     this.schedule = new ReconcileSchedule(this, 'Reconcile', { target: fns.reconcile.function, rate });
 
@@ -138,6 +161,7 @@ export class PayoutStack extends Stack {
     });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'ReportsBucketName', { value: this.reports.bucket.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }

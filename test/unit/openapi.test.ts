@@ -47,6 +47,7 @@ describe('docs/openapi.json', () => {
 
   it('lists the routes, including the approvals list and the second person’s decisions', () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/close/{date}',
       '/lianlian/notify',
       '/payouts',
       '/payouts/{no_order}',
