@@ -55,7 +55,8 @@ describe('npx cdk synth', () => {
       Resources: Record<string, { Type: string }>;
     };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions).toHaveLength(6);
+    // The six payout functions and the daily close.
+    expect(functions).toHaveLength(7);
     expect(stderr).not.toMatch(/AwsSolutions-[A-Z0-9]+:/);
   });
 });

@@ -112,7 +112,8 @@ describe('functions', () => {
         expect(fn.Handler, name).toBe('index.handler');
         expect(fn.LoggingConfig?.LogGroup, name).toBeDefined();
       }
-      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length);
+      // + the daily close function (infra/constructs/reports.ts, outside PayoutFunctions).
+      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length + 1);
     }
   });
 
@@ -204,9 +205,10 @@ describe('API', () => {
         { method: 'POST', path: '/payouts/{no_order}/deny', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/payouts/{no_order}/void', authorization: 'AWS_IAM' },
         { method: 'POST', path: '/lianlian/notify', authorization: 'NONE' },
+        { method: 'GET', path: '/close/{date}', authorization: 'AWS_IAM' },
       ]),
     );
-    expect(methods).toHaveLength(7);
+    expect(methods).toHaveLength(8);
   });
 
   it('with an allow-list, the resource policy denies the notify route to every other source IP', () => {
@@ -310,8 +312,9 @@ describe('storage and keys', () => {
     const descriptions = ofType(s.dev.json, 'AWS::KMS::Key').map(([, k]) =>
       String(k.Properties?.Description),
     );
-    expect(descriptions).toHaveLength(4);
-    expect(new Set(descriptions).size).toBe(4);
+    // + the reports bucket's key (issue 13).
+    expect(descriptions).toHaveLength(5);
+    expect(new Set(descriptions).size).toBe(5);
   });
 
   it('the merchant and field keys refuse use without their purpose context, even to administrators', () => {
