@@ -126,6 +126,8 @@ export class PayoutStack extends Stack {
     })) {
       this.monitoring.addFunction(label, fn);
     }
+    // A failed daily close alarms like any function error (it throws; the schedule retries twice).
+    this.monitoring.addFunction('Close', this.close.fn);
     this.monitoring.addHeartbeat(
       'Reconcile',
       fns.reconcile,
