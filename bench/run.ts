@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FULL_BATCH_ACCEPT, QUICK_BATCH_ACCEPT, runBatchAcceptBench } from './batch-accept';
 import { REPO_ROOT } from './bundle';
+import { FULL_CLOSE, QUICK_CLOSE, runCloseBench } from './close';
 import { consoleSize } from './console-size';
 import { LIST_PAGE_SIZES, QUICK_LIST_PAGE_SIZES, runListPageBench } from './list-page';
 import { finishMachine, machine } from './machine';
@@ -64,17 +65,18 @@ async function main(): Promise<number> {
     const listPage = await runListPageBench(quick ? QUICK_LIST_PAGE_SIZES : LIST_PAGE_SIZES, log);
     // Batches (issue 11): batch_accept_ms, a 5,000-row CSV accepted against DynamoDB Local, median of 3.
     const batchAccept = await runBatchAcceptBench(quick ? QUICK_BATCH_ACCEPT : FULL_BATCH_ACCEPT, log);
+    // The daily close (issue 13): close_seconds_100k and its read units.
+    const close = await runCloseBench(quick ? QUICK_CLOSE : FULL_CLOSE, log);
     const keys = {
       ...perfKeys(run),
       rru_per_list_page: listPage.rruPerPage,
       batch_accept_ms: batchAccept.medianMs,
+      ...close.keys,
       ...(await consoleSize(log)),
     };
     const meta = runMeta(host);
-    writeFileSync(
-      target(RESULTS_JSON),
-      `${JSON.stringify({ ...keys, meta, details: { ...run, listPage, batchAccept } }, null, 2)}\n`,
-    );
+    const details = { ...run, listPage, batchAccept, close: close.details };
+    writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details }, null, 2)}\n`);
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
     process.stdout.write(
       `\nusd_per_million_payouts with CloudWatch Logs ${keys.usd_per_million_payouts_with_logs}, with Logs + X-Ray ${keys.usd_per_million_payouts_with_logs_and_xray}, with one GET per payout ${keys.usd_per_million_payouts_with_one_get}\n`,

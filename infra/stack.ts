@@ -1,15 +1,17 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV, METRICS } from '../src/config/contract';
 import { type PayoutConfig, providerEndpoints } from './config/schema';
 import { PayoutApi } from './constructs/api';
 import { PayoutConsole } from './constructs/console';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
-import { PayoutFunctions } from './constructs/functions';
+import { PayoutFunctions, SERVICE_NAME } from './constructs/functions';
 import { PayoutFunds } from './constructs/funds';
 import { PayoutKeys } from './constructs/keys';
 import { PayoutMonitoring } from './constructs/monitoring';
+import { DailyClose, PayoutReports } from './constructs/reports';
 import { ReconcileSchedule } from './constructs/schedule';
 import { PayoutStorage } from './constructs/storage';
 
@@ -36,6 +38,8 @@ export class PayoutStack extends Stack {
   readonly monitoring: PayoutMonitoring;
   readonly egress?: FixedEgress;
   readonly webConsole: PayoutConsole;
+  readonly reports: PayoutReports;
+  readonly close: DailyClose;
 
   constructor(scope: Construct, id: string, props: PayoutStackProps) {
     super(scope, id, {
@@ -93,6 +97,25 @@ export class PayoutStack extends Stack {
     // The web console: S3 + CloudFront, Cognito groups mapped to the access policies (docs/console.md).
     this.webConsole = new PayoutConsole(this, 'Console', { api: this.api.api, policies: access, production });
 
+    // The daily close (issue 13): reports bucket, close function, its schedule and GET /close/{date}.
+    this.reports = new PayoutReports(this, 'Reports', { production });
+    this.close = new DailyClose(this, 'DailyClose', {
+      defaults: {
+        sourceRoot: props.sourceRoot ?? REPOSITORY_ROOT,
+        logRetention: config.logRetentionDays,
+        removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        environment: {
+          [ENV.serviceName]: SERVICE_NAME,
+          [ENV.metricsNamespace]: METRICS.namespace,
+          [ENV.logLevel]: config.logLevel,
+        },
+      },
+      storage: this.storage,
+      reports: this.reports,
+      events: this.events,
+    });
+    this.api.addCloseRoute(this.close.fn.function);
+
     const rate = Duration.minutes(config.reconcileRateMinutes);
     this.schedule = new ReconcileSchedule(this, 'Reconcile', { target: fns.reconcile.function, rate });
 
@@ -110,6 +133,8 @@ export class PayoutStack extends Stack {
     })) {
       this.monitoring.addFunction(label, fn);
     }
+    // A failed daily close alarms like any function error (it throws; the schedule retries twice).
+    this.monitoring.addFunction('Close', this.close.fn);
     this.monitoring.addHeartbeat(
       'Reconcile',
       fns.reconcile,
@@ -152,6 +177,7 @@ export class PayoutStack extends Stack {
     });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'ReportsBucketName', { value: this.reports.bucket.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }

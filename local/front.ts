@@ -20,6 +20,8 @@ export interface Routes {
   readonly batches?: ApiHandler;
   /** GET /balance (issue 13). */
   readonly balance?: ApiHandler;
+  /** GET /close/{date}: the daily close (issue 13). */
+  readonly close?: ApiHandler;
 }
 
 /**
@@ -78,6 +80,14 @@ function route(routes: Routes, method: string, path: string): Match | undefined 
   }
   const batch = batchRoute(routes, method, path);
   if (batch) return batch;
+  const closed = /^\/close\/([^/]*)$/.exec(path);
+  if (method === 'GET' && closed && routes.close) {
+    return {
+      handler: routes.close,
+      resource: '/close/{date}',
+      pathParameters: { date: decodeURIComponent(closed[1] ?? '') },
+    };
+  }
   const m = /^\/payouts\/([^/]+)$/.exec(path);
   if (method === 'GET' && m?.[1]) {
     return {

@@ -1,9 +1,11 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyHandler } from '../functions/apply/handler';
 import { balanceHandler } from '../functions/balance/handler';
 import { batchesHandler, loggingTrigger } from '../functions/batches/handler';
+import { buildCloseRuntime, closeApiHandler } from '../functions/close/handler';
 import { notifyHandler } from '../functions/notify/handler';
 import { queryHandler } from '../functions/query/handler';
 import { reconcileOptionsFor, reconcileWithRuntime } from '../functions/reconcile/handler';
@@ -22,6 +24,7 @@ import { CONSOLE_CONFIRM_ENV, CONSOLE_PATH, consoleHandler } from './console';
 import { type DynamoLocal, ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
 import { type LocalEventSink, type LocalEvents, startLocalEvents } from './events';
 import { type LocalFront, type Routes, startLocalFront } from './front';
+import { LocalReportStore } from './report-store';
 import { LOCAL_OID_PARTNER } from './test-merchant';
 
 /** A test merchant number (18 digits) for local mode; clearly not a real merchant. */
@@ -74,6 +77,8 @@ export interface LocalStack {
   readonly sandbox?: Sandbox;
   readonly dynamoEndpoint: string;
   readonly tableName: string;
+  /** Where reports go (the daily close): LOCAL_REPORTS_DIR, `<data dir>/reports`, or a temporary dir. */
+  readonly reportsDir: string;
   /**
    * One reconciliation pass with the stack's runtime and configuration; `options` override them (tests
    * pass a future `now`, a rate, a remaining-time stub…).
@@ -239,6 +244,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       fundsEvents: { fundsLow: async (detail) => log(`[event] Funds Low ${JSON.stringify(detail)}`) },
       ...options.overrides?.({ env }),
     });
+    // The daily close's reports (issue 13): GET /close/{date} reads what `npm run close` wrote.
+    let reportsDir = user[ENV.localReportsDir] || (options.dataDir ? join(options.dataDir, 'reports') : '');
+    if (!reportsDir) {
+      const temporary = mkdtempSync(join(tmpdir(), 'lianlian-reports-'));
+      cleanups.push(async () => rmSync(temporary, { recursive: true, force: true }));
+      reportsDir = temporary;
+    }
+    const closeRuntime = buildCloseRuntime(env, {
+      dynamo: ddb,
+      reports: new LocalReportStore({ dir: reportsDir, baseUrl: front.url }),
+      // Local mode has no bus: GET /close only reads; `npm run close` prints its Day Closed event.
+      events: { publish: async () => ({ failed: [] }) },
+      logger: runtime.logger,
+    });
     routes = {
       apply: applyHandler(() => runtime),
       query: queryHandler(() => runtime),
@@ -252,6 +271,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
       ),
       balance: balanceHandler(() => runtime),
+      close: closeApiHandler(() => closeRuntime),
     };
 
     // Events: the table stream → the same publish step as the deployed function → a local sink.
@@ -323,6 +343,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sandbox,
       dynamoEndpoint,
       tableName,
+      reportsDir,
       reconcileOnce,
       events: () => requireEvents().sink.events(),
       eventSink: localEvents?.sink,

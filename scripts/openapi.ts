@@ -287,6 +287,7 @@ export function buildOpenApi(): Json {
       ...reviewPaths(),
       ...batchPaths(),
       ...balancePaths(),
+      ...closePaths(),
       '/payouts/{no_order}': {
         get: {
           operationId: 'getPayout',
@@ -584,4 +585,119 @@ export const OPENAPI_PATH = fileURLToPath(new URL('../docs/openapi.json', import
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(OPENAPI_PATH, `${JSON.stringify(buildOpenApi(), null, 2)}\n`);
   console.log(`wrote ${OPENAPI_PATH}`);
+}
+
+/** GET /close/{date}: the daily close's statement (docs/close.md). */
+function closePaths(): Json {
+  const amounted = {
+    type: 'object',
+    required: ['count', 'amount'],
+    properties: { count: { type: 'integer' }, amount: { type: 'string', pattern: '^[0-9]+\\.[0-9]{2}$' } },
+  };
+  const point = {
+    oneOf: [
+      { const: 'unknown' },
+      {
+        type: 'object',
+        required: ['amount', 'at', 'source'],
+        properties: {
+          amount: { type: 'string' },
+          at: { type: 'string', format: 'date-time' },
+          source: { enum: ['previous_day_last', 'day_first', 'day_last'] },
+        },
+      },
+    ],
+  };
+  const statement = {
+    type: 'object',
+    description:
+      'The statement of one China day (UTC+8). Amounts are yuan strings with two decimals; movements may be negative. No card numbers or names. docs/close.md describes every figure.',
+    required: [
+      'date',
+      'generated_at',
+      'supersedes',
+      'created',
+      'returns',
+      'late_results',
+      'open',
+      'anomalies',
+      'balance',
+      'version',
+    ],
+    properties: {
+      date: { type: 'string', format: 'date' },
+      timezone: { const: 'UTC+8' },
+      from: { type: 'string', format: 'date-time' },
+      to: { type: 'string', format: 'date-time' },
+      generated_at: { type: 'string', format: 'date-time' },
+      supersedes: {
+        oneOf: [
+          { type: 'null' },
+          { type: 'object', properties: { version: { type: 'string' }, generated_at: { type: 'string' } } },
+        ],
+      },
+      created: {
+        ...amounted,
+        properties: { ...amounted.properties, by_status: { type: 'object', additionalProperties: amounted } },
+      },
+      returns: {
+        ...amounted,
+        properties: { ...amounted.properties, items: { type: 'array', items: { type: 'object' } } },
+      },
+      late_results: {
+        ...amounted,
+        properties: { ...amounted.properties, items: { type: 'array', items: { type: 'object' } } },
+      },
+      open: {
+        ...amounted,
+        properties: { ...amounted.properties, items: { type: 'array', items: { type: 'object' } } },
+      },
+      anomalies: {
+        type: 'object',
+        properties: { count: { type: 'integer' }, items: { type: 'array', items: { type: 'object' } } },
+      },
+      balance: {
+        type: 'object',
+        properties: {
+          start: point,
+          end: point,
+          paid_out: amounted,
+          returned: amounted,
+          explained: { type: 'string' },
+          unexplained: { type: 'string', description: 'end − start − (returned − paid_out), or `unknown`.' },
+          formula: { type: 'string' },
+        },
+      },
+      version: {
+        type: 'string',
+        description: 'The stored version of this statement (S3 VersionId, or the local number).',
+      },
+    },
+  };
+  return {
+    '/close/{date}': {
+      get: {
+        operationId: 'getDayClose',
+        security: [{ sigv4: [] }],
+        parameters: [
+          {
+            name: 'date',
+            in: 'path',
+            required: true,
+            description: 'China day, yyyy-mm-dd.',
+            schema: { type: 'string', format: 'date' },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The latest statement of that day.',
+            content: { 'application/json': { schema: statement } },
+          },
+          '400': err('`date` is not an existing yyyy-mm-dd; `fields` names it.'),
+          '404': err('The day has not been closed yet.'),
+          ...serverErrors,
+        },
+      },
+    },
+  };
 }

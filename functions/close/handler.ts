@@ -22,7 +22,7 @@ import { NotFoundError } from '../../src/core/errors';
 import type { PayoutEventSink } from '../../src/core/events';
 import { type Clock, systemClock } from '../../src/core/ports';
 import { json } from '../shared/http';
-import { httpHandler, type LambdaHandler, lambdaHandler } from '../shared/lambda';
+import { type ApiHandler, httpHandler, type LambdaHandler, lambdaHandler } from '../shared/lambda';
 import { asLog, createLogger, createMetrics } from '../shared/observability';
 
 /**
@@ -120,11 +120,17 @@ function isApiEvent(event: unknown): event is APIGatewayProxyEvent {
   return typeof event === 'object' && event !== null && 'httpMethod' in event;
 }
 
-export function closeHandler(rt: () => CloseRuntime): CloseHandler {
+/** GET /close/{date} alone (the local front routes it; the deployed function dispatches to it). */
+export function closeApiHandler(rt: () => CloseRuntime): ApiHandler {
   const runtime = rt();
-  const api = httpHandler(runtime, async (event) =>
+  return httpHandler(runtime, async (event) =>
     json(200, await readClose(runtime.deps, event.pathParameters?.date)),
   );
+}
+
+export function closeHandler(rt: () => CloseRuntime): CloseHandler {
+  const runtime = rt();
+  const api = closeApiHandler(() => runtime);
   // No error mapping for the schedule: a failed close throws, Lambda counts an error (and retries).
   const scheduled = lambdaHandler<CloseSchedulePayload, CloseResult['versions']>(runtime, async (event) => {
     const payload = parseCloseSchedulePayload(event);

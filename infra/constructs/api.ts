@@ -329,6 +329,24 @@ export class PayoutApi extends Construct {
     return { submitters, approvers };
   }
 
+  /** GET /close/{date}: the daily close's statement (issue 13), IAM (SigV4) callers only. */
+  addCloseRoute(close: IFunction): void {
+    const method = this.api.root
+      .addResource('close')
+      .addResource('{date}')
+      .addMethod('GET', new LambdaIntegration(close), {
+        authorizationType: AuthorizationType.IAM,
+        requestParameters: { 'method.request.path.date': true },
+      });
+    NagSuppressions.addResourceSuppressions(method, [
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'The close is read with IAM (SigV4) authorization by finance tooling and operators holding AWS credentials, not by users of a Cognito user pool.',
+      },
+    ]);
+  }
+
   /** POST /lianlian/notify: no gateway authorization (the provider cannot sign for AWS), raw body kept. */
   addNotifyRoute(notify: IFunction): void {
     const [, first, second] = NOTIFY_PATH.split('/');

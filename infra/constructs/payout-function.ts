@@ -32,7 +32,8 @@ export interface FunctionDefaults {
 }
 
 export interface PayoutFunctionProps {
-  readonly name: FunctionName;
+  /** functions/<name>/index.ts; `close` (issue 13) is built by infra/constructs/reports.ts. */
+  readonly name: FunctionName | 'close';
   readonly defaults: FunctionDefaults;
   readonly timeout: Duration;
   readonly memorySize?: number;

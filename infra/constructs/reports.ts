@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
@@ -13,7 +13,11 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import type { CloseSchedulePayload } from '../../src/config/contract';
+import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
+import { type CloseSchedulePayload, ENV } from '../../src/config/contract';
+import type { PayoutEvents } from './events';
+import { type FunctionDefaults, PayoutFunction } from './payout-function';
+import { type PayoutStorage, tableKeyViaService } from './storage';
 
 export interface PayoutReportsProps {
   readonly production: boolean;
@@ -118,6 +122,83 @@ export class DailyCloseSchedule extends Construct {
         maxEventAge: Duration.hours(6),
         retryAttempts: 2,
       }),
+    );
+  }
+}
+
+export interface DailyCloseProps {
+  readonly defaults: FunctionDefaults;
+  readonly storage: PayoutStorage;
+  readonly reports: PayoutReports;
+  readonly events: PayoutEvents;
+}
+
+/**
+ * The close function (functions/close: the daily schedule and GET /close/{date}) with exactly what it
+ * needs: Query on the three indexes it reads (by-day, late-by-day, open-by-due), GetItem and BatchGetItem
+ * on the table (orders, balance records), the table key only through DynamoDB, read and write on the
+ * reports bucket (and its key), PutEvents on the payout bus. No merchant key, no field key: it never
+ * signs and never opens a payee seal.
+ */
+export class DailyClose extends Construct {
+  readonly fn: PayoutFunction;
+  readonly schedule: DailyCloseSchedule;
+
+  constructor(scope: Construct, id: string, props: DailyCloseProps) {
+    super(scope, id);
+    const { storage, reports, events } = props;
+    this.fn = new PayoutFunction(this, 'Close', {
+      name: 'close',
+      defaults: props.defaults,
+      // 100,000 payouts read in well under a minute; room for a slow day and the report writes.
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      description: 'lianlian-payout: the daily close and GET /close/{date}',
+      retryAttempts: 2,
+      environment: {
+        [ENV.tableName]: storage.table.tableName,
+        [ENV.reportsBucket]: reports.bucket.bucketName,
+        [ENV.reportsKmsKeyId]: reports.key.keyArn,
+        [ENV.eventBusName]: events.bus.eventBusName,
+      },
+    });
+    const principal = this.fn.grantPrincipal;
+    principal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        resources: [storage.table.tableArn],
+      }),
+    );
+    principal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [
+          PAYOUTS_TABLE.byDayIndex.name,
+          PAYOUTS_TABLE.lateIndex.name,
+          PAYOUTS_TABLE.openIndex.name,
+        ].map((index) => `${storage.table.tableArn}/index/${index}`),
+      }),
+    );
+    principal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:DescribeKey'],
+        resources: [storage.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': tableKeyViaService(this) } },
+      }),
+    );
+    reports.grantReadWrite(this.fn);
+    events.grantPutEvents(this.fn);
+    this.schedule = new DailyCloseSchedule(this, 'Schedule', { target: this.fn.function });
+    NagSuppressions.addResourceSuppressions(
+      this.fn,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "Bucket grants name the reports bucket's objects (arn/*) and the key's GenerateDataKey*/ReEncrypt* family: the close writes and reads any day's statement in its own bucket only.",
+        },
+      ],
+      true,
     );
   }
 }

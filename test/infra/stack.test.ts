@@ -114,8 +114,9 @@ describe('functions', () => {
         expect(fn.Handler, name).toBe('index.handler');
         expect(fn.LoggingConfig?.LogGroup, name).toBeDefined();
       }
-      // + batches (issue 11), checked in its own tests.
-      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length + 1);
+      // + batches (issue 11), checked in its own tests, and the daily close function
+      // (infra/constructs/reports.ts, outside PayoutFunctions).
+      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length + 2);
     }
   });
 
@@ -221,9 +222,11 @@ describe('API', () => {
         { method: 'POST', path: '/batches/{batch_id}/void', authorization: 'AWS_IAM' },
         // Funds (issue 13).
         { method: 'GET', path: '/balance', authorization: 'AWS_IAM' },
+        // The daily close (issue 13).
+        { method: 'GET', path: '/close/{date}', authorization: 'AWS_IAM' },
       ]),
     );
-    expect(methods).toHaveLength(18);
+    expect(methods).toHaveLength(19);
   });
 
   it('with an allow-list, the resource policy denies the notify route to every other source IP', () => {
@@ -327,8 +330,9 @@ describe('storage and keys', () => {
     const descriptions = ofType(s.dev.json, 'AWS::KMS::Key').map(([, k]) =>
       String(k.Properties?.Description),
     );
-    expect(descriptions).toHaveLength(4);
-    expect(new Set(descriptions).size).toBe(4);
+    // + the reports bucket's key (issue 13).
+    expect(descriptions).toHaveLength(5);
+    expect(new Set(descriptions).size).toBe(5);
   });
 
   it('the merchant and field keys refuse use without their purpose context, even to administrators', () => {
@@ -599,9 +603,9 @@ describe('monitoring', () => {
 
   it('alarms on errors and throttles of every function, the DLQ, the API and a silent schedule', () => {
     const metrics = alarmJson(s.dev).map((p) => `${String(p?.Namespace)}/${String(p?.MetricName)}`);
-    // + batches (issue 11).
-    expect(metrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(FUNCTION_KEYS.length + 1);
-    expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(FUNCTION_KEYS.length + 1);
+    // + batches (issue 11) and the daily close function.
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(FUNCTION_KEYS.length + 2);
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(FUNCTION_KEYS.length + 2);
     expect(metrics).toContain('AWS/SQS/ApproximateNumberOfMessagesVisible');
     expect(metrics).toContain('AWS/ApiGateway/5XXError');
     s.dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -54,6 +54,7 @@ describe('docs/openapi.json', () => {
       '/batches/{batch_id}/items',
       '/batches/{batch_id}/report.csv',
       '/batches/{batch_id}/void',
+      '/close/{date}',
       '/exceptions',
       '/lianlian/notify',
       '/payouts',

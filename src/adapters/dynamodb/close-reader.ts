@@ -31,7 +31,7 @@ export function balanceKey(day: string): string {
 export interface DynamoCloseReaderOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** BatchGetItem requests in flight at once (default 8). */
+  /** BatchGetItem requests in flight at once per read (default 16). */
   readonly concurrency?: number;
   /** Called with what DynamoDB reports per request; setting it asks every request for TOTAL capacity. */
   readonly onConsumedCapacity?: (capacity: ConsumedCapacity) => void;
@@ -62,7 +62,7 @@ export class DynamoCloseReader implements CloseReader {
   constructor(options: DynamoCloseReaderOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
-    this.concurrency = options.concurrency ?? 8;
+    this.concurrency = options.concurrency ?? 16;
     this.onConsumedCapacity = options.onConsumedCapacity;
     this.backoff = options.backoffMs ?? BACKOFF_MS;
   }

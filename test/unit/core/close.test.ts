@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   buildStatement,
@@ -278,5 +279,92 @@ describe('the statement arithmetic', () => {
       supersedes: null,
     });
     expect(s.created).toMatchObject({ count: 1, amount: '1.00' });
+  });
+});
+
+describe('the statement arithmetic, for any orders', () => {
+  const statuses = ['PENDING', 'ACCEPTED', 'SUCCESS', 'FAILURE', 'CANCEL', 'REJECTED'] as const;
+  const orderArb = fc.record({
+    no_order: fc.stringMatching(/^[A-Z][A-Za-z0-9]{3,10}$/),
+    status: fc.constantFrom(...statuses),
+    money_fen: fc.integer({ min: 1, max: 10_000_000_000 }),
+    // Anywhere from two days before D to the day after.
+    created_ms: fc.integer({
+      min: Date.parse('2026-11-24T16:00:00.000Z'),
+      max: Date.parse('2026-11-28T15:59:59.999Z'),
+    }),
+    final_after_ms: fc.integer({ min: 0, max: 3 * 86_400_000 }),
+    anomalies: fc.nat({ max: 2 }),
+  });
+  const toOrder = (o: {
+    no_order: string;
+    status: (typeof statuses)[number];
+    money_fen: number;
+    created_ms: number;
+    final_after_ms: number;
+    anomalies: number;
+  }) => {
+    const created = new Date(o.created_ms).toISOString();
+    const final = new Date(o.created_ms + o.final_after_ms).toISOString();
+    const fen = o.money_fen;
+    return {
+      no_order: o.no_order,
+      status: o.status,
+      money_fen: fen,
+      money_order: `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`,
+      created_at: created,
+      updated_at: final,
+      anomalies: o.anomalies,
+      history:
+        o.status === 'PENDING' || o.status === 'ACCEPTED'
+          ? []
+          : [{ at: final, source: 'notify' as const, from: 'ACCEPTED' as const, to: o.status }],
+    };
+  };
+
+  it('adds up: totals are the sums of their parts, and input order changes nothing', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(orderArb, { selector: (o) => o.no_order, maxLength: 40 }),
+        fc.nat(),
+        (raw, seed) => {
+          const orders = raw.map(toOrder);
+          const build = (list: typeof orders) =>
+            buildStatement({
+              day: DAY,
+              created: list,
+              late: list.filter((o) => o.created_at < '2026-11-26T16:00:00.000Z'),
+              open: list,
+              balance: {},
+              generatedAt: AFTER_D,
+              supersedes: null,
+            });
+          const s = build(orders);
+          const fen = (amount: string) => Math.round(Number(amount.replace('.', '')));
+          const parts = Object.values(s.created.by_status);
+          expect(parts.reduce((n, a) => n + a.count, 0)).toBe(s.created.count);
+          expect(parts.reduce((n, a) => n + fen(a.amount), 0)).toBe(fen(s.created.amount));
+          // Created on D exactly.
+          expect(s.created.count).toBe(
+            orders.filter(
+              (o) => o.created_at >= '2026-11-26T16:00:00.000Z' && o.created_at < '2026-11-27T16:00:00.000Z',
+            ).length,
+          );
+          expect(s.returns.items.reduce((n, r) => n + fen(r.money_order), 0)).toBe(fen(s.returns.amount));
+          expect(
+            fen(s.balance.explained.replace('-', '')) * (s.balance.explained.startsWith('-') ? -1 : 1),
+          ).toBe(fen(s.balance.returned.amount) - fen(s.balance.paid_out.amount));
+          // Unknown balances stay unknown, whatever moved.
+          expect(s.balance.unexplained).toBe('unknown');
+          // A shuffled input gives the same statement.
+          const shuffled = [...orders].sort(
+            (a, b) =>
+              ((a.no_order.charCodeAt(0) * (seed + 1)) % 7) - ((b.no_order.charCodeAt(0) * (seed + 1)) % 7),
+          );
+          expect(build(shuffled)).toEqual(s);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
