@@ -15,6 +15,7 @@ import {
   type CloseReader,
 } from '../../core/close';
 import { DependencyError } from '../../core/errors';
+import { balanceDayKey } from './funds-store';
 import { allDayShards, allOpenShards, isOrderKey, PAYOUTS_TABLE } from './table';
 
 /** BatchGetItem takes at most 100 keys per request. */
@@ -23,10 +24,8 @@ const BATCH_GET_MAX = 100;
 const UNPROCESSED_ATTEMPTS = 12;
 const BACKOFF_MS = { base: 20, max: 2_000 } as const;
 
-/** Where the funds module keeps a China day's balance readings (first and last of the day). */
-export function balanceKey(day: string): string {
-  return `BALANCE#${day}`;
-}
+/** Where the funds module keeps a China day's balance readings (first and last of the day): one key rule. */
+export { balanceDayKey as balanceKey } from './funds-store';
 
 export interface DynamoCloseReaderOptions {
   readonly client: DynamoDBClient;
@@ -89,7 +88,7 @@ export class DynamoCloseReader implements CloseReader {
       this.client.send(
         new GetItemCommand({
           TableName: this.tableName,
-          Key: { [PAYOUTS_TABLE.partitionKey]: { S: balanceKey(day) } },
+          Key: { [PAYOUTS_TABLE.partitionKey]: { S: balanceDayKey(day) } },
           ...this.capacityRequest(),
         }),
       ),
