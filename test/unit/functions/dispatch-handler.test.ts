@@ -68,7 +68,7 @@ describe('dispatch function (SQS FIFO → dispatchBatch)', () => {
     const s = await setup(3);
     const out = await s.handler(
       sqsEvent('not json', JSON.stringify({ batch_id: s.batchId })),
-      lambdaContext(),
+      lambdaContext('dispatch', { timeoutMs: 300_000 }),
     );
     expect(out).toEqual({ batchItemFailures: [] });
     expect(s.provider.applies).toHaveLength(3);
