@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { applyHandler } from '../functions/apply/handler';
 import { notifyHandler } from '../functions/notify/handler';
 import { queryHandler } from '../functions/query/handler';
@@ -11,9 +12,11 @@ import { buildRuntime, type Runtime, type RuntimeOverrides } from '../functions/
 import { parseYuan, SANDBOX_ENV } from '../sandbox/config';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
 import { CONTROLS_ENV, ENV } from '../src/config/contract';
+import type { BatchStore } from '../src/core/batch-model';
 import type { PayoutEvent } from '../src/core/events';
 import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
+import { type LocalDispatcher, localDispatcher } from './dispatcher';
 import { type DynamoLocal, ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
 import { type LocalEventSink, type LocalEvents, startLocalEvents } from './events';
 import { type LocalFront, type Routes, startLocalFront } from './front';
@@ -55,6 +58,11 @@ export interface LocalStackOptions {
   readonly events?:
     | boolean
     | { readonly pollMs?: number; readonly retryMs?: number; readonly sink?: LocalEventSink };
+  /**
+   * Batch dispatch (issue 11): the batch store to dispatch from. With it the stack runs a LocalDispatcher
+   * (`dispatcher`, the batch API's DispatchTrigger locally): the same dispatchBatch as the deployed function.
+   */
+  readonly batchStore?: (client: DynamoDBClient, tableName: string) => BatchStore;
 }
 
 export interface LocalStack {
@@ -76,6 +84,8 @@ export interface LocalStack {
   readonly eventSink?: LocalEventSink;
   /** Resolves once every change written so far has had its events delivered (requires `events`). */
   eventsCaughtUp(timeoutMs?: number): Promise<void>;
+  /** The in-process batch dispatcher (requires `batchStore`). */
+  readonly dispatcher?: LocalDispatcher;
   close(): Promise<void>;
 }
 
@@ -222,6 +232,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       metrics: new MemoryMetrics(),
       ...options.overrides?.({ env }),
     });
+    const dispatcher = options.batchStore
+      ? localDispatcher(runtime, { client: ddb, batches: options.batchStore(ddb, tableName), log })
+      : undefined;
+    if (dispatcher) cleanups.push(() => dispatcher.close());
     routes = {
       apply: applyHandler(() => runtime),
       query: queryHandler(() => runtime),
@@ -301,6 +315,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       events: () => requireEvents().sink.events(),
       eventSink: localEvents?.sink,
       eventsCaughtUp: (timeoutMs) => requireEvents().caughtUp(timeoutMs),
+      ...(dispatcher ? { dispatcher } : {}),
       close,
     };
   } catch (error) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LocalDispatcher } from '../../../local/dispatcher';
 import { batchKey, PAYOUTS_TABLE } from '../../../src/adapters/dynamodb/table';
 import { providerBudgetProblem } from '../../../src/config/dispatch';
 import type { BatchRecord } from '../../../src/core/batch-model';
@@ -409,5 +410,34 @@ describe('reconciliation with batches (runReconciliation)', () => {
     expect(BATCH_KEY_PREFIX).toBe(PAYOUTS_TABLE.batchPrefix);
     expect(batchIdOfKey(batchKey('b-1'))).toBe('b-1');
     expect(batchIdOfKey('ORDER1')).toBeUndefined();
+  });
+});
+
+describe('LocalDispatcher (local mode: the same dispatchBatch, in process)', () => {
+  it('runs batches one at a time in the order they became ready; a waiting batch is not queued twice', async () => {
+    const a = await world(3);
+    // A second batch in the same stores.
+    const bId = testNoOrder('B');
+    const bItems: PayoutOrder[] = [];
+    for (let seq = 1; seq <= 2; seq++) {
+      const noOrder = testNoOrder('I');
+      const order = queuedItem(
+        makeOrder({ no_order: noOrder, payee_sealed: await a.deps.cipher.seal(PAYEE, noOrder) }),
+        bId,
+        seq,
+      );
+      await a.store.create(order);
+      bItems.push(order);
+    }
+    a.batches.put(batchRecord(bId, bItems));
+    const dispatcher = new LocalDispatcher(a.deps, { concurrency: 2 });
+    await dispatcher.batchReady(a.batchId);
+    await dispatcher.batchReady(bId);
+    await dispatcher.batchReady(bId);
+    await dispatcher.idle();
+    expect(dispatcher.runs.map((r) => r.batchId)).toEqual([a.batchId, bId]);
+    const sent = a.deps.provider.applies.map((x) => x.no_order);
+    expect(sent).toEqual([...a.items.map((i) => i.no_order), ...bItems.map((i) => i.no_order)]);
+    expect((await a.batches.getBatch(bId))?.status).toBe('DISPATCHED');
   });
 });
