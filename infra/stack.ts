@@ -3,9 +3,10 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type PayoutConfig, providerEndpoints } from './config/schema';
 import { PayoutApi } from './constructs/api';
+import { PayoutDispatch } from './constructs/dispatch';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
-import { PayoutFunctions } from './constructs/functions';
+import { DISPATCH_FUNCTION_TIMEOUT, PayoutFunctions } from './constructs/functions';
 import { PayoutKeys } from './constructs/keys';
 import { PayoutMonitoring } from './constructs/monitoring';
 import { ReconcileSchedule } from './constructs/schedule';
@@ -33,6 +34,7 @@ export class PayoutStack extends Stack {
   readonly schedule: ReconcileSchedule;
   readonly monitoring: PayoutMonitoring;
   readonly egress?: FixedEgress;
+  readonly dispatch: PayoutDispatch;
 
   constructor(scope: Construct, id: string, props: PayoutStackProps) {
     super(scope, id, {
@@ -87,6 +89,15 @@ export class PayoutStack extends Stack {
     const access = this.api.addAccessPolicies();
     this.api.addNotifyRoute(fns.notify.function);
 
+    // Batch dispatch (issue 11): the queue feeding the worker; reconciliation re-triggers due batches.
+    this.dispatch = new PayoutDispatch(this, 'Dispatch', {
+      production,
+      worker: fns.dispatch,
+      workerTimeout: DISPATCH_FUNCTION_TIMEOUT,
+      storage: this.storage,
+    });
+    this.dispatch.grantTrigger(fns.reconcile);
+
     const rate = Duration.minutes(config.reconcileRateMinutes);
     this.schedule = new ReconcileSchedule(this, 'Reconcile', { target: fns.reconcile.function, rate });
 
@@ -100,6 +111,7 @@ export class PayoutStack extends Stack {
       Notify: fns.notify,
       Reconcile: fns.reconcile,
       Publish: fns.publish,
+      Dispatch: fns.dispatch,
     })) {
       this.monitoring.addFunction(label, fn);
     }
@@ -109,6 +121,7 @@ export class PayoutStack extends Stack {
       Duration.minutes(config.reconcileRateMinutes * 3),
     );
     this.monitoring.addDeadLetterQueue('PublishDlq', this.events.deadLetterQueue);
+    this.monitoring.addDeadLetterQueue('DispatchDlq', this.dispatch.deadLetterQueue);
     this.monitoring.addStreamLag('Publish', fns.publish, Duration.minutes(10));
 
     // --- outputs ------------------------------------------------------------------------------------

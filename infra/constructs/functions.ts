@@ -27,6 +27,9 @@ export interface PayoutFunctionsProps {
   readonly network?: FunctionNetwork;
 }
 
+/** The dispatch worker's timeout: a 5,000-item batch at 50/s takes 100 s; a longer one is re-enqueued. */
+export const DISPATCH_FUNCTION_TIMEOUT = Duration.minutes(5);
+
 /** Powertools service name; the functions' metrics carry it as their `service` dimension. */
 export const SERVICE_NAME = 'lianlian-payout';
 
@@ -49,6 +52,8 @@ export class PayoutFunctions extends Construct {
   readonly notify: PayoutFunction;
   readonly reconcile: PayoutFunction;
   readonly publish: PayoutFunction;
+  /** The batch dispatcher (issue 11): its queue and trigger grants are in constructs/dispatch.ts. */
+  readonly dispatch: PayoutFunction;
   private readonly keys: PayoutKeys;
 
   constructor(scope: Construct, id: string, props: PayoutFunctionsProps) {
@@ -151,14 +156,32 @@ export class PayoutFunctions extends Construct {
       },
     );
 
+    this.dispatch = make(
+      'dispatch',
+      {
+        ...payoutEnvironment,
+        [ENV.providerRatePerSecond]: String(config.providerRatePerSecond),
+        [ENV.dispatchRatePerSecond]: String(config.dispatchRatePerSecond),
+        [ENV.dispatchConcurrency]: String(config.dispatchConcurrency),
+        // Checked against the provider's budget at start, as at synth.
+        [ENV.reconcileRatePerSecond]: String(config.reconcileRatePerSecond),
+      },
+      {
+        description: 'SQS FIFO: send the QUEUED items of a batch at the provider pace',
+        timeout: DISPATCH_FUNCTION_TIMEOUT,
+        network,
+      },
+    );
+
     // Only apply records new orders; only reconcile lists the backlog.
     storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
     storage.grantOrderStore(this.query, ['get', 'update', 'listAwaitingApproval']);
     storage.grantOrderStore(this.review, ['get', 'update']);
     storage.grantOrderStore(this.notify, ['get', 'update']);
     storage.grantOrderStore(this.reconcile, ['get', 'update', 'listDue']);
+    storage.grantOrderStore(this.dispatch, ['get', 'update']);
 
-    for (const fn of [this.apply, this.query, this.review, this.reconcile])
+    for (const fn of [this.apply, this.query, this.review, this.reconcile, this.dispatch])
       this.useMerchantKey(fn, signingKind);
     // notify never signs; it needs the merchant's secret only to verify MD5-signed notifications.
     if (signingKind === 'md5') this.useMerchantKey(this.notify, 'md5');
@@ -168,6 +191,8 @@ export class PayoutFunctions extends Construct {
     keys.grantFieldKey(this.reconcile, 'open');
     // review opens the payee it approves, to send the apply (and to key it for the payee limits).
     keys.grantFieldKey(this.review, 'open');
+    // dispatch opens each item's sealed payee to send its apply.
+    keys.grantFieldKey(this.dispatch, 'open');
     // Only the two functions that commit money count it per payee.
     keys.grantPayeeMac(this.apply);
     keys.grantPayeeMac(this.review);
@@ -177,7 +202,7 @@ export class PayoutFunctions extends Construct {
   }
 
   get all(): readonly PayoutFunction[] {
-    return [this.apply, this.query, this.review, this.notify, this.reconcile, this.publish];
+    return [this.apply, this.query, this.review, this.notify, this.reconcile, this.publish, this.dispatch];
   }
 
   /** Names the parameter in the environment and grants reading it: what a function is told, it may read. */
