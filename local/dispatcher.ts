@@ -77,6 +77,8 @@ export function localDispatcher(
     batches: BatchStore;
     balance?: BalanceGate;
     limiter?: RateLimiter;
+    /** Default: DISPATCH_CONCURRENCY. */
+    concurrency?: number;
     log?: (line: string) => void;
   },
 ): LocalDispatcher {
@@ -89,6 +91,9 @@ export function localDispatcher(
       limiter: parts.limiter ?? new TokenBucket({ ratePerSecond: config.dispatch.ratePerSecond }),
       ...(parts.balance ? { balance: parts.balance } : {}),
     },
-    { concurrency: config.dispatch.concurrency, ...(parts.log ? { log: parts.log } : {}) },
+    {
+      concurrency: parts.concurrency ?? config.dispatch.concurrency,
+      ...(parts.log ? { log: parts.log } : {}),
+    },
   );
 }

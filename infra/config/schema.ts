@@ -143,7 +143,7 @@ export const payoutConfigSchema = z
     /** Batch dispatch (issue 11): the provider's budget, batch applies within it, applies in flight. */
     providerRatePerSecond: wholeNumber(1, 1000).default(DEFAULT_PROVIDER_RATES.providerPerSecond),
     dispatchRatePerSecond: wholeNumber(1, 1000).default(DEFAULT_PROVIDER_RATES.dispatchPerSecond),
-    dispatchConcurrency: wholeNumber(1, 32).default(8),
+    dispatchConcurrency: wholeNumber(1, 64).default(32),
     stuckAfterSeconds: wholeNumber(300, 30 * 24 * 3600),
     /** How long a loaded merchant key is used before the functions read it again (MERCHANT_KEY_CACHE_SECONDS). */
     merchantKeyCacheSeconds: wholeNumber(30, 3600).default(DEFAULT_KEY_CACHE_SECONDS),

@@ -18,8 +18,8 @@ import { decide } from './transition';
  *   duplicate triggers and restarts after a crash never send an item twice, and a void or denial of the
  *   batch (which changes the batch record first) stops every item not yet claimed.
  * - Rate: every apply takes a slot of the injected limiter (DISPATCH_RATE_PER_SECOND; one limiter shared
- *   by every worker of a process, and one consumer at a time on AWS), taken before the claim so a claimed
- *   item is sent at once.
+ *   by every worker of a process, and one consumer at a time on AWS), right before it is sent, so the
+ *   provider sees the limiter's pace whatever the claims cost.
  * - Funds (optional BalanceQuery): a known balance below the next item's amount pauses the run (the next
  *   trigger or the due look resumes it); an unknown balance never means zero. An apply answered 9104
  *   (AWAITING_FUNDS, by the transition function) pauses it too.
@@ -132,7 +132,7 @@ export async function dispatchBatch(
       }
       if (!row) return;
       try {
-        await dispatchOne(deps, batchId, row, options, summary, halt);
+        await dispatchOne(deps, batchId, row, summary, halt);
       } catch (error) {
         // A store or cipher failure before the claim leaves the item QUEUED (next run); after the claim it
         // is PENDING and reconciliation finds it. Either way never sent twice; this run goes on.
@@ -171,7 +171,6 @@ async function dispatchOne(
   deps: DispatchDeps,
   batchId: string,
   row: BatchItemRow,
-  options: DispatchOptions,
   summary: DispatchSummary,
   halt: (reason: StopReason) => void,
 ): Promise<void> {
@@ -192,12 +191,6 @@ async function dispatchOne(
   // Opened before the claim (as resendPending does): a claim whose apply cannot then be built would leave
   // an order PENDING that was never sent.
   const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
-  await deps.limiter.acquire();
-  // Waiting for a slot may have used the time up: an item not yet claimed stays QUEUED for the next run.
-  if (options.remainingTimeMs() < options.safetyMarginMs) {
-    halt('time');
-    return;
-  }
   const decision = decide(order, { type: 'dispatch' }, transitionContext(deps));
   if (decision.kind !== 'change') {
     summary.skipped++;
@@ -231,6 +224,10 @@ async function dispatchOne(
   deps.balance?.spent(order.money_fen);
   let after: PayoutOrder;
   try {
+    // The slot is taken between the claim and the send, so what the provider sees is paced by the limiter
+    // alone (not by how long each claim took). A claimed item is always sent: waiting here is bounded by
+    // concurrency / rate, well inside the safety margin.
+    await deps.limiter.acquire();
     after = await sendApply(deps, claim.order, payee, 'apply');
   } catch (error) {
     summary.errors++;

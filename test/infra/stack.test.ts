@@ -306,12 +306,12 @@ describe('storage and keys', () => {
     });
   });
 
-  it('one KMS key per purpose: table, merchant key, payee fields (and the alarm topic)', () => {
+  it('one KMS key per purpose: table, merchant key, payee fields (and the alarm topic, the dispatch queue)', () => {
     const descriptions = ofType(s.dev.json, 'AWS::KMS::Key').map(([, k]) =>
       String(k.Properties?.Description),
     );
-    expect(descriptions).toHaveLength(4);
-    expect(new Set(descriptions).size).toBe(4);
+    expect(descriptions).toHaveLength(5);
+    expect(new Set(descriptions).size).toBe(5);
   });
 
   it('the merchant and field keys refuse use without their purpose context, even to administrators', () => {

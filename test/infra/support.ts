@@ -119,7 +119,7 @@ export function roleOfFunction(json: unknown, functionLogicalId: string): string
   return role;
 }
 
-export type FunctionKey = 'apply' | 'query' | 'review' | 'notify' | 'reconcile' | 'publish';
+export type FunctionKey = 'apply' | 'query' | 'review' | 'notify' | 'reconcile' | 'publish' | 'dispatch';
 export const FUNCTION_KEYS: readonly FunctionKey[] = [
   'apply',
   'query',
@@ -127,6 +127,7 @@ export const FUNCTION_KEYS: readonly FunctionKey[] = [
   'notify',
   'reconcile',
   'publish',
+  'dispatch',
 ];
 
 /** Logical id of the AWS::Lambda::Function the stack built for `functions/<name>`. */
