@@ -1,5 +1,6 @@
 import { startBenchDynamo } from '../dynamo';
 import { stageTimer } from '../stats';
+import { type BatchCrashResult, batchCrash } from './batch-crash';
 import { FUZZ_SEED, type NotifyFuzzResult, notifyFuzz } from './fuzz';
 import {
   type ApprovalStormResult,
@@ -25,6 +26,8 @@ export interface ReliabilitySizes {
   readonly crashPerPoint: number;
   readonly faultPayouts: number;
   readonly fuzzCases: number;
+  /** batch_crash (issue 11): items of the batch whose dispatcher is killed three times. */
+  readonly batchCrashItems?: number;
 }
 
 export const FULL_SIZES: ReliabilitySizes = {
@@ -34,6 +37,7 @@ export const FULL_SIZES: ReliabilitySizes = {
   crashPerPoint: 50,
   faultPayouts: 500,
   fuzzCases: 10_000,
+  batchCrashItems: 500,
 };
 
 export const QUICK_SIZES: ReliabilitySizes = {
@@ -43,6 +47,7 @@ export const QUICK_SIZES: ReliabilitySizes = {
   crashPerPoint: 5,
   faultPayouts: 50,
   fuzzCases: 500,
+  batchCrashItems: 60,
 };
 
 export interface ReliabilityResults {
@@ -53,6 +58,7 @@ export interface ReliabilityResults {
   readonly notify_fuzz: NotifyFuzzResult;
   readonly controls_race: ControlsRaceResult;
   readonly approval_storm: ApprovalStormResult;
+  readonly batch_crash: BatchCrashResult;
   readonly seconds: Record<string, number>;
 }
 
@@ -82,6 +88,9 @@ export async function runReliability(
     // The issue fixes these sizes (50 payouts of a tenth of the limit; 20 approvals): not scaled down.
     const controls_race = await timed('controls_race', () => controlsRace(dynamo.endpoint, progress, 50));
     const approval_storm = await timed('approval_storm', () => approvalStorm(dynamo.endpoint, progress, 20));
+    const batch_crash = await timed('batch_crash', () =>
+      batchCrash(dynamo.endpoint, progress, sizes.batchCrashItems ?? 500),
+    );
     return {
       duplicate_storm,
       lost_notifications,
@@ -90,6 +99,7 @@ export async function runReliability(
       notify_fuzz,
       controls_race,
       approval_storm,
+      batch_crash,
       seconds,
     };
   } finally {
