@@ -16,6 +16,7 @@ import {
   queuedItemDue,
   settleBatch,
 } from '../../../src/core/dispatch';
+import { batchCompletedEvents } from '../../../src/core/dispatch-events';
 import type { PayoutOrder } from '../../../src/core/model';
 import { applyInput } from '../../../src/core/payouts';
 import type { BalanceOutcome } from '../../../src/core/ports';
@@ -439,5 +440,37 @@ describe('LocalDispatcher (local mode: the same dispatchBatch, in process)', () 
     const sent = a.deps.provider.applies.map((x) => x.no_order);
     expect(sent).toEqual([...a.items.map((i) => i.no_order), ...bItems.map((i) => i.no_order)]);
     expect((await a.batches.getBatch(bId))?.status).toBe('DISPATCHED');
+  });
+});
+
+describe('Batch Completed event', () => {
+  it('one event for the change into COMPLETED, with counts and amounts per status, the same on redelivery', async () => {
+    const w = await world(2);
+    w.deps.provider.applyOutcome = () => ({ kind: 'rejected', retCode: '1005' });
+    await dispatchBatch(w.deps, w.batchId, FOREVER);
+    const completed = (await w.batches.getBatch(w.batchId))!;
+    expect(completed.status).toBe('COMPLETED');
+    const before = { ...completed, status: 'DISPATCHED' as const, version: completed.version - 1 };
+    const events = batchCompletedEvents(before, completed);
+    expect(events).toEqual([
+      {
+        source: 'lianlian-payout',
+        detailType: 'Batch Completed',
+        detail: {
+          id: `batch:${w.batchId}:${completed.version}`,
+          batch_id: w.batchId,
+          status: 'COMPLETED',
+          previous_status: 'DISPATCHED',
+          item_count: 2,
+          total_amount: '20.00',
+          counts: { REJECTED: 2 },
+          amounts: { REJECTED: '20.00' },
+          occurred_at: completed.completed_at,
+        },
+      },
+    ]);
+    expect(batchCompletedEvents(before, completed)).toEqual(events);
+    expect(batchCompletedEvents(completed, completed)).toEqual([]);
+    expect(batchCompletedEvents(undefined, { ...completed, status: 'DISPATCHED' })).toEqual([]);
   });
 });
