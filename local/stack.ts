@@ -13,8 +13,10 @@ import { parseYuan, SANDBOX_ENV } from '../sandbox/config';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
 import { CONTROLS_ENV, ENV } from '../src/config/contract';
 import type { BatchStore } from '../src/core/batch-model';
+import { batchLooks } from '../src/core/dispatch';
 import type { PayoutEvent } from '../src/core/events';
-import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
+import type { PayoutDeps } from '../src/core/payouts';
+import type { ReconcileDeps, ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
 import { type LocalDispatcher, localDispatcher } from './dispatcher';
 import { type DynamoLocal, ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
@@ -232,8 +234,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       metrics: new MemoryMetrics(),
       ...options.overrides?.({ env }),
     });
-    const dispatcher = options.batchStore
-      ? localDispatcher(runtime, { client: ddb, batches: options.batchStore(ddb, tableName), log })
+    const batchStore = options.batchStore?.(ddb, tableName);
+    const dispatcher = batchStore
+      ? localDispatcher(runtime, { client: ddb, batches: batchStore, log })
       : undefined;
     if (dispatcher) cleanups.push(() => dispatcher.close());
     routes = {
@@ -271,7 +274,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // No Lambda deadline locally; the timer below never starts a run while one is still going.
       const base = reconcileOptionsFor(runtime.config, { kind: 'reconcile' }, () => Number.POSITIVE_INFINITY);
       try {
-        return await reconcileWithRuntime(runtime, { ...base, ...overrides });
+        // With batches: due BATCH# records and QUEUED items go to the dispatcher's looks (re-trigger…).
+        const looks: Partial<ReconcileDeps> =
+          batchStore && dispatcher
+            ? { batchLooks: () => batchLooks({ ...runtime.deps, batches: batchStore, trigger: dispatcher }) }
+            : {};
+        const withLooks: Runtime = { ...runtime, deps: { ...runtime.deps, ...looks } as PayoutDeps };
+        return await reconcileWithRuntime(withLooks, { ...base, ...overrides });
       } finally {
         // What flushMetrics does after each invocation in AWS.
         runtime.metrics?.publishStoredMetrics();
