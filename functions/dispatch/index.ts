@@ -13,7 +13,8 @@ import { dispatchHandler } from './handler';
 export const handler = dispatchHandler(() => {
   const runtime = processRuntime();
   const queueUrl = runtime.config.dispatch.queueUrl;
-  if (!queueUrl) throw new ConfigError(`invalid configuration: ${ENV.dispatchQueueUrl} is required`);
+  // Checked when it is needed (a re-enqueue), not at import: the container still starts and logs.
+  const sqs = queueUrl ? new SqsDispatchTrigger({ client: new SQSClient({}), queueUrl }) : undefined;
   const client = new DynamoDBClient({});
   const tableName = runtime.config.tableName;
   return {
@@ -24,7 +25,12 @@ export const handler = dispatchHandler(() => {
       claims: new DynamoDispatchClaims({ client, tableName }),
       // One limiter per container; SQS FIFO runs one container at a time for the one message group.
       limiter: new TokenBucket({ ratePerSecond: runtime.config.dispatch.ratePerSecond }),
-      trigger: new SqsDispatchTrigger({ client: new SQSClient({}), queueUrl }),
+      trigger: {
+        batchReady: async (batchId: string) => {
+          if (!sqs) throw new ConfigError(`invalid configuration: ${ENV.dispatchQueueUrl} is required`);
+          await sqs.batchReady(batchId);
+        },
+      },
     },
   };
 });
