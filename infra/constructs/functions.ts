@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CONTROLS_ENV, ENV, type FunctionName, METRICS } from '../../src/config/contract';
+import { defaultDispatchRate } from '../../src/config/dispatch';
 import { APPLY_FUNCTION_MARGIN_MS, RECONCILE_FUNCTION_TIMEOUT_SECONDS } from '../../src/config/timing';
 import type { PayoutConfig } from '../config/schema';
 import { CONTROLS_CONTEXT_KEYS } from '../config/schema';
@@ -161,7 +162,10 @@ export class PayoutFunctions extends Construct {
       {
         ...payoutEnvironment,
         [ENV.providerRatePerSecond]: String(config.providerRatePerSecond),
-        [ENV.dispatchRatePerSecond]: String(config.dispatchRatePerSecond),
+        [ENV.dispatchRatePerSecond]: String(
+          config.dispatchRatePerSecond ??
+            defaultDispatchRate(config.providerRatePerSecond, config.reconcileRatePerSecond),
+        ),
         [ENV.dispatchConcurrency]: String(config.dispatchConcurrency),
         // Checked against the provider's budget at start, as at synth.
         [ENV.reconcileRatePerSecond]: String(config.reconcileRatePerSecond),

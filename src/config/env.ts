@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { type ProviderEndpoints, resolveEndpoints } from '../lianlian/endpoints';
 import { CONTROLS_ENV, ENV } from './contract';
 import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
-import { DEFAULT_PROVIDER_RATES, providerBudgetProblem } from './dispatch';
+import { DEFAULT_PROVIDER_RATES, defaultDispatchRate, providerBudgetProblem } from './dispatch';
 import { type ConfigProblem, configError, problemOf } from './problems';
 import { type TimingSettings, timingProblems } from './timing';
 
@@ -58,7 +58,8 @@ const common = {
   [ENV.reconcileConcurrency]: positiveInt(4),
   [ENV.stuckAfterSeconds]: positiveInt(24 * 60 * 60),
   [ENV.providerRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.providerPerSecond),
-  [ENV.dispatchRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.dispatchPerSecond),
+  // Default: PROVIDER_RATE_PER_SECOND − RECONCILE_RATE_PER_SECOND (defaultDispatchRate).
+  [ENV.dispatchRatePerSecond]: positiveInt(0).transform((n) => (n === 0 ? undefined : n)),
   // In flight at once: 50 applies/s with a provider answering in up to ~600 ms needs about 30.
   [ENV.dispatchConcurrency]: positiveInt(32),
   [ENV.dispatchBalanceCheckSeconds]: positiveInt(300),
@@ -202,9 +203,12 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
   if (signType === 'RSA' && !c[ENV.providerPublicKey]) {
     problems.push({ name: ENV.providerPublicKey, message: `is required when ${ENV.signType}=RSA` });
   }
+  const dispatchRate =
+    c[ENV.dispatchRatePerSecond] ??
+    defaultDispatchRate(c[ENV.providerRatePerSecond], c[ENV.reconcileRatePerSecond]);
   const budget = providerBudgetProblem({
     providerPerSecond: c[ENV.providerRatePerSecond],
-    dispatchPerSecond: c[ENV.dispatchRatePerSecond],
+    dispatchPerSecond: dispatchRate,
     reconcilePerSecond: c[ENV.reconcileRatePerSecond],
   });
   if (budget) problems.push({ name: ENV.providerRatePerSecond, message: budget });
@@ -231,7 +235,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     },
     dispatch: {
       providerRatePerSecond: c[ENV.providerRatePerSecond],
-      ratePerSecond: c[ENV.dispatchRatePerSecond],
+      ratePerSecond: dispatchRate,
       concurrency: c[ENV.dispatchConcurrency],
       balanceCheckMs: c[ENV.dispatchBalanceCheckSeconds] * 1000,
       ...(c[ENV.dispatchQueueUrl] ? { queueUrl: c[ENV.dispatchQueueUrl] } : {}),

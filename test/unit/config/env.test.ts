@@ -151,6 +151,13 @@ describe('batch dispatch rates (issue 11)', () => {
     });
   });
 
+  it('an unset dispatch rate is what the provider budget leaves after reconciliation', () => {
+    expect(loadConfig({ ...base, [ENV.reconcileRatePerSecond]: '50' }).dispatch.ratePerSecond).toBe(10);
+    expect(() => loadConfig({ ...base, [ENV.reconcileRatePerSecond]: '60' })).toThrow(
+      /DISPATCH_RATE_PER_SECOND \(1\) \+ RECONCILE_RATE_PER_SECOND \(60\) must not exceed/,
+    );
+  });
+
   it('refuses to start when dispatch + reconcile exceed the provider rate', () => {
     expect(() => loadConfig({ ...base, [ENV.dispatchRatePerSecond]: '55' })).toThrow(
       /PROVIDER_RATE_PER_SECOND.*DISPATCH_RATE_PER_SECOND \(55\) \+ RECONCILE_RATE_PER_SECOND \(10\) must not exceed PROVIDER_RATE_PER_SECOND \(60\)/,
