@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseDispatchMessage } from '../../src/adapters/sqs/dispatch-queue';
+import { parseDispatchMessage } from '../../src/adapters/sqs/dispatch-message';
 import { METRICS } from '../../src/config/contract';
 import type { RuntimeConfig } from '../../src/config/env';
 import {
