@@ -97,6 +97,7 @@ export class PayoutStack extends Stack {
       storage: this.storage,
     });
     this.dispatch.grantTrigger(fns.reconcile);
+    this.dispatch.grantBatchLooks(fns.reconcile);
 
     const rate = Duration.minutes(config.reconcileRateMinutes);
     this.schedule = new ReconcileSchedule(this, 'Reconcile', { target: fns.reconcile.function, rate });

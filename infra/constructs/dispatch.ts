@@ -86,14 +86,27 @@ export class PayoutDispatch extends Construct {
 
     // Its table access beyond the order store's get/update (granted with the functions): the claim
     // transaction's ConditionCheck on the batch record, and the by-batch index.
-    const table = props.storage.table;
-    worker.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:ConditionCheckItem'], resources: [table.tableArn] }),
-    );
+    this.storage = props.storage;
     worker.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
+        actions: ['dynamodb:ConditionCheckItem'],
+        resources: [props.storage.table.tableArn],
+      }),
+    );
+    this.grantBatchLooks(worker);
+  }
+
+  private readonly storage: PayoutStorage;
+
+  /**
+   * Reconciliation's batch looks and the worker's completion read a batch's items through the by-batch
+   * index (the batch record itself is a GetItem/UpdateItem on the table, which both already have).
+   */
+  grantBatchLooks(fn: PayoutFunction): void {
+    fn.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
         actions: ['dynamodb:Query'],
-        resources: [`${table.tableArn}/index/${PAYOUTS_TABLE.batchIndex.name}`],
+        resources: [`${this.storage.table.tableArn}/index/${PAYOUTS_TABLE.batchIndex.name}`],
       }),
     );
   }

@@ -816,6 +816,13 @@ describe('batch dispatch on AWS (issue 11)', () => {
       resources(s.dev.json)[reconcileId]!.Properties!.Environment as { Variables: Record<string, unknown> }
     ).Variables;
     expect(env[ENV.dispatchQueueUrl]).toEqual({ Ref: queueId() });
+    // Its batch looks read a batch's items (completion) through the by-batch index.
+    const queries = statementsOfDispatch(reconcileId).filter((st) =>
+      actionsOf(st).includes('dynamodb:Query'),
+    );
+    expect(JSON.stringify(queries.map((q) => q.Resource))).toContain(
+      `/index/${PAYOUTS_TABLE.batchIndex.name}`,
+    );
   });
 
   it('the DLQ alarms, and cdk-nag has nothing to say', () => {
