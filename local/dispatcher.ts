@@ -30,8 +30,14 @@ export class LocalDispatcher implements DispatchTrigger {
   async batchReady(batchId: string): Promise<void> {
     if (this.closed) return;
     if (!this.waiting.includes(batchId)) this.waiting.push(batchId);
+    this.kick();
+  }
+
+  /** Starts draining unless a drain is running; a batch queued as a drain ends is picked up by the next. */
+  private kick(): void {
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
+      if (this.waiting.length > 0 && !this.closed) this.kick();
     });
   }
 

@@ -375,12 +375,20 @@ export interface DispatchMaintenanceDeps extends PayoutDeps {
  * lost message, a killed worker), otherwise settle it; DISPATCHED: settle it (completion). Other
  * statuses belong to the batch module (maintainBatch: approval expiry). Answers whether it did anything.
  */
-export async function maintainDispatch(deps: DispatchMaintenanceDeps, batchId: string): Promise<boolean> {
+export async function maintainDispatch(
+  deps: DispatchMaintenanceDeps,
+  batchId: string,
+  retriggered: Set<string> = new Set(),
+): Promise<boolean> {
   const batch = await deps.batches.getBatch(batchId);
   if (!batch || (batch.status !== 'DISPATCHING' && batch.status !== 'DISPATCHED')) return false;
   const settled = await settleBatch(deps, batch);
   if (settled.status === 'DISPATCHING') {
-    await deps.trigger?.batchReady(batchId);
+    // One message per batch and run, whether its record or its items were found due first.
+    if (!retriggered.has(batchId)) {
+      retriggered.add(batchId);
+      await deps.trigger?.batchReady(batchId);
+    }
     const at = deps.clock.now().toISOString();
     try {
       await deps.batches.updateBatch(settled, {
@@ -484,7 +492,7 @@ export function batchLooks(
   const retriggered = new Set<string>();
   return {
     batchDue: async (batchId) => {
-      if (!(await maintainDispatch(deps, batchId))) await maintainBatch?.(batchId);
+      if (!(await maintainDispatch(deps, batchId, retriggered))) await maintainBatch?.(batchId);
     },
     queuedItemDue: (order) => queuedItemDue(deps, order, retriggered),
   };

@@ -249,7 +249,10 @@ describe('local mode: the stack dispatches in process, and reconciliation recove
         expect(stack.sandbox!.acceptedApplies(item.no_order)).toBe(1);
         expect((await deps.store.get(item.no_order))?.status).not.toBe('QUEUED');
       }
-      expect(stack.dispatcher!.runs.map((r) => r.batchId)).toEqual([sent.batchId, lost.batchId]);
+      // Re-triggered (a duplicate trigger would be harmless: the applies above are one per item).
+      expect(new Set(stack.dispatcher!.runs.map((r) => r.batchId))).toEqual(
+        new Set([sent.batchId, lost.batchId]),
+      );
     } finally {
       await stack.close();
     }
