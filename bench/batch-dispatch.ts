@@ -148,7 +148,7 @@ export async function runBatchDispatch(
   try {
     return await batchDispatchBench(
       dynamo.endpoint,
-      { items: quick ? 300 : 5000, ratePerSecond: 50, concurrency: 32 },
+      { items: quick ? 300 : 5000, ratePerSecond: 50, concurrency: 64 },
       progress,
     );
   } finally {

@@ -148,7 +148,7 @@ export const payoutConfigSchema = z
     providerRatePerSecond: wholeNumber(1, 1000).default(DEFAULT_PROVIDER_RATES.providerPerSecond),
     /** Default: providerRatePerSecond − reconcileRatePerSecond (50 with the defaults). */
     dispatchRatePerSecond: wholeNumber(1, 1000).optional(),
-    dispatchConcurrency: wholeNumber(1, 64).default(32),
+    dispatchConcurrency: wholeNumber(1, 128).default(64),
     stuckAfterSeconds: wholeNumber(300, 30 * 24 * 3600),
     /** How long a loaded merchant key is used before the functions read it again (MERCHANT_KEY_CACHE_SECONDS). */
     merchantKeyCacheSeconds: wholeNumber(30, 3600).default(DEFAULT_KEY_CACHE_SECONDS),

@@ -60,8 +60,8 @@ const common = {
   [ENV.providerRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.providerPerSecond),
   // Default: PROVIDER_RATE_PER_SECOND − RECONCILE_RATE_PER_SECOND (defaultDispatchRate).
   [ENV.dispatchRatePerSecond]: positiveInt(0).transform((n) => (n === 0 ? undefined : n)),
-  // In flight at once: 50 applies/s with a provider answering in up to ~600 ms needs about 30.
-  [ENV.dispatchConcurrency]: positiveInt(32),
+  // In flight at once: 50 applies/s with each item taking up to ~1.2 s end to end (read, claim, apply, write) needs 64.
+  [ENV.dispatchConcurrency]: positiveInt(64),
   [ENV.dispatchBalanceCheckSeconds]: positiveInt(300),
   [ENV.dispatchQueueUrl]: url.optional(),
   [ENV.keyCacheSeconds]: positiveInt(DEFAULT_KEY_CACHE_SECONDS),

@@ -146,7 +146,7 @@ describe('batch dispatch rates (issue 11)', () => {
     expect(loadConfig(base).dispatch).toEqual({
       providerRatePerSecond: 60,
       ratePerSecond: 50,
-      concurrency: 32,
+      concurrency: 64,
       balanceCheckMs: 300_000,
     });
   });
