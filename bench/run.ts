@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FULL_BATCH_ACCEPT, QUICK_BATCH_ACCEPT, runBatchAcceptBench } from './batch-accept';
+import { runBatchDispatch } from './batch-dispatch';
 import { REPO_ROOT } from './bundle';
 import { FULL_CLOSE, QUICK_CLOSE, runCloseBench } from './close';
 import { consoleSize } from './console-size';
@@ -67,15 +68,18 @@ async function main(): Promise<number> {
     const batchAccept = await runBatchAcceptBench(quick ? QUICK_BATCH_ACCEPT : FULL_BATCH_ACCEPT, log);
     // The daily close (issue 13): close_seconds_100k and its read units.
     const close = await runCloseBench(quick ? QUICK_CLOSE : FULL_CLOSE, log);
+    // Batch dispatch (issue 11): achieved ÷ configured apply rate, from the sandbox's timestamps.
+    const batchDispatch = await runBatchDispatch(quick, log);
     const keys = {
       ...perfKeys(run),
       rru_per_list_page: listPage.rruPerPage,
       batch_accept_ms: batchAccept.medianMs,
+      batch_dispatch_rate_ratio: batchDispatch.ratio,
       ...close.keys,
       ...(await consoleSize(log)),
     };
     const meta = runMeta(host);
-    const details = { ...run, listPage, batchAccept, close: close.details };
+    const details = { ...run, listPage, batchAccept, close: close.details, batchDispatch };
     writeFileSync(target(RESULTS_JSON), `${JSON.stringify({ ...keys, meta, details }, null, 2)}\n`);
     process.stdout.write(`\n${printTable('Performance (bench/results.json)', perfRows(keys))}\n`);
     process.stdout.write(

@@ -5,9 +5,10 @@ import { ENV, METRICS } from '../src/config/contract';
 import { type PayoutConfig, providerEndpoints } from './config/schema';
 import { PayoutApi } from './constructs/api';
 import { PayoutConsole } from './constructs/console';
+import { PayoutDispatch } from './constructs/dispatch';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
-import { PayoutFunctions, SERVICE_NAME } from './constructs/functions';
+import { DISPATCH_FUNCTION_TIMEOUT, PayoutFunctions, SERVICE_NAME } from './constructs/functions';
 import { PayoutFunds } from './constructs/funds';
 import { PayoutKeys } from './constructs/keys';
 import { PayoutMonitoring } from './constructs/monitoring';
@@ -40,6 +41,7 @@ export class PayoutStack extends Stack {
   readonly webConsole: PayoutConsole;
   readonly reports: PayoutReports;
   readonly close: DailyClose;
+  readonly dispatch: PayoutDispatch;
 
   constructor(scope: Construct, id: string, props: PayoutStackProps) {
     super(scope, id, {
@@ -116,6 +118,18 @@ export class PayoutStack extends Stack {
     });
     this.api.addCloseRoute(this.close.fn.function);
 
+    // Batch dispatch (issue 11): the queue feeding the worker; reconciliation re-triggers due batches.
+    this.dispatch = new PayoutDispatch(this, 'Dispatch', {
+      production,
+      worker: fns.dispatch,
+      workerTimeout: DISPATCH_FUNCTION_TIMEOUT,
+      storage: this.storage,
+    });
+    this.dispatch.grantTrigger(fns.reconcile);
+    // The batch API triggers dispatch when a batch is committed (accepted without approval, or approved).
+    this.dispatch.grantTrigger(fns.batches);
+    this.dispatch.grantBatchLooks(fns.reconcile);
+
     const rate = Duration.minutes(config.reconcileRateMinutes);
     this.schedule = new ReconcileSchedule(this, 'Reconcile', { target: fns.reconcile.function, rate });
 
@@ -130,6 +144,7 @@ export class PayoutStack extends Stack {
       Reconcile: fns.reconcile,
       Publish: fns.publish,
       Batches: fns.batches,
+      Dispatch: fns.dispatch,
     })) {
       this.monitoring.addFunction(label, fn);
     }
@@ -141,6 +156,7 @@ export class PayoutStack extends Stack {
       Duration.minutes(config.reconcileRateMinutes * 3),
     );
     this.monitoring.addDeadLetterQueue('PublishDlq', this.events.deadLetterQueue);
+    this.monitoring.addDeadLetterQueue('DispatchDlq', this.dispatch.deadLetterQueue);
     this.monitoring.addStreamLag('Publish', fns.publish, Duration.minutes(10));
     this.monitoring.addFunction('Balance', fns.balance);
     new PayoutFunds(this, 'Funds', {

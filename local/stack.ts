@@ -2,9 +2,10 @@ import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { applyHandler } from '../functions/apply/handler';
 import { balanceHandler } from '../functions/balance/handler';
-import { batchesHandler, loggingTrigger } from '../functions/batches/handler';
+import { batchesHandler } from '../functions/batches/handler';
 import { buildCloseRuntime, closeApiHandler } from '../functions/close/handler';
 import { notifyHandler } from '../functions/notify/handler';
 import { queryHandler } from '../functions/query/handler';
@@ -16,11 +17,15 @@ import { parseYuan, SANDBOX_ENV } from '../sandbox/config';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
 import { DynamoBatchStore } from '../src/adapters/dynamodb/batch-store';
 import { CONTROLS_ENV, ENV } from '../src/config/contract';
-import type { DispatchTrigger } from '../src/core/batch-model';
+import type { BatchStore, DispatchTrigger } from '../src/core/batch-model';
+import { maintainBatch } from '../src/core/batches';
+import { batchLooks } from '../src/core/dispatch';
 import type { PayoutEvent } from '../src/core/events';
-import type { ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
+import type { PayoutDeps } from '../src/core/payouts';
+import type { ReconcileDeps, ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
 import { exportPrivateKeyBase64, parsePrivateKey } from '../src/lianlian/keys';
 import { CONSOLE_CONFIRM_ENV, CONSOLE_PATH, consoleHandler } from './console';
+import { type LocalDispatcher, localDispatcher } from './dispatcher';
 import { type DynamoLocal, ensurePayoutsTable, localDynamoClient, startDynamoLocal } from './dynamodb';
 import { type LocalEventSink, type LocalEvents, startLocalEvents } from './events';
 import { type LocalFront, type Routes, startLocalFront } from './front';
@@ -65,6 +70,11 @@ export interface LocalStackOptions {
   readonly events?:
     | boolean
     | { readonly pollMs?: number; readonly retryMs?: number; readonly sink?: LocalEventSink };
+  /**
+   * Batch dispatch (issue 11): the batch store to dispatch from. With it the stack runs a LocalDispatcher
+   * (`dispatcher`, the batch API's DispatchTrigger locally): the same dispatchBatch as the deployed function.
+   */
+  readonly batchStore?: (client: DynamoDBClient, tableName: string) => BatchStore;
 }
 
 export interface LocalStack {
@@ -90,6 +100,8 @@ export interface LocalStack {
   readonly eventSink?: LocalEventSink;
   /** Resolves once every change written so far has had its events delivered (requires `events`). */
   eventsCaughtUp(timeoutMs?: number): Promise<void>;
+  /** The in-process batch dispatcher (requires `batchStore`). */
+  readonly dispatcher?: LocalDispatcher;
   close(): Promise<void>;
 }
 
@@ -258,6 +270,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       events: { publish: async () => ({ failed: [] }) },
       logger: runtime.logger,
     });
+    // Batches (issue 11) always run locally: the same store and dispatch code as the deployed functions.
+    // (A test may give the dispatcher its own BatchStore; the batch API always writes through the real one.)
+    const writeStore = new DynamoBatchStore({ client: ddb, tableName });
+    const batchStore = options.batchStore?.(ddb, tableName) ?? writeStore;
+    const dispatcher = localDispatcher(runtime, { client: ddb, batches: batchStore, log });
+    cleanups.push(() => dispatcher.close());
     routes = {
       apply: applyHandler(() => runtime),
       query: queryHandler(() => runtime),
@@ -266,8 +284,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       batches: batchesHandler(
         () => runtime,
         (rt) => ({
-          batches: new DynamoBatchStore({ client: ddb, tableName }),
-          dispatch: options.batchDispatch?.(rt) ?? loggingTrigger(rt),
+          batches: writeStore,
+          dispatch: options.batchDispatch?.(rt) ?? dispatcher,
         }),
       ),
       balance: balanceHandler(() => runtime),
@@ -302,7 +320,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // No Lambda deadline locally; the timer below never starts a run while one is still going.
       const base = reconcileOptionsFor(runtime.config, { kind: 'reconcile' }, () => Number.POSITIVE_INFINITY);
       try {
-        return await reconcileWithRuntime(runtime, { ...base, ...overrides });
+        // With batches: due BATCH# records and QUEUED items go to the dispatcher's looks (re-trigger…).
+        // Expiry of a batch awaiting approval and the end of a deny/void sweep are the batch module's.
+        const maintain = (batchId: string) =>
+          maintainBatch({ ...runtime.deps, batches: writeStore, dispatch: dispatcher }, batchId);
+        const looks: Partial<ReconcileDeps> = {
+          batchLooks: () =>
+            batchLooks({ ...runtime.deps, batches: batchStore, trigger: dispatcher }, maintain),
+        };
+        const withLooks: Runtime = { ...runtime, deps: { ...runtime.deps, ...looks } as PayoutDeps };
+        return await reconcileWithRuntime(withLooks, { ...base, ...overrides });
       } finally {
         // What flushMetrics does after each invocation in AWS.
         runtime.metrics?.publishStoredMetrics();
@@ -348,6 +375,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       events: () => requireEvents().sink.events(),
       eventSink: localEvents?.sink,
       eventsCaughtUp: (timeoutMs) => requireEvents().caughtUp(timeoutMs),
+      dispatcher,
       close,
     };
   } catch (error) {

@@ -1,5 +1,6 @@
 import { startBenchDynamo } from '../dynamo';
 import { stageTimer } from '../stats';
+import { type BatchCrashResult, batchCrash } from './batch-crash';
 import { FUZZ_SEED, type NotifyFuzzResult, notifyFuzz } from './fuzz';
 import { type PaydayUnderfundedResult, paydayUnderfunded } from './payday-underfunded';
 import {
@@ -29,6 +30,8 @@ export interface ReliabilitySizes {
   /** payday_underfunded (issue 13): payouts, and how many the starting balance covers. */
   readonly underfundedPayouts?: number;
   readonly underfundedCovered?: number;
+  /** batch_crash (issue 11): items of the batch whose dispatcher is killed three times. */
+  readonly batchCrashItems?: number;
 }
 
 export const FULL_SIZES: ReliabilitySizes = {
@@ -40,6 +43,7 @@ export const FULL_SIZES: ReliabilitySizes = {
   fuzzCases: 10_000,
   underfundedPayouts: 500,
   underfundedCovered: 200,
+  batchCrashItems: 500,
 };
 
 export const QUICK_SIZES: ReliabilitySizes = {
@@ -51,6 +55,7 @@ export const QUICK_SIZES: ReliabilitySizes = {
   fuzzCases: 500,
   underfundedPayouts: 50,
   underfundedCovered: 20,
+  batchCrashItems: 60,
 };
 
 export interface ReliabilityResults {
@@ -62,6 +67,7 @@ export interface ReliabilityResults {
   readonly controls_race: ControlsRaceResult;
   readonly approval_storm: ApprovalStormResult;
   readonly payday_underfunded: PaydayUnderfundedResult;
+  readonly batch_crash: BatchCrashResult;
   readonly seconds: Record<string, number>;
 }
 
@@ -99,6 +105,9 @@ export async function runReliability(
         sizes.underfundedCovered ?? 200,
       ),
     );
+    const batch_crash = await timed('batch_crash', () =>
+      batchCrash(dynamo.endpoint, progress, sizes.batchCrashItems ?? 500),
+    );
     return {
       payday_underfunded,
       duplicate_storm,
@@ -108,6 +117,7 @@ export async function runReliability(
       notify_fuzz,
       controls_race,
       approval_storm,
+      batch_crash,
       seconds,
     };
   } finally {

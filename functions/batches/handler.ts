@@ -15,6 +15,7 @@ import {
   voidBatch,
 } from '../../src/core/batches';
 import { ValidationError } from '../../src/core/errors';
+import { awsBatchParts } from '../dispatch/wiring';
 import { HttpError, json, rawBody } from '../shared/http';
 import { type ApiHandler, httpHandler } from '../shared/lambda';
 import { principalOf } from '../shared/principal';
@@ -50,14 +51,10 @@ export function loggingTrigger(runtime: Runtime): DispatchTrigger {
   };
 }
 
+/** On AWS: the batch store and the dispatch queue (SQS FIFO, DISPATCH_QUEUE_URL) the dispatcher reads. */
 export function defaultBatchPorts(runtime: Runtime): BatchPorts {
-  const client = new DynamoDBClient(
-    runtime.config.dynamoEndpoint ? { endpoint: runtime.config.dynamoEndpoint } : {},
-  );
-  return {
-    batches: new DynamoBatchStore({ client, tableName: runtime.config.tableName }),
-    dispatch: loggingTrigger(runtime),
-  };
+  const { batches, trigger } = awsBatchParts(runtime);
+  return { batches, dispatch: trigger };
 }
 
 const BATCH_ID = /^[A-Za-z0-9_-]{1,32}$/;

@@ -2,7 +2,11 @@ import { isIP } from 'node:net';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
 import { type ControlsField, parseControls } from '../../src/config/controls';
-import { DEFAULT_PROVIDER_RATES, providerBudgetProblem } from '../../src/config/dispatch';
+import {
+  DEFAULT_PROVIDER_RATES,
+  defaultDispatchRate,
+  providerBudgetProblem,
+} from '../../src/config/dispatch';
 import { DEFAULT_KEY_CACHE_SECONDS } from '../../src/config/env';
 import { parseFunds } from '../../src/config/funds';
 import { timingProblems } from '../../src/config/timing';
@@ -144,8 +148,9 @@ export const payoutConfigSchema = z
     reconcileConcurrency: wholeNumber(1, 32),
     /** Batch dispatch (issue 11): the provider's budget, batch applies within it, applies in flight. */
     providerRatePerSecond: wholeNumber(1, 1000).default(DEFAULT_PROVIDER_RATES.providerPerSecond),
-    dispatchRatePerSecond: wholeNumber(1, 1000).default(DEFAULT_PROVIDER_RATES.dispatchPerSecond),
-    dispatchConcurrency: wholeNumber(1, 32).default(8),
+    /** Default: providerRatePerSecond − reconcileRatePerSecond (50 with the defaults). */
+    dispatchRatePerSecond: wholeNumber(1, 1000).optional(),
+    dispatchConcurrency: wholeNumber(1, 128).default(64),
     stuckAfterSeconds: wholeNumber(300, 30 * 24 * 3600),
     /** How long a loaded merchant key is used before the functions read it again (MERCHANT_KEY_CACHE_SECONDS). */
     merchantKeyCacheSeconds: wholeNumber(30, 3600).default(DEFAULT_KEY_CACHE_SECONDS),
@@ -223,11 +228,11 @@ export const payoutConfigSchema = z
         }
       }
       // The provider's budget, as the functions check it at start (src/config/dispatch.ts).
-      const rates = [c.providerRatePerSecond, c.dispatchRatePerSecond, c.reconcileRatePerSecond];
-      if (rates.every((n) => typeof n === 'number')) {
+      if (typeof c.providerRatePerSecond === 'number' && typeof c.reconcileRatePerSecond === 'number') {
         const budget = providerBudgetProblem({
           providerPerSecond: c.providerRatePerSecond,
-          dispatchPerSecond: c.dispatchRatePerSecond,
+          dispatchPerSecond:
+            c.dispatchRatePerSecond ?? defaultDispatchRate(c.providerRatePerSecond, c.reconcileRatePerSecond),
           reconcilePerSecond: c.reconcileRatePerSecond,
         });
         if (budget) ctx.addIssue({ code: 'custom', path: ['providerRatePerSecond'], message: budget });

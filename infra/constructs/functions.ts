@@ -3,6 +3,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
 import { CONTROLS_ENV, ENV, type FunctionName, METRICS } from '../../src/config/contract';
+import { defaultDispatchRate } from '../../src/config/dispatch';
 import { APPLY_FUNCTION_MARGIN_MS, RECONCILE_FUNCTION_TIMEOUT_SECONDS } from '../../src/config/timing';
 import type { PayoutConfig } from '../config/schema';
 import { CONTROLS_CONTEXT_KEYS } from '../config/schema';
@@ -38,6 +39,9 @@ export interface PayoutFunctionsProps {
   readonly network?: FunctionNetwork;
 }
 
+/** The dispatch worker's timeout: a 5,000-item batch at 50/s takes 100 s; a longer one is re-enqueued. */
+export const DISPATCH_FUNCTION_TIMEOUT = Duration.minutes(5);
+
 /** Powertools service name; the functions' metrics carry it as their `service` dimension. */
 export const SERVICE_NAME = 'lianlian-payout';
 
@@ -64,6 +68,8 @@ export class PayoutFunctions extends Construct {
   readonly batches: PayoutFunction;
   /** GET /balance (issue 13): reads the due index and batch reads; signs the balance query. */
   readonly balance: PayoutFunction;
+  /** The batch dispatcher (issue 11): its queue and trigger grants are in constructs/dispatch.ts. */
+  readonly dispatch: PayoutFunction;
   private readonly keys: PayoutKeys;
 
   constructor(scope: Construct, id: string, props: PayoutFunctionsProps) {
@@ -201,6 +207,25 @@ export class PayoutFunctions extends Construct {
     // Funds Low is published by reconcile's funds check (the publisher only turns order changes into events).
     this.reconcile.addEnvironment(ENV.eventBusName, events.bus.eventBusName);
     events.grantPutEvents(this.reconcile);
+    this.dispatch = make(
+      'dispatch',
+      {
+        ...payoutEnvironment,
+        [ENV.providerRatePerSecond]: String(config.providerRatePerSecond),
+        [ENV.dispatchRatePerSecond]: String(
+          config.dispatchRatePerSecond ??
+            defaultDispatchRate(config.providerRatePerSecond, config.reconcileRatePerSecond),
+        ),
+        [ENV.dispatchConcurrency]: String(config.dispatchConcurrency),
+        // Checked against the provider's budget at start, as at synth.
+        [ENV.reconcileRatePerSecond]: String(config.reconcileRatePerSecond),
+      },
+      {
+        description: 'SQS FIFO: send the QUEUED items of a batch at the provider pace',
+        timeout: DISPATCH_FUNCTION_TIMEOUT,
+        network,
+      },
+    );
 
     // Only apply records new orders; only reconcile lists the backlog.
     storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
@@ -219,6 +244,7 @@ export class PayoutFunctions extends Construct {
     storage.grantOrderStore(this.review, ['get', 'update']);
     storage.grantOrderStore(this.notify, ['get', 'update']);
     storage.grantOrderStore(this.reconcile, ['get', 'update', 'listDue', 'listAwaitingFunds']);
+    storage.grantOrderStore(this.dispatch, ['get', 'update']);
     // The funds items (BALANCE#<day>, FUNDS#…: UpdateItem, covered by 'update') and the figures' batch reads.
     storage.grantOrderStore(this.balance, ['listDue']);
     for (const fn of [this.reconcile, this.balance]) {
@@ -228,7 +254,7 @@ export class PayoutFunctions extends Construct {
       );
     }
 
-    for (const fn of [this.apply, this.query, this.review, this.reconcile, this.balance])
+    for (const fn of [this.apply, this.query, this.review, this.reconcile, this.balance, this.dispatch])
       this.useMerchantKey(fn, signingKind);
     // notify never signs; it needs the merchant's secret only to verify MD5-signed notifications.
     if (signingKind === 'md5') this.useMerchantKey(this.notify, 'md5');
@@ -238,6 +264,8 @@ export class PayoutFunctions extends Construct {
     keys.grantFieldKey(this.reconcile, 'open');
     // review opens the payee it approves, to send the apply (and to key it for the payee limits).
     keys.grantFieldKey(this.review, 'open');
+    // dispatch opens each item's sealed payee to send its apply.
+    keys.grantFieldKey(this.dispatch, 'open');
     // Only the two functions that commit money count it per payee.
     keys.grantPayeeMac(this.apply);
     keys.grantPayeeMac(this.review);
@@ -256,6 +284,7 @@ export class PayoutFunctions extends Construct {
       this.publish,
       this.batches,
       this.balance,
+      this.dispatch,
     ];
   }
 

@@ -27,3 +27,12 @@ export function providerBudgetProblem(rates: ProviderRates): string | undefined 
   }
   return undefined;
 }
+
+/**
+ * DISPATCH_RATE_PER_SECOND when it is not set: what the provider's budget leaves after reconciliation
+ * (50 with the defaults), so defaults always fit; an explicit value is checked instead. At least 1: a
+ * reconciliation rate that takes the whole budget is then refused by providerBudgetProblem.
+ */
+export function defaultDispatchRate(providerPerSecond: number, reconcilePerSecond: number): number {
+  return Math.max(1, providerPerSecond - reconcilePerSecond);
+}

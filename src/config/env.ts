@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { type ProviderEndpoints, resolveEndpoints } from '../lianlian/endpoints';
 import { CONTROLS_ENV, ENV } from './contract';
 import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
-import { DEFAULT_PROVIDER_RATES, providerBudgetProblem } from './dispatch';
+import { DEFAULT_PROVIDER_RATES, defaultDispatchRate, providerBudgetProblem } from './dispatch';
 import { FUNDS_ENV, type FundsConfig, parseFunds } from './funds';
 import { type ConfigProblem, configError, problemOf } from './problems';
 import { type TimingSettings, timingProblems } from './timing';
@@ -59,8 +59,10 @@ const common = {
   [ENV.reconcileConcurrency]: positiveInt(4),
   [ENV.stuckAfterSeconds]: positiveInt(24 * 60 * 60),
   [ENV.providerRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.providerPerSecond),
-  [ENV.dispatchRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.dispatchPerSecond),
-  [ENV.dispatchConcurrency]: positiveInt(8),
+  // Default: PROVIDER_RATE_PER_SECOND − RECONCILE_RATE_PER_SECOND (defaultDispatchRate).
+  [ENV.dispatchRatePerSecond]: positiveInt(0).transform((n) => (n === 0 ? undefined : n)),
+  // In flight at once: 50 applies/s with each item taking up to ~1.2 s end to end (read, claim, apply, write) needs 64.
+  [ENV.dispatchConcurrency]: positiveInt(64),
   [ENV.dispatchQueueUrl]: url.optional(),
   [ENV.keyCacheSeconds]: positiveInt(DEFAULT_KEY_CACHE_SECONDS),
   [ENV.eventBusName]: z.string().min(1).optional(),
@@ -209,9 +211,12 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
   if (signType === 'RSA' && !c[ENV.providerPublicKey]) {
     problems.push({ name: ENV.providerPublicKey, message: `is required when ${ENV.signType}=RSA` });
   }
+  const dispatchRate =
+    c[ENV.dispatchRatePerSecond] ??
+    defaultDispatchRate(c[ENV.providerRatePerSecond], c[ENV.reconcileRatePerSecond]);
   const budget = providerBudgetProblem({
     providerPerSecond: c[ENV.providerRatePerSecond],
-    dispatchPerSecond: c[ENV.dispatchRatePerSecond],
+    dispatchPerSecond: dispatchRate,
     reconcilePerSecond: c[ENV.reconcileRatePerSecond],
   });
   if (budget) problems.push({ name: ENV.providerRatePerSecond, message: budget });
@@ -238,7 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     },
     dispatch: {
       providerRatePerSecond: c[ENV.providerRatePerSecond],
-      ratePerSecond: c[ENV.dispatchRatePerSecond],
+      ratePerSecond: dispatchRate,
       concurrency: c[ENV.dispatchConcurrency],
       // The same BALANCE_CHECK_SECONDS as the funds check (src/config/funds.ts): one setting, one meaning.
       balanceCheckMs: funds.checkIntervalMs,

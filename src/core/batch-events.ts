@@ -1,5 +1,6 @@
 import type { BatchRecord, BatchStatus } from './batch-model';
 import { withoutUndefined } from './defined';
+import { batchCompletedEvents } from './dispatch-events';
 import { PAYOUT_EVENT_SOURCE, type PayoutEvent } from './events';
 
 /**
@@ -57,6 +58,8 @@ export function batchEventsFromChange(
   ) => ({ source: PAYOUT_EVENT_SOURCE, detailType, detail: d }) as PayoutEvent;
   if (!oldImage) return [event(BATCH_DETAIL_TYPES.accepted, detail(newImage.created_by))];
   if (oldImage.status === newImage.status) return [];
+  // The dispatcher's end of a batch (DISPATCHED → COMPLETED), with counts and amounts per status.
+  if (newImage.status === 'COMPLETED') return batchCompletedEvents(oldImage, newImage);
   const entry = newImage.history.slice(oldImage.history.length).find((h) => h.to === newImage.status);
   if (oldImage.status === 'AWAITING_APPROVAL' && newImage.status === 'DISPATCHING') {
     return [event(BATCH_DETAIL_TYPES.approved, detail(newImage.approved_by))];

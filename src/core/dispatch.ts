@@ -18,8 +18,8 @@ import { decide } from './transition';
  *   duplicate triggers and restarts after a crash never send an item twice, and a void or denial of the
  *   batch (which changes the batch record first) stops every item not yet claimed.
  * - Rate: every apply takes a slot of the injected limiter (DISPATCH_RATE_PER_SECOND; one limiter shared
- *   by every worker of a process, and one consumer at a time on AWS), taken before the claim so a claimed
- *   item is sent at once.
+ *   by every worker of a process, and one consumer at a time on AWS), right before it is sent, so the
+ *   provider sees the limiter's pace whatever the claims cost.
  * - Funds (optional BalanceQuery): a known balance below the next item's amount pauses the run (the next
  *   trigger or the due look resumes it); an unknown balance never means zero. An apply answered 9104
  *   (AWAITING_FUNDS, by the transition function) pauses it too.
@@ -132,7 +132,7 @@ export async function dispatchBatch(
       }
       if (!row) return;
       try {
-        await dispatchOne(deps, batchId, row, options, summary, halt);
+        await dispatchOne(deps, batchId, row, summary, halt);
       } catch (error) {
         // A store or cipher failure before the claim leaves the item QUEUED (next run); after the claim it
         // is PENDING and reconciliation finds it. Either way never sent twice; this run goes on.
@@ -171,7 +171,6 @@ async function dispatchOne(
   deps: DispatchDeps,
   batchId: string,
   row: BatchItemRow,
-  options: DispatchOptions,
   summary: DispatchSummary,
   halt: (reason: StopReason) => void,
 ): Promise<void> {
@@ -192,12 +191,6 @@ async function dispatchOne(
   // Opened before the claim (as resendPending does): a claim whose apply cannot then be built would leave
   // an order PENDING that was never sent.
   const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
-  await deps.limiter.acquire();
-  // Waiting for a slot may have used the time up: an item not yet claimed stays QUEUED for the next run.
-  if (options.remainingTimeMs() < options.safetyMarginMs) {
-    halt('time');
-    return;
-  }
   const decision = decide(order, { type: 'dispatch' }, transitionContext(deps));
   if (decision.kind !== 'change') {
     summary.skipped++;
@@ -231,6 +224,10 @@ async function dispatchOne(
   deps.balance?.spent(order.money_fen);
   let after: PayoutOrder;
   try {
+    // The slot is taken between the claim and the send, so what the provider sees is paced by the limiter
+    // alone (not by how long each claim took). A claimed item is always sent: waiting here is bounded by
+    // concurrency / rate, well inside the safety margin.
+    await deps.limiter.acquire();
     after = await sendApply(deps, claim.order, payee, 'apply');
   } catch (error) {
     summary.errors++;
@@ -378,12 +375,20 @@ export interface DispatchMaintenanceDeps extends PayoutDeps {
  * lost message, a killed worker), otherwise settle it; DISPATCHED: settle it (completion). Other
  * statuses belong to the batch module (maintainBatch: approval expiry). Answers whether it did anything.
  */
-export async function maintainDispatch(deps: DispatchMaintenanceDeps, batchId: string): Promise<boolean> {
+export async function maintainDispatch(
+  deps: DispatchMaintenanceDeps,
+  batchId: string,
+  retriggered: Set<string> = new Set(),
+): Promise<boolean> {
   const batch = await deps.batches.getBatch(batchId);
   if (!batch || (batch.status !== 'DISPATCHING' && batch.status !== 'DISPATCHED')) return false;
   const settled = await settleBatch(deps, batch);
   if (settled.status === 'DISPATCHING') {
-    await deps.trigger?.batchReady(batchId);
+    // One message per batch and run, whether its record or its items were found due first.
+    if (!retriggered.has(batchId)) {
+      retriggered.add(batchId);
+      await deps.trigger?.batchReady(batchId);
+    }
     const at = deps.clock.now().toISOString();
     try {
       await deps.batches.updateBatch(settled, {
@@ -487,7 +492,7 @@ export function batchLooks(
   const retriggered = new Set<string>();
   return {
     batchDue: async (batchId) => {
-      if (!(await maintainDispatch(deps, batchId))) await maintainBatch?.(batchId);
+      if (!(await maintainDispatch(deps, batchId, retriggered))) await maintainBatch?.(batchId);
     },
     queuedItemDue: (order) => queuedItemDue(deps, order, retriggered),
   };

@@ -200,11 +200,10 @@ describe('deployment configuration', () => {
 describe('batch dispatch rates at synth (issue 11)', () => {
   it('defaults to 60 = 50 + 10 and refuses dispatch + reconcile above the provider rate', () => {
     const config = loadConfig(context(minimal));
-    expect([
-      config.providerRatePerSecond,
-      config.dispatchRatePerSecond,
-      config.reconcileRatePerSecond,
-    ]).toEqual([60, 50, 10]);
+    expect([config.providerRatePerSecond, config.reconcileRatePerSecond]).toEqual([60, 10]);
+    // Unset: what the budget leaves after reconciliation (the dispatch function is given 50).
+    expect(config.dispatchRatePerSecond).toBeUndefined();
+    expect(() => loadConfig(context({ ...minimal, reconcileRatePerSecond: '50' }))).not.toThrow();
     expect(() => loadConfig(context({ ...minimal, dispatchRatePerSecond: '60' }))).toThrow(
       /providerRatePerSecond DISPATCH_RATE_PER_SECOND \(60\) \+ RECONCILE_RATE_PER_SECOND \(10\) must not exceed/,
     );

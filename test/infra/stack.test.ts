@@ -1,5 +1,7 @@
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DISPATCH_MAX_RECEIVES } from '../../infra/constructs/dispatch';
 import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
 import { ENV, METRICS, merchantKeyContext, type ReconcileSchedulePayload } from '../../src/config/contract';
 import {
@@ -326,13 +328,13 @@ describe('storage and keys', () => {
     });
   });
 
-  it('one KMS key per purpose: table, merchant key, payee fields (and the alarm topic)', () => {
+  it('one KMS key per purpose: table, merchant key, payee fields (and the alarm topic, the dispatch queue)', () => {
     const descriptions = ofType(s.dev.json, 'AWS::KMS::Key').map(([, k]) =>
       String(k.Properties?.Description),
     );
-    // + the reports bucket's key (issue 13).
-    expect(descriptions).toHaveLength(5);
-    expect(new Set(descriptions).size).toBe(5);
+    // + the reports bucket's key (issue 13) and the dispatch queue's (issue 11).
+    expect(descriptions).toHaveLength(6);
+    expect(new Set(descriptions).size).toBe(6);
   });
 
   it('the merchant and field keys refuse use without their purpose context, even to administrators', () => {
@@ -473,13 +475,14 @@ describe('IAM', () => {
     expect(actions('review')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actions('notify')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     // Funds (issue 13): the waiting queue and the figures' batch reads; the funds items are UpdateItem.
-    expect(actions('reconcile')).toEqual([
+    expect([...new Set(actions('reconcile'))]).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
       'dynamodb:Query',
-      'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
+    // The due index, the FUNDS queue (awaiting-approval) and (issue 11) the by-batch index for its batch
+    // looks; never a wildcard.
     const queries = dynamo('reconcile').filter((x) => x.action === 'dynamodb:Query');
     expect(queries.map((q) => q.resource).join()).toContain(`/index/${PAYOUTS_TABLE.openIndex.name}`);
     expect(queries.map((q) => q.resource).join()).toContain(`/index/${PAYOUTS_TABLE.awaitingIndex.name}`);
@@ -829,5 +832,107 @@ describe('batches (issue 11)', () => {
     expect(actions).not.toContain('dynamodb:Scan');
     const query = statements.find((st) => actionsOf(st).includes('dynamodb:Query'));
     expect(JSON.stringify(query?.Resource)).toContain(`/index/${PAYOUTS_TABLE.batchIndex.name}`);
+  });
+});
+
+// Batch dispatch (issue 11): SQS FIFO + DLQ + alarm, the worker and its grants, on the dev synth above.
+const dispatchId = (element: unknown) => s.dev.stack.getLogicalId(element as CfnElement);
+const queueId = () => dispatchId(s.dev.stack.dispatch.queue.node.defaultChild);
+const dlqId = () => dispatchId(s.dev.stack.dispatch.deadLetterQueue.node.defaultChild);
+const keyId = () => dispatchId(s.dev.stack.dispatch.key.node.defaultChild);
+const workerId = () => dispatchId(s.dev.stack.functions.dispatch.function.node.defaultChild);
+
+function statementsOfDispatch(fnId: string) {
+  const role = roleOfFunction(s.dev.json, fnId);
+  return identityStatements(s.dev.json)
+    .filter((e) => e.roles.includes(role))
+    .map((e) => e.statement);
+}
+
+describe('batch dispatch on AWS (issue 11)', () => {
+  it('an SQS FIFO queue encrypted with its own rotated key, SSL only, with a FIFO DLQ after 5 receives', () => {
+    const queue = resources(s.dev.json)[queueId()]!.Properties!;
+    expect(queue).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId(), 'Arn'] },
+      VisibilityTimeout: 900,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId(), 'Arn'] },
+        maxReceiveCount: DISPATCH_MAX_RECEIVES,
+      },
+    });
+    expect(resources(s.dev.json)[dlqId()]!.Properties).toMatchObject({
+      FifoQueue: true,
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId(), 'Arn'] },
+    });
+    expect(resources(s.dev.json)[keyId()]!.Properties).toMatchObject({ EnableKeyRotation: true });
+    const policies = ofType(s.dev.json, 'AWS::SQS::QueuePolicy').map(([, r]) => JSON.stringify(r.Properties));
+    expect(policies.filter((p) => p.includes('aws:SecureTransport') && p.includes(queueId()))).toHaveLength(
+      1,
+    );
+  });
+
+  it('the worker consumes it one message at a time, reporting failures per message', () => {
+    const mappings = ofType(s.dev.json, 'AWS::Lambda::EventSourceMapping').filter(([, r]) =>
+      JSON.stringify(r.Properties?.EventSourceArn).includes(queueId()),
+    );
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]![1].Properties).toMatchObject({
+      FunctionName: { Ref: workerId() },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const env = (
+      resources(s.dev.json)[workerId()]!.Properties!.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(env).toMatchObject({
+      [ENV.providerRatePerSecond]: '60',
+      [ENV.dispatchRatePerSecond]: '50',
+      [ENV.reconcileRatePerSecond]: '10',
+      [ENV.dispatchQueueUrl]: { Ref: queueId() },
+    });
+    expect(resources(s.dev.json)[workerId()]!.Properties!.Timeout).toBe(300);
+  });
+
+  it('least privilege: the worker claims (UpdateItem + ConditionCheckItem) and reads the by-batch index, nothing wider', () => {
+    const statements = statementsOfDispatch(workerId());
+    const actions = statements.flatMap(actionsOf);
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']),
+    );
+    expect(actions).not.toContain('dynamodb:PutItem');
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(actions.some((a) => a === '*' || a === 'dynamodb:*' || a === 'sqs:*')).toBe(false);
+    const query = statements.find((st) => actionsOf(st).includes('dynamodb:Query'));
+    expect(JSON.stringify(query?.Resource)).toContain(`/index/${PAYOUTS_TABLE.batchIndex.name}`);
+  });
+
+  it('reconciliation may send to the queue (re-trigger) and is told its URL; the API functions are not', () => {
+    const reconcileId = dispatchId(s.dev.stack.functions.reconcile.function.node.defaultChild);
+    const sends = (fnId: string) => statementsOfDispatch(fnId).flatMap(actionsOf).includes('sqs:SendMessage');
+    expect(sends(reconcileId)).toBe(true);
+    expect(sends(workerId())).toBe(true);
+    expect(sends(dispatchId(s.dev.stack.functions.apply.function.node.defaultChild))).toBe(false);
+    const env = (
+      resources(s.dev.json)[reconcileId]!.Properties!.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(env[ENV.dispatchQueueUrl]).toEqual({ Ref: queueId() });
+    // Its batch looks read a batch's items (completion) through the by-batch index.
+    const queries = statementsOfDispatch(reconcileId).filter((st) =>
+      actionsOf(st).includes('dynamodb:Query'),
+    );
+    expect(JSON.stringify(queries.map((q) => q.Resource))).toContain(
+      `/index/${PAYOUTS_TABLE.batchIndex.name}`,
+    );
+  });
+
+  it('the DLQ alarms, and cdk-nag has nothing to say', () => {
+    const alarms = ofType(s.dev.json, 'AWS::CloudWatch::Alarm').filter(([, r]) =>
+      JSON.stringify(r.Properties?.Dimensions ?? r.Properties?.Metrics).includes(dlqId()),
+    );
+    expect(alarms.length).toBeGreaterThanOrEqual(1);
+    expect(nagErrors(s.dev.stack)).toEqual([]);
+    expect(nagWarnings(s.dev.stack)).toEqual([]);
   });
 });

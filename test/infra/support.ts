@@ -127,7 +127,8 @@ export type FunctionKey =
   | 'reconcile'
   | 'publish'
   | 'batches'
-  | 'balance';
+  | 'balance'
+  | 'dispatch';
 export const FUNCTION_KEYS: readonly FunctionKey[] = [
   'apply',
   'query',
@@ -136,6 +137,7 @@ export const FUNCTION_KEYS: readonly FunctionKey[] = [
   'reconcile',
   'publish',
   'balance',
+  'dispatch',
 ];
 
 /** Logical id of the AWS::Lambda::Function the stack built for `functions/<name>`. */

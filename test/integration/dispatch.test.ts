@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
+import { startLocalStack } from '../../local/stack';
 import { DynamoDispatchClaims } from '../../src/adapters/dynamodb/dispatch-claims';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { type DispatchDeps, type DispatchOptions, dispatchBatch } from '../../src/core/dispatch';
@@ -192,5 +194,67 @@ describe('dispatchBatch on DynamoDB Local', () => {
       amounts: { REJECTED: '30.00' },
     });
     expect(batch?.next_check_at).toBeUndefined();
+  }, 60_000);
+});
+
+describe('local mode: the stack dispatches in process, and reconciliation recovers a lost trigger', () => {
+  it('batchReady sends the batch through the sandbox; a batch whose trigger was lost is re-triggered by its due look', async () => {
+    const tableName = `dispatch-local-${randomUUID()}`;
+    tables.push(tableName);
+    const stack = await startLocalStack({
+      port: 0,
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      tableName,
+      sandbox: { stepMs: 20 },
+      overrides: () => ({ logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }) }),
+      batchStore: (c, t) => new DynamoBatchStoreDouble({ client: c, tableName: t }),
+    });
+    try {
+      const deps = stack.runtime.deps;
+      const batches = new DynamoBatchStoreDouble({ client, tableName });
+      const seedBatch = async (count: number) => {
+        const batchId = testNoOrder('B');
+        const items: PayoutOrder[] = [];
+        for (let seq = 1; seq <= count; seq++) {
+          const noOrder = testNoOrder('I');
+          const at = new Date().toISOString();
+          const order = queuedItem(
+            makeOrder({
+              no_order: noOrder,
+              created_at: at,
+              updated_at: at,
+              payee_sealed: await deps.cipher.seal(PAYEE, noOrder),
+            }),
+            batchId,
+            seq,
+          );
+          await deps.store.create(order);
+          items.push(order);
+        }
+        await batches.put(
+          batchRecord(batchId, items, { next_check_at: new Date(Date.now() + 15 * 60_000).toISOString() }),
+        );
+        return { batchId, items };
+      };
+      const sent = await seedBatch(5);
+      await stack.dispatcher!.batchReady(sent.batchId);
+      await stack.dispatcher!.idle();
+      for (const item of sent.items) expect(stack.sandbox!.acceptedApplies(item.no_order)).toBe(1);
+
+      // The trigger of this one was lost: nothing sends it until its items are due.
+      const lost = await seedBatch(3);
+      await stack.reconcileOnce({ now: new Date(Date.now() + 20 * 60_000) });
+      await stack.dispatcher!.idle();
+      for (const item of lost.items) {
+        expect(stack.sandbox!.acceptedApplies(item.no_order)).toBe(1);
+        expect((await deps.store.get(item.no_order))?.status).not.toBe('QUEUED');
+      }
+      // Re-triggered (a duplicate trigger would be harmless: the applies above are one per item).
+      expect(new Set(stack.dispatcher!.runs.map((r) => r.batchId))).toEqual(
+        new Set([sent.batchId, lost.batchId]),
+      );
+    } finally {
+      await stack.close();
+    }
   }, 60_000);
 });

@@ -72,6 +72,9 @@ const BATCH_PATCH_KEYS: ReadonlySet<string> = new Set([
   'completed_at',
   'next_check_at',
   'limit_day',
+  // Written by the dispatcher with the completion (Batch Completed carries them).
+  'counts',
+  'amounts',
 ]);
 
 export class DynamoBatchStore implements BatchWriteStore {

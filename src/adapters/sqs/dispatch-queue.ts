@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DispatchTrigger } from '../../core/batch-model';
 import { DependencyError } from '../../core/errors';
+import type { DispatchMessage } from './dispatch-message';
 
 /**
  * The dispatch trigger on AWS: one message per "this batch may be sent now" on an SQS FIFO queue.
@@ -15,10 +16,6 @@ import { DependencyError } from '../../core/errors';
  * - The body is the batch id only: no payee data, no amounts.
  */
 export const DISPATCH_MESSAGE_GROUP = 'batches';
-
-export interface DispatchMessage {
-  readonly batch_id: string;
-}
 
 export class SqsDispatchTrigger implements DispatchTrigger {
   constructor(private readonly options: { client: SQSClient; queueUrl: string; newId?: () => string }) {}
@@ -41,14 +38,4 @@ export class SqsDispatchTrigger implements DispatchTrigger {
   }
 }
 
-/** The batch id of a dispatch message body, or undefined for anything else (never trusted further). */
-export function parseDispatchMessage(body: string): string | undefined {
-  try {
-    const parsed = JSON.parse(body) as Partial<DispatchMessage>;
-    return typeof parsed.batch_id === 'string' && /^[A-Za-z0-9_-]{1,32}$/.test(parsed.batch_id)
-      ? parsed.batch_id
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { parseDispatchMessage } from './dispatch-message';

@@ -146,9 +146,16 @@ describe('batch dispatch rates (issue 11)', () => {
     expect(loadConfig(base).dispatch).toEqual({
       providerRatePerSecond: 60,
       ratePerSecond: 50,
-      concurrency: 8,
+      concurrency: 64,
       balanceCheckMs: 300_000,
     });
+  });
+
+  it('an unset dispatch rate is what the provider budget leaves after reconciliation', () => {
+    expect(loadConfig({ ...base, [ENV.reconcileRatePerSecond]: '50' }).dispatch.ratePerSecond).toBe(10);
+    expect(() => loadConfig({ ...base, [ENV.reconcileRatePerSecond]: '60' })).toThrow(
+      /DISPATCH_RATE_PER_SECOND \(1\) \+ RECONCILE_RATE_PER_SECOND \(60\) must not exceed/,
+    );
   });
 
   it('refuses to start when dispatch + reconcile exceed the provider rate', () => {

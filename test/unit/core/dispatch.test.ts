@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LocalDispatcher } from '../../../local/dispatcher';
 import { batchKey, PAYOUTS_TABLE } from '../../../src/adapters/dynamodb/table';
 import { providerBudgetProblem } from '../../../src/config/dispatch';
 import type { BatchRecord } from '../../../src/core/batch-model';
@@ -15,6 +16,7 @@ import {
   queuedItemDue,
   settleBatch,
 } from '../../../src/core/dispatch';
+import { batchCompletedEvents } from '../../../src/core/dispatch-events';
 import type { PayoutOrder } from '../../../src/core/model';
 import { applyInput } from '../../../src/core/payouts';
 import type { BalanceOutcome } from '../../../src/core/ports';
@@ -409,5 +411,66 @@ describe('reconciliation with batches (runReconciliation)', () => {
     expect(BATCH_KEY_PREFIX).toBe(PAYOUTS_TABLE.batchPrefix);
     expect(batchIdOfKey(batchKey('b-1'))).toBe('b-1');
     expect(batchIdOfKey('ORDER1')).toBeUndefined();
+  });
+});
+
+describe('LocalDispatcher (local mode: the same dispatchBatch, in process)', () => {
+  it('runs batches one at a time in the order they became ready; a waiting batch is not queued twice', async () => {
+    const a = await world(3);
+    // A second batch in the same stores.
+    const bId = testNoOrder('B');
+    const bItems: PayoutOrder[] = [];
+    for (let seq = 1; seq <= 2; seq++) {
+      const noOrder = testNoOrder('I');
+      const order = queuedItem(
+        makeOrder({ no_order: noOrder, payee_sealed: await a.deps.cipher.seal(PAYEE, noOrder) }),
+        bId,
+        seq,
+      );
+      await a.store.create(order);
+      bItems.push(order);
+    }
+    a.batches.put(batchRecord(bId, bItems));
+    const dispatcher = new LocalDispatcher(a.deps, { concurrency: 2 });
+    await dispatcher.batchReady(a.batchId);
+    await dispatcher.batchReady(bId);
+    await dispatcher.batchReady(bId);
+    await dispatcher.idle();
+    expect(dispatcher.runs.map((r) => r.batchId)).toEqual([a.batchId, bId]);
+    const sent = a.deps.provider.applies.map((x) => x.no_order);
+    expect(sent).toEqual([...a.items.map((i) => i.no_order), ...bItems.map((i) => i.no_order)]);
+    expect((await a.batches.getBatch(bId))?.status).toBe('DISPATCHED');
+  });
+});
+
+describe('Batch Completed event', () => {
+  it('one event for the change into COMPLETED, with counts and amounts per status, the same on redelivery', async () => {
+    const w = await world(2);
+    w.deps.provider.applyOutcome = () => ({ kind: 'rejected', retCode: '1005' });
+    await dispatchBatch(w.deps, w.batchId, FOREVER);
+    const completed = (await w.batches.getBatch(w.batchId))!;
+    expect(completed.status).toBe('COMPLETED');
+    const before = { ...completed, status: 'DISPATCHED' as const, version: completed.version - 1 };
+    const events = batchCompletedEvents(before, completed);
+    expect(events).toEqual([
+      {
+        source: 'lianlian-payout',
+        detailType: 'Batch Completed',
+        detail: {
+          id: `batch:${w.batchId}:${completed.version}`,
+          batch_id: w.batchId,
+          status: 'COMPLETED',
+          previous_status: 'DISPATCHED',
+          item_count: 2,
+          total_amount: '20.00',
+          counts: { REJECTED: 2 },
+          amounts: { REJECTED: '20.00' },
+          occurred_at: completed.completed_at,
+        },
+      },
+    ]);
+    expect(batchCompletedEvents(before, completed)).toEqual(events);
+    expect(batchCompletedEvents(completed, completed)).toEqual([]);
+    expect(batchCompletedEvents(undefined, { ...completed, status: 'DISPATCHED' })).toEqual([]);
   });
 });
