@@ -1,6 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { DynamoBatchStore } from '../../src/adapters/dynamodb/batch-store';
 import type { BatchBody } from '../../src/core/batch-input';
 import type { DispatchTrigger } from '../../src/core/batch-model';
 import {
