@@ -16,6 +16,9 @@ let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack('batches-e2e', {
     env: { [CONTROLS_ENV.approvalMinBatch]: '1000.00' },
+    // These tests look at what acceptance and approval record, so nothing is dispatched here: the
+    // dispatcher's own end-to-end tests (test/integration/dispatch.test.ts, test/browser) send them.
+    batchDispatch: () => ({ batchReady: async () => undefined }),
   });
 });
 
@@ -153,4 +156,37 @@ describe('batches in local mode', () => {
     const voided = await call('POST', '/batches/e2e-appr/void', 'alice');
     expect(voided.json()).toMatchObject({ status: 'VOIDED', counts: { VOIDED: 2 } });
   });
+});
+
+describe('batches in local mode, dispatched', () => {
+  it('PUT a CSV → the dispatcher sends every item once through the sandbox → the batch reaches COMPLETED', async () => {
+    const live = await startTestStack('batches-dispatch-e2e', { sandbox: { stepMs: 20 } });
+    try {
+      const nos = [testNoOrder('D'), testNoOrder('D'), testNoOrder('D')];
+      const text = `${HEADER}\n${nos.map((no, i) => `${no},${i + 1}.00,${TEST_CARD},${TEST_NAME},0,pay`).join('\n')}\n`;
+      const put = await fetch(`${live.url}/batches/e2e-live`, {
+        method: 'PUT',
+        headers: { 'x-principal': 'alice', 'content-type': 'text/csv' },
+        body: text,
+      });
+      expect(put.status).toBe(202);
+      const view = async () =>
+        (await (await fetch(`${live.url}/batches/e2e-live`)).json()) as {
+          status: string;
+          counts: Record<string, number>;
+        };
+      // Sent by the batch API's trigger (no reconciliation involved), paid by the sandbox's notifications.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await view()).counts.SUCCESS !== 3) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await view()).counts).toEqual({ SUCCESS: 3 });
+      for (const no of nos) expect(live.sandbox?.acceptedApplies(no)).toBe(1);
+      // Completion is noticed by the batch's due look (or the dispatcher's last item).
+      await live.reconcileOnce({ now: new Date(Date.now() + 20 * 60_000) });
+      expect((await view()).status).toBe('COMPLETED');
+    } finally {
+      await live.dispose();
+    }
+  }, 60_000);
 });
