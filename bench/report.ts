@@ -100,7 +100,21 @@ export function perfRows(r: PerfKeys): Row[] {
       target: '≤ 15',
       pass: r.usd_per_million_payouts <= 15,
     },
+    // Issues 11–13 (absent from result files written before them).
+    ...optionalRow(r, 'rru_per_list_page', '≤ 10', (v) => v <= 10),
+    ...optionalRow(r, 'batch_accept_ms', '≤ 3000', (v) => v <= 3000),
+    ...optionalRow(r, 'batch_dispatch_rate_ratio', '≥ 0.9', (v) => v >= 0.9),
+    ...optionalRow(r, 'close_seconds_100k', '≤ 60', (v) => v <= 60),
+    ...optionalRow(r, 'close_read_units_100k', 'report'),
+    ...optionalRow(r, 'console_js_gzip_kb', '≤ 150', (v) => v <= 150),
   ];
+}
+
+/** A row for a key newer result files carry; none when the file predates it. */
+function optionalRow(r: PerfKeys, key: string, target: string, ok?: (v: number) => boolean): Row[] {
+  const value = (r as unknown as Record<string, unknown>)[key];
+  if (typeof value !== 'number') return [];
+  return [{ key, value: fmt(value), target, ...(ok ? { pass: ok(value) } : {}) }];
 }
 
 export function reliabilityRows(r: ReliabilityResults): Row[] {

@@ -39,7 +39,7 @@ export async function paydayUnderfunded(
     dynamoEndpoint,
     'payday',
     { balanceFen: covered * PAYOUT_FEN, stepMs: 20, notifyIntervalMs: 100 },
-    { RECONCILE_RATE_PER_SECOND: '100', RECONCILE_CONCURRENCY: '8' },
+    { PROVIDER_RATE_PER_SECOND: '150', RECONCILE_RATE_PER_SECOND: '100', RECONCILE_CONCURRENCY: '8' },
   );
   try {
     const stamp = Date.now().toString(36);

@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import {
@@ -12,7 +11,6 @@ import {
 import { KmsPayeeKeyer, LocalPayeeKeyer } from '../../src/adapters/crypto/payee-key';
 import { DynamoFundsStore } from '../../src/adapters/dynamodb/funds-store';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
-import { EventBridgeFundsEvents } from '../../src/adapters/eventbridge/funds-events';
 import { cachedFor, cachedOnce } from '../../src/adapters/kms/cache';
 import {
   loadEnvMerchantKeys,
@@ -66,7 +64,7 @@ export interface Runtime {
 export interface RuntimeFunds {
   readonly balance: BalanceQuery;
   readonly store: FundsStore;
-  /** Absent without EVENT_BUS_NAME (local mode without events): a crossing is logged only. */
+  /** Absent unless given (the reconcile entry adds the EventBridge sender; local mode prints): logged only. */
   readonly events?: FundsEvents;
 }
 
@@ -197,11 +195,9 @@ export function buildRuntime(
         tableName: config.tableName,
         queue: new DynamoOrderStore({ client: dynamo, tableName: config.tableName }),
       }),
-    ...(overrides.fundsEvents
-      ? { events: overrides.fundsEvents }
-      : config.eventBusName
-        ? { events: new EventBridgeFundsEvents(new EventBridgeClient({}), config.eventBusName) }
-        : {}),
+    // Only the reconcile function publishes Funds Low (functions/reconcile/index.ts adds the EventBridge
+    // sender there), so no other function's bundle carries the EventBridge client.
+    ...(overrides.fundsEvents ? { events: overrides.fundsEvents } : {}),
   };
   return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys, funds, dynamo };
 }
