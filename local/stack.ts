@@ -241,11 +241,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         Object.values(CONTROLS_ENV).flatMap((name) => (user[name] ? [[name, user[name]]] : [])),
       ),
       [ENV.localPayeeHmacKey]: user[ENV.localPayeeHmacKey] || secrets.payeeHmacKey || '',
-      // Funds (issue 13): passed through as set; unset = the defaults (300 s, one day, no amount).
+      // Funds (issue 13) and the provider's rate budget (issue 11): passed through as set; unset = the
+      // defaults (300 s, one day, no amount; provider 60/s of which reconciliation 10 and dispatch the rest).
       ...Object.fromEntries(
-        [ENV.balanceCheckSeconds, ENV.fundsWaitSeconds, ENV.lowBalanceAmount].flatMap((name) =>
-          user[name] ? [[name, user[name]]] : [],
-        ),
+        [
+          ENV.balanceCheckSeconds,
+          ENV.fundsWaitSeconds,
+          ENV.lowBalanceAmount,
+          ENV.providerRatePerSecond,
+          ENV.dispatchRatePerSecond,
+          ENV.dispatchConcurrency,
+        ].flatMap((name) => (user[name] ? [[name, user[name]]] : [])),
       ),
     };
     const runtime = buildRuntime(env, {
