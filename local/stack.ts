@@ -19,7 +19,7 @@ import { DynamoBatchStore } from '../src/adapters/dynamodb/batch-store';
 import { CONTROLS_ENV, ENV } from '../src/config/contract';
 import type { BatchStore, DispatchTrigger } from '../src/core/batch-model';
 import { maintainBatch } from '../src/core/batches';
-import { batchLooks } from '../src/core/dispatch';
+import { BalanceGate, batchLooks } from '../src/core/dispatch';
 import type { PayoutEvent } from '../src/core/events';
 import type { PayoutDeps } from '../src/core/payouts';
 import type { ReconcileDeps, ReconcileOptions, ReconcileSummary } from '../src/core/reconcile';
@@ -280,7 +280,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // (A test may give the dispatcher its own BatchStore; the batch API always writes through the real one.)
     const writeStore = new DynamoBatchStore({ client: ddb, tableName });
     const batchStore = options.batchStore?.(ddb, tableName) ?? writeStore;
-    const dispatcher = localDispatcher(runtime, { client: ddb, batches: batchStore, log });
+    const dispatcher = localDispatcher(runtime, {
+      client: ddb,
+      batches: batchStore,
+      log,
+      // Funds (issue 13): a known balance below the next item pauses the batch; the funds check or a
+      // later trigger resumes it. Unknown is never zero.
+      balance: new BalanceGate(runtime.funds.balance, runtime.config.dispatch.balanceCheckMs),
+    });
     cleanups.push(() => dispatcher.close());
     routes = {
       apply: applyHandler(() => runtime),

@@ -1,4 +1,5 @@
 import { DynamoDispatchClaims } from '../../src/adapters/dynamodb/dispatch-claims';
+import { BalanceGate } from '../../src/core/dispatch';
 import { TokenBucket } from '../../src/core/rate-limit';
 import { processRuntime } from '../shared/runtime';
 import { dispatchHandler } from './handler';
@@ -17,6 +18,8 @@ export const handler = dispatchHandler(() => {
       // One limiter per container; SQS FIFO runs one container at a time for the one message group.
       limiter: new TokenBucket({ ratePerSecond: runtime.config.dispatch.ratePerSecond }),
       trigger,
+      // Funds (issue 13): pause while the known balance cannot cover the next item (unknown ≠ zero).
+      balance: new BalanceGate(runtime.funds.balance, runtime.config.dispatch.balanceCheckMs),
     },
   };
 });

@@ -221,7 +221,6 @@ async function dispatchOne(
     source: 'dispatch',
     batch_id: batchId,
   });
-  deps.balance?.spent(order.money_fen);
   let after: PayoutOrder;
   try {
     // The slot is taken between the claim and the send, so what the provider sees is paced by the limiter
@@ -524,8 +523,8 @@ async function postpone(deps: PayoutDeps, order: PayoutOrder, when: Date): Promi
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * The last known balance, asked for at most every `refreshMs`. Between asks it is lowered by what this
- * process sent, so a run pauses before the provider has to refuse. Unknown is never zero: covers() says
+ * The last known balance, asked for at most every `refreshMs`. Between asks it is lowered by every item
+ * it lets through, so a run pauses before the provider has to refuse. Unknown is never zero: covers() says
  * yes, and the provider's 9104 (AWAITING_FUNDS) is the backstop.
  */
 export class BalanceGate {
@@ -546,11 +545,18 @@ export class BalanceGate {
       });
       await this.asking;
     }
-    return this.known === undefined || this.known >= amountFen;
-  }
-
-  spent(amountFen: number): void {
-    if (this.known !== undefined) this.known -= amountFen;
+    if (this.known === undefined) return true;
+    if (this.known >= amountFen) {
+      // Taken at once, in the same turn as the check: items run concurrently, and a check now with the
+      // subtraction after the send would let several items each see the whole balance. An item that is
+      // then not sent (its claim lost) leaves the figure a little low: a pause too early, never too late.
+      this.known -= amountFen;
+      return true;
+    }
+    // A pause ends this run; the run that resumes it (a re-trigger, the due look) asks the provider
+    // again instead of trusting a figure from before a possible top-up.
+    this.askedAt = Number.NEGATIVE_INFINITY;
+    return false;
   }
 
   /** The provider said 9104: whatever we believed, ask again next time. */

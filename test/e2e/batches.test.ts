@@ -190,3 +190,41 @@ describe('batches in local mode, dispatched', () => {
     }
   }, 60_000);
 });
+
+describe('batches in local mode, short of funds', () => {
+  it('dispatch pauses before an item the known balance cannot cover, sends nothing the provider would refuse, and resumes after a top-up', async () => {
+    // Enough for the first two items (1.00 + 2.00), not the third (3.00).
+    const live = await startTestStack('batches-funds-e2e', { sandbox: { stepMs: 20, balanceFen: 350 } });
+    try {
+      const nos = [testNoOrder('P'), testNoOrder('P'), testNoOrder('P')];
+      const text = `${HEADER}\n${nos.map((no, i) => `${no},${i + 1}.00,${TEST_CARD},${TEST_NAME},0,pay`).join('\n')}\n`;
+      const put = await fetch(`${live.url}/batches/e2e-funds`, {
+        method: 'PUT',
+        headers: { 'x-principal': 'alice', 'content-type': 'text/csv' },
+        body: text,
+      });
+      expect(put.status).toBe(202);
+      const until = async (done: () => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await live.dispatcher?.idle();
+      };
+      await until(() => live.sandbox?.acceptedApplies(nos[1]!) === 1);
+      expect(live.sandbox?.acceptedApplies(nos[0]!)).toBe(1);
+      expect(live.sandbox?.acceptedApplies(nos[1]!)).toBe(1);
+      // Paused before the third: never sent, so no 9104 and nothing waiting for funds.
+      const third = async () =>
+        (await (await fetch(`${live.url}/payouts/${nos[2]}`)).json()) as { status: string };
+      expect((await third()).status).toBe('QUEUED');
+      expect(live.sandbox?.acceptedApplies(nos[2]!)).toBe(0);
+
+      // Topped up; the balance is asked again on the next run (its due look re-triggers the batch).
+      live.sandbox?.topup(1_000_00);
+      await live.reconcileOnce({ now: new Date(Date.now() + 20 * 60_000) });
+      await until(() => live.sandbox?.acceptedApplies(nos[2]!) === 1);
+      expect(live.sandbox?.acceptedApplies(nos[2]!)).toBe(1);
+    } finally {
+      await live.dispose();
+    }
+  }, 60_000);
+});
