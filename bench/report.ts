@@ -156,6 +156,7 @@ export function reliabilityRows(r: ReliabilityResults): Row[] {
     },
     ...controlsRows(r),
     ...fundsRows(r),
+    ...batchRows(r),
   ];
 }
 
@@ -169,6 +170,20 @@ function fundsRows(r: Partial<Pick<ReliabilityResults, 'payday_underfunded'>>): 
       value: `${p.paid}/${p.orders} paid (balance for ${p.covered}; ${p.awaitingFunds} waited for funds), ${p.rejected} rejected, ${p.sentTwice} not accepted exactly once, ${p.passes} pass(es)`,
       target: 'every payout paid exactly once, none rejected, none sent twice',
       pass: p.pass,
+    },
+  ];
+}
+
+/** Issue 11's dispatcher crash; absent from result files written before batches. */
+function batchRows(r: Partial<Pick<ReliabilityResults, 'batch_crash'>>): Row[] {
+  const b = r.batch_crash;
+  if (!b) return [];
+  return [
+    {
+      key: 'batch_crash',
+      value: `${b.duplicate_applies} duplicate applies, ${b.items_unsent} unsent, ${b.items_not_final} not final (${b.items} items, dispatcher killed ${b.kills} times, at ${b.applies_at_kills.join('/')} applies)`,
+      target: '0 duplicate applies, 0 unsent, every item final',
+      pass: b.ok,
     },
   ];
 }
