@@ -1,5 +1,4 @@
 import { formatFen } from '../lianlian/money';
-import { formatDtOrder } from '../lianlian/time';
 import { csvLine } from './batch-csv';
 import {
   type BatchBody,
@@ -28,9 +27,8 @@ import {
   TransitionConflictError,
   ValidationError,
 } from './errors';
-import { maskCardNo, maskName } from './mask';
 import { EXPIRY_PRINCIPAL, type PayoutOrder } from './model';
-import { applyInput, controlsOf, type PayoutDeps, payeeKeyOf } from './payouts';
+import { applyInput, controlsOf, orderFromRequest, type PayoutDeps, payeeKeyOf } from './payouts';
 import { type PayoutRequest, requestDigest } from './request';
 import { PAYOUT_STATUSES, type PayoutStatus } from './status';
 
@@ -469,7 +467,7 @@ function sortErrors(errors: BatchFieldError[]): BatchFieldError[] {
   return errors.sort((a, b) => a.row - b.row);
 }
 
-async function newItem(
+function newItem(
   deps: BatchDeps,
   request: PayoutRequest,
   batchId: string,
@@ -478,35 +476,13 @@ async function newItem(
   due: string,
   principal: string,
 ): Promise<PayoutOrder> {
-  const at = now.toISOString();
-  return {
-    no_order: request.no_order,
-    status: 'QUEUED',
-    version: 1,
-    money_fen: request.money_fen,
-    money_order: formatFen(request.money_fen),
-    flag_card: request.flag_card,
-    info_order: request.info_order,
-    // Replaced when the dispatcher claims it (the provider sees the time it was sent).
-    dt_order: formatDtOrder(now),
-    ...request.optional,
-    // One data key seals the whole batch (the cipher caches it): no KMS call per row.
-    payee_sealed: await deps.cipher.seal(request.payee, request.no_order),
-    card_no_masked: maskCardNo(request.payee.card_no),
-    acct_name_masked: maskName(request.payee.acct_name),
-    request_digest: requestDigest(request),
-    created_at: at,
-    updated_at: at,
-    applied_at: at,
-    apply_attempts: 1,
-    next_check_at: due,
-    check_count: 0,
-    anomalies: 0,
-    history: [],
-    created_by: principal,
-    batch_id: batchId,
-    batch_seq: seq,
-  };
+  return orderFromRequest(
+    deps,
+    request,
+    now,
+    { status: 'QUEUED', next_check_at: due, batch_id: batchId, batch_seq: seq },
+    principal,
+  );
 }
 
 /** Whether a stored order is this batch's item for this row with this content (a retry after a crash). */
