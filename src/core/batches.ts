@@ -31,6 +31,7 @@ import { EXPIRY_PRINCIPAL, type PayoutOrder } from './model';
 import { applyInput, controlsOf, orderFromRequest, type PayoutDeps, payeeKeyOf } from './payouts';
 import { type PayoutRequest, requestDigest } from './request';
 import { PAYOUT_STATUSES, type PayoutStatus } from './status';
+import { viewFields } from './view';
 
 /**
  * Batches (issue 11), up to DISPATCHING: acceptance (all or nothing), approval, denial, voiding, the
@@ -158,26 +159,11 @@ export interface BatchItemView {
 
 export function toItemView(batchId: string, row: BatchItemRow): BatchItemView {
   return {
-    no_order: row.no_order,
+    ...viewFields(row),
     batch_id: batchId,
     batch_seq: row.batch_seq,
-    status: row.status,
-    money_order: row.money_order,
+    // Optional on an index row (BatchItemRow): null when absent, like the provider fields.
     flag_card: row.flag_card ?? null,
-    card_no_masked: row.card_no_masked,
-    acct_name_masked: row.acct_name_masked,
-    oid_paybill: row.oid_paybill ?? null,
-    result_pay: row.result_pay ?? null,
-    settle_date: row.settle_date ?? null,
-    ret_code: row.ret_code ?? null,
-    ret_msg: row.ret_msg ?? null,
-    memo: row.memo ?? null,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    created_by: row.created_by ?? null,
-    approved_by: row.approved_by ?? null,
-    denied_by: row.denied_by ?? null,
-    voided_by: row.voided_by ?? null,
   };
 }
 

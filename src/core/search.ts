@@ -3,7 +3,7 @@ import { chinaDay, chinaDayStart, DAY_MS } from './days';
 import { ValidationError } from './errors';
 import type { PayoutOrder } from './model';
 import { isPayoutStatus, type PayoutStatus } from './status';
-import type { PayoutView } from './view';
+import { type PayoutView, viewFields } from './view';
 
 /**
  * `GET /payouts?status=&from=&to=&batch_id=&limit=&cursor=` (issue 12): newest first, from indexes only.
@@ -82,24 +82,7 @@ export type ListView = Omit<PayoutView, 'history'> & { readonly batch_id: string
 
 export function toListView(row: ListRow): ListView {
   return {
-    no_order: row.no_order,
-    status: row.status,
-    money_order: row.money_order,
-    flag_card: row.flag_card,
-    card_no_masked: row.card_no_masked,
-    acct_name_masked: row.acct_name_masked,
-    oid_paybill: row.oid_paybill ?? null,
-    result_pay: row.result_pay ?? null,
-    settle_date: row.settle_date ?? null,
-    ret_code: row.ret_code ?? null,
-    ret_msg: row.ret_msg ?? null,
-    memo: row.memo ?? null,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    created_by: row.created_by ?? null,
-    approved_by: row.approved_by ?? null,
-    denied_by: row.denied_by ?? null,
-    voided_by: row.voided_by ?? null,
+    ...viewFields(row),
     anomalies: row.anomalies ?? 0,
     anomalies_acknowledged: row.anomalies_acknowledged ?? 0,
     batch_id: row.batch_id ?? null,

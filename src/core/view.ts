@@ -55,27 +55,60 @@ export const PAYOUT_VIEW_FIELDS = [
   'anomalies_acknowledged',
 ] as const satisfies readonly (keyof PayoutView)[];
 
+/** What every payout view is made from: a stored order, a list row, a by-batch index row. */
+type ViewSource = Pick<
+  PayoutOrder,
+  'no_order' | 'status' | 'money_order' | 'card_no_masked' | 'acct_name_masked' | 'created_at' | 'updated_at'
+> &
+  Partial<
+    Pick<
+      PayoutOrder,
+      | 'flag_card'
+      | 'oid_paybill'
+      | 'result_pay'
+      | 'settle_date'
+      | 'ret_code'
+      | 'ret_msg'
+      | 'memo'
+      | 'created_by'
+      | 'approved_by'
+      | 'denied_by'
+      | 'voided_by'
+    >
+  >;
+
+/**
+ * The fields every view shows, in the API's order: the one mapping from what is stored to what the API
+ * says (absent provider fields and principals are null). The payout view, the list view and the batch
+ * item view add their own fields to it.
+ */
+export function viewFields<S extends ViewSource>(row: S) {
+  return {
+    no_order: row.no_order,
+    status: row.status,
+    money_order: row.money_order,
+    flag_card: row.flag_card as S['flag_card'],
+    card_no_masked: row.card_no_masked,
+    acct_name_masked: row.acct_name_masked,
+    oid_paybill: row.oid_paybill ?? null,
+    result_pay: row.result_pay ?? null,
+    settle_date: row.settle_date ?? null,
+    ret_code: row.ret_code ?? null,
+    ret_msg: row.ret_msg ?? null,
+    memo: row.memo ?? null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    created_by: row.created_by ?? null,
+    approved_by: row.approved_by ?? null,
+    denied_by: row.denied_by ?? null,
+    voided_by: row.voided_by ?? null,
+  };
+}
+
 export function toView(order: PayoutOrder): PayoutView {
   return {
-    no_order: order.no_order,
-    status: order.status,
-    money_order: order.money_order,
-    flag_card: order.flag_card,
-    card_no_masked: order.card_no_masked,
-    acct_name_masked: order.acct_name_masked,
-    oid_paybill: order.oid_paybill ?? null,
-    result_pay: order.result_pay ?? null,
-    settle_date: order.settle_date ?? null,
-    ret_code: order.ret_code ?? null,
-    ret_msg: order.ret_msg ?? null,
-    memo: order.memo ?? null,
-    created_at: order.created_at,
-    updated_at: order.updated_at,
+    ...viewFields(order),
     history: order.history,
-    created_by: order.created_by ?? null,
-    approved_by: order.approved_by ?? null,
-    denied_by: order.denied_by ?? null,
-    voided_by: order.voided_by ?? null,
     batch_id: order.batch_id ?? null,
     anomalies: order.anomalies ?? 0,
     anomalies_acknowledged: order.anomalies_acknowledged ?? 0,
