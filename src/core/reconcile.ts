@@ -1,7 +1,7 @@
 import { METRICS } from '../config/contract';
 import { expireApproval } from './approvals';
 import { type BatchLooks, batchIdOfKey } from './dispatch';
-import { TransitionConflictError } from './errors';
+import { errorName, TransitionConflictError } from './errors';
 import { expireFundsWait } from './funds';
 import type { PayoutOrder } from './model';
 import { applyQueryOutcome, type PayoutDeps } from './payouts';
@@ -235,20 +235,37 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
   if (order.status === 'AWAITING_APPROVAL') {
     // Never sent, so never queried: its due time is its approval expiry, and it is voided as
     // system:expiry (no provider call, no rate-limit slot).
-    await expireOne(deps, order, summary);
+    await lookWithoutQuery(deps, order, summary, 'approval expiry not written', async () => {
+      // A concurrent approval, denial or void stands (a conflict counts as unchanged).
+      return (await expireApproval(deps, order)).status !== order.status;
+    });
     return;
   }
 
   if (order.status === 'AWAITING_FUNDS') {
     // Refused with 9104, nothing at the provider: due at the end of its wait (FUNDS_WAIT_SECONDS), when it
     // is REJECTED with the reason. Never queried; resends are the funds check's (src/core/funds.ts).
-    await expireFundsOne(deps, order, summary);
+    // A concurrent resend (or void) stands.
+    await lookWithoutQuery(deps, order, summary, 'funds wait expiry not written', () =>
+      expireFundsWait(deps, order),
+    );
     return;
   }
 
   if (order.status === 'QUEUED') {
     // Never sent, so never queried: its batch decides (re-trigger, wait for approval, end with it).
-    await lookAtQueued(deps, order, ctx.looks, summary);
+    const looks = ctx.looks;
+    if (!looks) {
+      summary.skipped++;
+      return;
+    }
+    await lookWithoutQuery(
+      deps,
+      order,
+      summary,
+      'queued item not looked at',
+      async () => (await looks.queuedItemDue(order)) === 'ended',
+    );
     return;
   }
 
@@ -302,26 +319,6 @@ async function reconcileOne(deps: ReconcileDeps, ref: DueOrderRef, ctx: RunConte
   }
 }
 
-async function expireOne(deps: ReconcileDeps, order: PayoutOrder, summary: ReconcileSummary): Promise<void> {
-  summary.examined++;
-  try {
-    const after = await expireApproval(deps, order);
-    if (after.status !== order.status) summary.changed++;
-    else summary.unchanged++;
-  } catch (error) {
-    if (error instanceof TransitionConflictError) {
-      // Approved, denied or voided while we looked: that decision stands.
-      summary.unchanged++;
-      return;
-    }
-    summary.errors++;
-    deps.log.error('reconcile: approval expiry not written; it stays due', {
-      no_order: order.no_order,
-      error: errorName(error),
-    });
-  }
-}
-
 async function lookAtBatch(
   deps: ReconcileDeps,
   batchId: string,
@@ -345,20 +342,21 @@ async function lookAtBatch(
   }
 }
 
-async function lookAtQueued(
+/**
+ * A due order that is never queried (never sent, or nothing at the provider): its look decides alone and
+ * says whether it changed the order. Counted as examined; a concurrent change (a conflict) stands and
+ * counts as unchanged; any other failure is counted and logged, and the order stays due.
+ */
+async function lookWithoutQuery(
   deps: ReconcileDeps,
   order: PayoutOrder,
-  looks: BatchLooks | undefined,
   summary: ReconcileSummary,
+  failure: string,
+  look: () => Promise<boolean>,
 ): Promise<void> {
-  if (!looks) {
-    summary.skipped++;
-    return;
-  }
   summary.examined++;
   try {
-    const outcome = await looks.queuedItemDue(order);
-    if (outcome === 'ended') summary.changed++;
+    if (await look()) summary.changed++;
     else summary.unchanged++;
   } catch (error) {
     if (error instanceof TransitionConflictError) {
@@ -366,7 +364,7 @@ async function lookAtQueued(
       return;
     }
     summary.errors++;
-    deps.log.error('reconcile: queued item not looked at; it stays due', {
+    deps.log.error(`reconcile: ${failure}; it stays due`, {
       no_order: order.no_order,
       error: errorName(error),
     });
@@ -466,10 +464,6 @@ function validate(options: ReconcileOptions): void {
   if (!(base > 0)) throw new RangeError('the back-off base (backoff.baseMs or minAgeMs) must be positive');
 }
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'unknown';
-}
-
 /** Due orders, one page at a time, shared by the workers; a page is fetched only when the last is used up. */
 class DueQueue {
   private buffer: DueOrderRef[] = [];
@@ -508,28 +502,5 @@ class DueQueue {
     this.buffer.push(...page.items);
     this.cursor = page.cursor;
     if (!page.cursor) this.done = true;
-  }
-}
-
-async function expireFundsOne(
-  deps: ReconcileDeps,
-  order: PayoutOrder,
-  summary: ReconcileSummary,
-): Promise<void> {
-  summary.examined++;
-  try {
-    if (await expireFundsWait(deps, order)) summary.changed++;
-    else summary.unchanged++;
-  } catch (error) {
-    if (error instanceof TransitionConflictError) {
-      // Resent (or voided) while we looked: that change stands.
-      summary.unchanged++;
-      return;
-    }
-    summary.errors++;
-    deps.log.error('reconcile: funds wait expiry not written; it stays due', {
-      no_order: order.no_order,
-      error: errorName(error),
-    });
   }
 }
