@@ -1,6 +1,6 @@
 import { formatFen } from '../lianlian/money';
 import type { BatchItemRow, BatchRecord, BatchStore, DispatchTrigger } from './batch-model';
-import { TransitionConflictError } from './errors';
+import { errorName, TransitionConflictError } from './errors';
 import type { OrderChange, PayoutOrder } from './model';
 import { applyInput, type PayoutDeps, sendApply, transitionContext } from './payouts';
 import type { BalanceQuery } from './ports';
@@ -576,10 +576,6 @@ function validate(options: DispatchOptions): void {
     throw new RangeError('concurrency must be a positive integer');
   }
   if (!(options.safetyMarginMs >= 0)) throw new RangeError('safetyMarginMs must not be negative');
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'unknown';
 }
 
 /** A batch's QUEUED items in row order, one page at a time, shared by the workers of a run. */

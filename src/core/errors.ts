@@ -70,3 +70,8 @@ export class LimitExceededError extends Error {
     this.fields = [{ field: 'money_order', message, limit, remaining }];
   }
 }
+
+/** What a log line may say about an error: its class name only (messages can carry provider text). */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'unknown';
+}

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { GenerateMacCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { DependencyError } from '../../core/errors';
+import { DependencyError, errorName } from '../../core/errors';
 import type { PayeeKeyer } from '../../core/ports';
 
 /**
@@ -62,8 +62,4 @@ export class LocalPayeeKeyer implements PayeeKeyer {
 
 function assertCardNo(cardNo: string): void {
   if (typeof cardNo !== 'string' || cardNo.length === 0) throw new TypeError('payee key: empty card number');
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'unknown';
 }

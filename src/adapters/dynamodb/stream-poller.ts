@@ -10,6 +10,7 @@ import {
   type ShardIteratorType,
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
+import { errorName } from '../../core/errors';
 import type { Log } from '../../core/ports';
 import type { StreamRecordLike } from '../eventbridge/stream-publish';
 
@@ -314,8 +315,4 @@ export class DynamoStreamPoller {
     this.positions[shard.id] = seq;
     await this.options.checkpoints?.save(this.positions);
   }
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'unknown';
 }
