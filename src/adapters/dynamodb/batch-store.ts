@@ -31,6 +31,7 @@ import {
 import type { PayoutOrder } from '../../core/model';
 import type { PayoutStatus } from '../../core/status';
 import { formatFen } from '../../lianlian/money';
+import { storeError, versionedUpdate, versionedUpdateParts } from './order-store';
 import { batchKey, dailyCounterKey, openShardFor, PAYOUTS_TABLE, payeeCounterKey } from './table';
 
 /**
@@ -119,7 +120,7 @@ export class DynamoBatchStore implements BatchWriteStore {
         );
         return { created: true };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw storeError('putBatch', error);
+        if (!(error instanceof ConditionalCheckFailedException)) throw batchStoreError('putBatch', error);
         const existing = error.Item ? toRecord(error.Item) : await this.getBatch(record.batch_id);
         if (!existing) throw new Error(`batch ${record.batch_id} exists by condition but could not be read`);
         return { created: false, existing };
@@ -144,52 +145,12 @@ export class DynamoBatchStore implements BatchWriteStore {
       throw new TypeError('a change cannot both leave the due index and set next_check_at');
     }
     const key = batchKey(expected.batch_id);
-    const names: Record<string, string> = {
-      '#status': 'status',
-      '#version': 'version',
-      '#updated_at': 'updated_at',
-    };
-    const values: Record<string, unknown> = {
-      ':status': change.status,
-      ':expectedStatus': expected.status,
-      ':expectedVersion': expected.version,
-      ':one': 1,
-      ':at': change.at,
-    };
-    const sets = ['#status = :status', '#version = #version + :one', '#updated_at = :at'];
-    const removes: string[] = [];
-    let i = 0;
     for (const [field, value] of Object.entries(change.set)) {
-      if (value === undefined) continue;
-      if (!BATCH_PATCH_KEYS.has(field)) throw new TypeError(`field ${field} cannot be changed by an update`);
-      names[`#p${i}`] = field;
-      values[`:p${i}`] = value;
-      sets.push(`#p${i} = :p${i}`);
-      i++;
+      if (value !== undefined && !BATCH_PATCH_KEYS.has(field))
+        throw new TypeError(`field ${field} cannot be changed by an update`);
     }
-    if (change.history) {
-      names['#history'] = 'history';
-      values[':entry'] = [change.history];
-      sets.push('#history = list_append(#history, :entry)');
-    }
-    if (change.set.next_check_at !== undefined) {
-      names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
-      values[':open_shard'] = openShardFor(key);
-      sets.push('#open_shard = :open_shard');
-    }
-    if (change.leaveDueIndex) {
-      names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
-      names['#next_check_at'] = PAYOUTS_TABLE.openIndex.sortKey;
-      removes.push('#open_shard', '#next_check_at');
-    }
-    const update = {
-      TableName: this.tableName,
-      Key: { [PAYOUTS_TABLE.partitionKey]: { S: key } },
-      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: marshall(values, MARSHALL),
-    };
+    const index = change.leaveDueIndex ? 'leave' : change.set.next_check_at !== undefined ? 'set' : 'keep';
+    const update = versionedUpdate(this.tableName, key, versionedUpdateParts(key, expected, change, index));
     if (commit) {
       const failed = await this.transact('updateBatch', [{ Update: update }, this.counterUpdate(commit)]);
       if (failed?.index === 0) throw new TransitionConflictError(expected.batch_id);
@@ -206,7 +167,7 @@ export class DynamoBatchStore implements BatchWriteStore {
       if (error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException) {
         throw new TransitionConflictError(expected.batch_id, { cause: error });
       }
-      throw storeError('updateBatch', error);
+      throw batchStoreError('updateBatch', error);
     }
   }
 
@@ -321,7 +282,7 @@ export class DynamoBatchStore implements BatchWriteStore {
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
-      throw storeError('deleteQueuedItem', error);
+      throw batchStoreError('deleteQueuedItem', error);
     }
   }
 
@@ -430,7 +391,7 @@ export class DynamoBatchStore implements BatchWriteStore {
           await backoff(attempt);
           continue;
         }
-        throw storeError(operation, error);
+        throw batchStoreError(operation, error);
       }
     }
   }
@@ -439,7 +400,7 @@ export class DynamoBatchStore implements BatchWriteStore {
     try {
       return await request();
     } catch (error) {
-      throw storeError(operation, error);
+      throw batchStoreError(operation, error);
     }
   }
 }
@@ -449,21 +410,15 @@ async function backoff(attempt: number): Promise<void> {
   await new Promise((r) => setTimeout(r, Math.random() * cap));
 }
 
-const UNAVAILABLE = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-  'TransactionCanceledException',
-]);
-
-function storeError(operation: BatchStoreOperation, error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const fault = (error as Error & { $fault?: unknown }).$fault;
-  if (!UNAVAILABLE.has(error.name) && fault !== 'server') return error;
-  return new DependencyError(`DynamoDB ${operation} failed: ${error.name}`, { cause: error });
+/**
+ * The shared classifier (order-store.ts), plus a transaction still cancelled after the batch store's own
+ * retries: a hot counter or record is a "not now" too.
+ */
+function batchStoreError(operation: BatchStoreOperation, error: unknown): unknown {
+  if (error instanceof Error && error.name === 'TransactionCanceledException') {
+    return new DependencyError(`DynamoDB ${operation} failed: ${error.name}`, { cause: error });
+  }
+  return storeError(operation, error);
 }
 
 function toRecord(item: Record<string, AttributeValue>): BatchRecord {

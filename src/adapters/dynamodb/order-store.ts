@@ -123,9 +123,31 @@ const DUE_PROBE = '1970-01-01T00:00:00.000Z';
  * index and waiting-queue attributes), shared by `update` and by writers that put the same change into a
  * transaction of their own (the batch dispatcher's claim, src/adapters/dynamodb/dispatch-claims.ts).
  */
-export function buildOrderUpdate(tableName: string, expected: OrderVersion, change: OrderChange): Update {
-  assertPatchKeys(change.set);
-  const index = dueIndexEffect(change);
+/** The names, values and SET/REMOVE clauses of an update expression being built. */
+export interface UpdateParts {
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+  readonly sets: string[];
+  readonly removes: string[];
+}
+
+/**
+ * What every versioned record write says (orders and batch records alike): the new status, version + 1,
+ * updated_at, the patch fields, one history entry appended, and the due index (`set`: index it at the
+ * check time the patch names; `leave`: remove its check time and shard; `keep`). The caller adds its own
+ * clauses and the condition on the status and version it came from (versionedUpdate).
+ */
+export function versionedUpdateParts(
+  key: string,
+  expected: { readonly status: string; readonly version: number },
+  change: {
+    readonly status: string;
+    readonly at: string;
+    readonly set: Readonly<Record<string, unknown>>;
+    readonly history?: unknown;
+  },
+  index: 'set' | 'leave' | 'keep',
+): UpdateParts {
   const names: Record<string, string> = {
     '#status': 'status',
     '#version': 'version',
@@ -142,11 +164,11 @@ export function buildOrderUpdate(tableName: string, expected: OrderVersion, chan
   const removes: string[] = [];
 
   let i = 0;
-  for (const [key, value] of Object.entries(change.set)) {
+  for (const [field, value] of Object.entries(change.set)) {
     if (value === undefined) continue;
-    // An order leaving the index drops its check time; SET and REMOVE on one path would be rejected.
-    if (index === 'leave' && key === PAYOUTS_TABLE.openIndex.sortKey) continue;
-    names[`#p${i}`] = key;
+    // A record leaving the index drops its check time; SET and REMOVE on one path would be rejected.
+    if (index === 'leave' && field === PAYOUTS_TABLE.openIndex.sortKey) continue;
+    names[`#p${i}`] = field;
     values[`:p${i}`] = value;
     sets.push(`#p${i} = :p${i}`);
     i++;
@@ -163,9 +185,29 @@ export function buildOrderUpdate(tableName: string, expected: OrderVersion, chan
   } else if (index === 'set') {
     // next_check_at itself is already in the SET list as a patch field; open_shard makes it indexed.
     names['#open_shard'] = PAYOUTS_TABLE.openIndex.partitionKey;
-    values[':open_shard'] = openShardFor(expected.no_order);
+    values[':open_shard'] = openShardFor(key);
     sets.push('#open_shard = :open_shard');
   }
+  return { names, values, sets, removes };
+}
+
+/** The UpdateItem input of built parts, conditional on the status and version the change came from. */
+export function versionedUpdate(tableName: string, key: string, parts: UpdateParts): Update {
+  const { names, values, sets, removes } = parts;
+  return {
+    TableName: tableName,
+    Key: { [PAYOUTS_TABLE.partitionKey]: { S: key } },
+    UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+    ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: marshall(values, MARSHALL),
+  };
+}
+
+export function buildOrderUpdate(tableName: string, expected: OrderVersion, change: OrderChange): Update {
+  assertPatchKeys(change.set);
+  const parts = versionedUpdateParts(expected.no_order, expected, change, dueIndexEffect(change));
+  const { names, values, sets, removes } = parts;
   const fromQueue = waitQueueOf(expected.status);
   const toQueue = waitQueueOf(change.status);
   if (fromQueue !== toQueue) {
@@ -195,15 +237,7 @@ export function buildOrderUpdate(tableName: string, expected: OrderVersion, chan
     }
   }
 
-  const updateExpression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
-  return {
-    TableName: tableName,
-    Key: { [PAYOUTS_TABLE.partitionKey]: { S: expected.no_order } },
-    UpdateExpression: updateExpression,
-    ConditionExpression: '#status = :expectedStatus AND #version = :expectedVersion',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: marshall(values, MARSHALL),
-  };
+  return versionedUpdate(tableName, expected.no_order, parts);
 }
 
 export class DynamoOrderStore implements OrderStore {
@@ -693,8 +727,11 @@ function isUnavailable(error: unknown): boolean {
   );
 }
 
-/** "DynamoDB is throttled or unreachable" as the core's DependencyError; anything else unchanged. */
-export function storeError(operation: OrderStoreOperation, error: unknown): unknown {
+/**
+ * "DynamoDB is throttled or unreachable" as the core's DependencyError; anything else unchanged. The one
+ * classifier of every DynamoDB adapter (orders, batches, search, dispatch claims).
+ */
+export function storeError(operation: string, error: unknown): unknown {
   if (!isUnavailable(error)) return error;
   // The SDK's message is left out: only the operation and the exception's name.
   return new DependencyError(`DynamoDB ${operation} failed: ${(error as Error).name}`, { cause: error });
