@@ -17,6 +17,7 @@ import {
   type Range,
   type SearchReader,
 } from '../../core/search';
+import { storeError } from './order-store';
 import { PAYOUTS_TABLE } from './table';
 
 export type SearchOperation = 'searchQuery' | 'searchCount' | 'searchBatchGet';
@@ -293,7 +294,7 @@ export class DynamoSearchReader implements SearchReader {
     try {
       return await request();
     } catch (error) {
-      throw unavailable(error);
+      throw storeError('search', error);
     }
   }
 
@@ -305,21 +306,4 @@ export class DynamoSearchReader implements SearchReader {
     if (!this.onConsumedCapacity || capacity === undefined) return;
     this.onConsumedCapacity(operation, Array.isArray(capacity) ? capacity : [capacity]);
   }
-}
-
-const UNAVAILABLE = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
-
-/** Throttling and the service's own faults as the core's DependencyError (503, retry); the rest unchanged. */
-function unavailable(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const fault = (error as Error & { $fault?: unknown }).$fault;
-  if (!UNAVAILABLE.has(error.name) && fault !== 'server') return error;
-  return new DependencyError(`DynamoDB search failed: ${error.name}`, { cause: error });
 }
