@@ -54,7 +54,7 @@ const SWEEP_CHECK_MS = 5 * 60_000;
  * Concurrent conditional writes per request. DynamoDB itself takes far more; measured on DynamoDB Local
  * (which serializes writes) more in flight only queues, and 16 keeps a Lambda's sockets sane.
  */
-const WRITE_CONCURRENCY = 16;
+export const WRITE_CONCURRENCY = 16;
 /** DynamoDB transactions hold at most 100 items. */
 export const MAX_COUNTER_MOVES = 100;
 const MAX_REASON_LENGTH = 500;
