@@ -136,58 +136,13 @@ export async function download(
 /** Encodes one path segment (no_order and batch_id are [A-Za-z0-9_-], but never trust that here). */
 export const seg = encodeURIComponent;
 
-export interface HistoryEntry {
-  readonly at: string;
-  readonly source: string;
-  readonly from: string;
-  readonly to: string;
-  readonly ret_code?: string;
-  readonly result_pay?: string;
-  readonly note?: string;
-  readonly anomaly?: string;
-  readonly principal?: string;
-}
-
-export interface PayoutView {
-  readonly no_order: string;
-  readonly status: string;
-  readonly money_order: string;
-  readonly flag_card: string;
-  readonly card_no_masked: string;
-  readonly acct_name_masked: string;
-  readonly oid_paybill: string | null;
-  readonly result_pay: string | null;
-  readonly settle_date: string | null;
-  readonly ret_code: string | null;
-  readonly ret_msg: string | null;
-  readonly memo: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly history: readonly HistoryEntry[];
-  readonly created_by: string | null;
-  readonly approved_by: string | null;
-  readonly denied_by: string | null;
-  readonly voided_by: string | null;
-  readonly batch_id?: string | null;
-  /** Anomalies recorded, and how many of them a person acknowledged (issue 12). */
-  readonly anomalies?: number;
-  readonly anomalies_acknowledged?: number;
-}
+// The server's own view types: `import type` is erased at build, so nothing of the server is bundled, and
+// the console reads exactly what the API writes.
+export type { BatchView } from '../../src/core/batch-model';
+export type { HistoryEntry } from '../../src/core/model';
+export type { PayoutView } from '../../src/core/view';
 
 export interface Page<T> {
   readonly items: readonly T[];
   readonly next_cursor: string | null;
-}
-
-export interface BatchView {
-  readonly batch_id: string;
-  readonly status: string;
-  readonly item_count: number;
-  readonly total_amount: string;
-  readonly counts?: Record<string, number>;
-  readonly amounts?: Record<string, string>;
-  readonly created_by?: string | null;
-  readonly approved_by?: string | null;
-  readonly created_at?: string;
-  readonly updated_at?: string;
 }

@@ -155,3 +155,25 @@ export interface BatchStore {
 export interface DispatchTrigger {
   batchReady(batchId: string): Promise<void>;
 }
+
+/** What the batch API returns for a batch (GET /batches/{batch_id} and the acceptance). */
+export interface BatchView {
+  readonly batch_id: string;
+  readonly status: BatchStatus;
+  readonly item_count: number;
+  readonly total_amount: string;
+  /** Items per payout status (only statuses that occur). */
+  readonly counts: Partial<Record<PayoutStatus, number>>;
+  /** Yuan per payout status (two decimals). */
+  readonly amounts: Partial<Record<PayoutStatus, string>>;
+  readonly created_by: string | null;
+  readonly approved_by: string | null;
+  readonly denied_by: string | null;
+  readonly voided_by: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly approved_at: string | null;
+  readonly dispatched_at: string | null;
+  readonly completed_at: string | null;
+  readonly approval_expires_at: string | null;
+}

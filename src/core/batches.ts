@@ -11,9 +11,9 @@ import type {
   BatchChange,
   BatchItemRow,
   BatchRecord,
-  BatchStatus,
   BatchStore,
   BatchVersion,
+  BatchView,
   DispatchTrigger,
 } from './batch-model';
 import { counterExpiresAt, countsCommits, needsApproval, usesPayeeLimits } from './controls';
@@ -112,26 +112,8 @@ export interface BatchDeps extends PayoutDeps {
 // Views
 // ---------------------------------------------------------------------------------------------------
 
-export interface BatchView {
-  readonly batch_id: string;
-  readonly status: BatchStatus;
-  readonly item_count: number;
-  readonly total_amount: string;
-  /** Items per payout status (only statuses that occur). */
-  readonly counts: Partial<Record<PayoutStatus, number>>;
-  /** Yuan per payout status (two decimals). */
-  readonly amounts: Partial<Record<PayoutStatus, string>>;
-  readonly created_by: string | null;
-  readonly approved_by: string | null;
-  readonly denied_by: string | null;
-  readonly voided_by: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly approved_at: string | null;
-  readonly dispatched_at: string | null;
-  readonly completed_at: string | null;
-  readonly approval_expires_at: string | null;
-}
+/** In batch-model.ts (types only), so the console can import it without any server code. */
+export type { BatchView } from './batch-model';
 
 /** A payout view built from the by-batch index (no history), plus the item's place in its batch. */
 export interface BatchItemView {

@@ -2,6 +2,7 @@ import { formatFen } from '../lianlian/money';
 import type { BatchItemRow, BatchRecord, BatchStore, DispatchTrigger } from './batch-model';
 import { errorName, TransitionConflictError } from './errors';
 import type { OrderChange, PayoutOrder } from './model';
+import { PagedBuffer } from './paged';
 import { applyInput, type PayoutDeps, sendApply, transitionContext } from './payouts';
 import type { BalanceQuery } from './ports';
 import type { RateLimiter } from './rate-limit';
@@ -113,7 +114,7 @@ export async function dispatchBatch(
     return summary;
   }
 
-  const queue = new QueuedItems(deps.batches, batchId, options.pageSize ?? 100);
+  const queue = queuedItems(deps.batches, batchId, options.pageSize ?? 100);
   let stop: StopReason | undefined;
   let fatal: unknown;
   const halt = (reason: StopReason) => {
@@ -579,40 +580,20 @@ function validate(options: DispatchOptions): void {
 }
 
 /** A batch's QUEUED items in row order, one page at a time, shared by the workers of a run. */
-class QueuedItems {
-  private buffer: BatchItemRow[] = [];
-  private afterSeq: number | undefined;
-  private done = false;
-  private fetching: Promise<void> | undefined;
-
-  constructor(
-    private readonly batches: BatchStore,
-    private readonly batchId: string,
-    private readonly pageSize: number,
-  ) {}
-
-  async next(): Promise<BatchItemRow | undefined> {
-    for (;;) {
-      const item = this.buffer.shift();
-      if (item) return item;
-      if (this.done) return undefined;
-      this.fetching ??= this.fetch().finally(() => {
-        this.fetching = undefined;
-      });
-      await this.fetching;
-    }
-  }
-
-  private async fetch(): Promise<void> {
+function queuedItems(
+  batches: BatchStore,
+  batchId: string,
+  pageSize: number,
+): PagedBuffer<BatchItemRow, number> {
+  return new PagedBuffer(async (afterSeq) => {
     // Resumes after the last row handed out (not a cursor): rows claimed meanwhile simply drop out.
-    const page = await this.batches.listItems(this.batchId, {
-      limit: this.pageSize,
+    const page = await batches.listItems(batchId, {
+      limit: pageSize,
       status: 'QUEUED',
-      ...(this.afterSeq === undefined ? {} : { afterSeq: this.afterSeq }),
+      ...(afterSeq === undefined ? {} : { afterSeq }),
     });
-    this.buffer.push(...page.items);
     const last = page.items.at(-1);
-    if (last) this.afterSeq = last.batch_seq;
-    if (!page.cursor || page.items.length === 0) this.done = true;
-  }
+    // No cursor, or an empty page: nothing QUEUED is left after this one.
+    return { items: page.items, next: page.cursor && last ? last.batch_seq : undefined };
+  });
 }

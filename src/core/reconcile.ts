@@ -4,6 +4,7 @@ import { type BatchLooks, batchIdOfKey } from './dispatch';
 import { errorName, TransitionConflictError } from './errors';
 import { expireFundsWait } from './funds';
 import type { PayoutOrder } from './model';
+import { PagedBuffer } from './paged';
 import { applyQueryOutcome, type PayoutDeps } from './payouts';
 import type { Clock, DueOrderRef, OrderStore } from './ports';
 import { type RateLimiter, TokenBucket } from './rate-limit';
@@ -152,7 +153,7 @@ export async function runReconciliation(
     maxMs: options.backoff?.maxMs ?? DEFAULT_MAX_BACKOFF_MS,
   };
   const dueBefore = clock.now().toISOString();
-  const queue = new DueQueue(deps.store, dueBefore, options.pageSize ?? DEFAULT_PAGE_SIZE);
+  const queue = dueQueue(deps.store, dueBefore, options.pageSize ?? DEFAULT_PAGE_SIZE);
   const summary = emptySummary();
   const seen = new Set<string>();
   const looks = deps.batchLooks?.();
@@ -465,42 +466,9 @@ function validate(options: ReconcileOptions): void {
 }
 
 /** Due orders, one page at a time, shared by the workers; a page is fetched only when the last is used up. */
-class DueQueue {
-  private buffer: DueOrderRef[] = [];
-  private cursor: string | undefined;
-  private done = false;
-  private fetching: Promise<void> | undefined;
-
-  constructor(
-    private readonly store: OrderStore,
-    private readonly dueBefore: string,
-    private readonly pageSize: number,
-  ) {}
-
-  get drained(): boolean {
-    return this.done && this.buffer.length === 0;
-  }
-
-  async next(): Promise<DueOrderRef | undefined> {
-    for (;;) {
-      const item = this.buffer.shift();
-      if (item) return item;
-      if (this.done) return undefined;
-      this.fetching ??= this.fetch().finally(() => {
-        this.fetching = undefined;
-      });
-      await this.fetching;
-    }
-  }
-
-  private async fetch(): Promise<void> {
-    const page = await this.store.listDue({
-      dueBefore: this.dueBefore,
-      limit: this.pageSize,
-      ...(this.cursor ? { cursor: this.cursor } : {}),
-    });
-    this.buffer.push(...page.items);
-    this.cursor = page.cursor;
-    if (!page.cursor) this.done = true;
-  }
+function dueQueue(store: OrderStore, dueBefore: string, pageSize: number): PagedBuffer<DueOrderRef, string> {
+  return new PagedBuffer(async (cursor) => {
+    const page = await store.listDue({ dueBefore, limit: pageSize, ...(cursor ? { cursor } : {}) });
+    return { items: page.items, next: page.cursor || undefined };
+  });
 }

@@ -198,7 +198,7 @@ export function BatchDetail({ batchId, config }: { batchId: string; config: Cons
                         <StatusBadge status={s} />
                       </td>
                       <td class="num">{c}</td>
-                      <td class="num">{b.amounts?.[s] ?? '—'}</td>
+                      <td class="num">{b.amounts?.[s as keyof BatchView['amounts']] ?? '—'}</td>
                     </tr>
                   ))}
                 </tbody>

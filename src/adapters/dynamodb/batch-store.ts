@@ -1,6 +1,5 @@
 import {
   type AttributeValue,
-  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -31,6 +30,7 @@ import {
 import type { PayoutOrder } from '../../core/model';
 import type { PayoutStatus } from '../../core/status';
 import { formatFen } from '../../lianlian/money';
+import { batchGetAll } from './batch-get';
 import { storeError, versionedUpdate, versionedUpdateParts } from './order-store';
 import { batchKey, dailyCounterKey, openShardFor, PAYOUTS_TABLE, payeeCounterKey } from './table';
 
@@ -54,11 +54,11 @@ export interface DynamoBatchStoreOptions {
 }
 
 const MARSHALL = { removeUndefinedValues: true } as const;
-/** BatchGetItem takes at most 100 keys per call. */
-const GET_CHUNK = 100;
 const GET_CONCURRENCY = 8;
 const TRANSACTION_ATTEMPTS = 25;
 const BATCH_GET_ATTEMPTS = 10;
+/** Unprocessed keys wait as long as a conflicting transaction does (backoff below): 10 ms doubling to 400. */
+const BACKOFF_MS = { base: 10, max: 400 } as const;
 
 /** Attributes of the batch record that exist only for indexing. */
 const INDEX_ONLY = [PAYOUTS_TABLE.partitionKey, PAYOUTS_TABLE.openIndex.partitionKey] as const;
@@ -222,39 +222,23 @@ export class DynamoBatchStore implements BatchWriteStore {
   }
 
   async getOrders(noOrders: readonly string[]): Promise<Map<string, PayoutOrder>> {
+    const items = await batchGetAll({
+      client: this.client,
+      tableName: this.tableName,
+      keys: noOrders,
+      consistentRead: true,
+      concurrency: GET_CONCURRENCY,
+      attempts: BATCH_GET_ATTEMPTS,
+      backoffMs: BACKOFF_MS,
+      storeError: (error) => batchStoreError('getOrders', error),
+      unprocessed: () => new DependencyError('DynamoDB getOrders: keys left unprocessed'),
+    });
     const found = new Map<string, PayoutOrder>();
-    const chunks: string[][] = [];
-    for (let i = 0; i < noOrders.length; i += GET_CHUNK) chunks.push(noOrders.slice(i, i + GET_CHUNK));
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++]!;
-        let keys: Record<string, AttributeValue>[] = chunk.map((n) => ({
-          [PAYOUTS_TABLE.partitionKey]: { S: n },
-        }));
-        for (let attempt = 1; keys.length > 0; attempt++) {
-          if (attempt > BATCH_GET_ATTEMPTS)
-            throw new DependencyError('DynamoDB getOrders: keys left unprocessed');
-          const out = await this.call('getOrders', () =>
-            this.client.send(
-              new BatchGetItemCommand({
-                RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
-              }),
-            ),
-          );
-          for (const raw of out.Responses?.[this.tableName] ?? []) {
-            const order = unmarshall(raw) as PayoutOrder & Record<string, unknown>;
-            for (const k of ['open_shard', 'approval_queue', 'day_shard']) delete order[k];
-            found.set(order.no_order, order);
-          }
-          keys =
-            (out.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, AttributeValue>[] | undefined) ??
-            [];
-          if (keys.length > 0) await backoff(attempt);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(GET_CONCURRENCY, chunks.length) }, worker));
+    for (const raw of items) {
+      const order = unmarshall(raw) as PayoutOrder & Record<string, unknown>;
+      for (const k of ['open_shard', 'approval_queue', 'day_shard']) delete order[k];
+      found.set(order.no_order, order);
+    }
     return found;
   }
 

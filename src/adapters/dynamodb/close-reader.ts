@@ -1,6 +1,5 @@
 import {
   type AttributeValue,
-  BatchGetItemCommand,
   type ConsumedCapacity,
   type DynamoDBClient,
   GetItemCommand,
@@ -15,11 +14,10 @@ import {
   type CloseReader,
 } from '../../core/close';
 import { DependencyError } from '../../core/errors';
+import { batchGetAll } from './batch-get';
 import { balanceDayKey } from './funds-store';
 import { allDayShards, allOpenShards, isOrderKey, PAYOUTS_TABLE } from './table';
 
-/** BatchGetItem takes at most 100 keys per request. */
-const BATCH_GET_MAX = 100;
 /** UnprocessedKeys (throttling, the 16 MB cap) are retried this often with jittered back-off. */
 const UNPROCESSED_ATTEMPTS = 12;
 const BACKOFF_MS = { base: 20, max: 2_000 } as const;
@@ -130,74 +128,40 @@ export class DynamoCloseReader implements CloseReader {
 
   /** The orders of `keys` (duplicates read once), in no particular order; a key that vanished is left out. */
   private async orders(keys: readonly string[]): Promise<CloseOrder[]> {
-    const unique = [...new Set(keys)];
-    const chunks: string[][] = [];
-    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) chunks.push(unique.slice(i, i + BATCH_GET_MAX));
-    const out: CloseOrder[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++]!;
-        for (const order of await this.batchGet(chunk)) out.push(order);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, chunks.length) }, worker));
-    return out;
-  }
-
-  private async batchGet(keys: readonly string[]): Promise<CloseOrder[]> {
-    const names = Object.fromEntries(CLOSE_ORDER_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
-    const projection = Object.keys(names).join(', ');
-    let pending: Record<string, AttributeValue>[] = keys.map((k) => ({
-      [PAYOUTS_TABLE.partitionKey]: { S: k },
-    }));
-    const found: CloseOrder[] = [];
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      if (attempt > UNPROCESSED_ATTEMPTS) {
-        throw new DependencyError(`BatchGetItem left ${pending.length} keys unprocessed; retry the close`);
-      }
-      if (attempt > 1) {
-        const cap = Math.min(this.backoff.max, this.backoff.base * 2 ** (attempt - 2));
-        await new Promise((r) => setTimeout(r, cap / 2 + (Math.random() * cap) / 2));
-      }
-      const out = await this.call(() =>
-        this.client.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: pending,
-                ProjectionExpression: projection,
-                ExpressionAttributeNames: names,
-                // The day is over: eventually consistent reads (half the units) are good enough.
-                ConsistentRead: false,
+    const items = await batchGetAll({
+      client: this.client,
+      tableName: this.tableName,
+      keys,
+      attributes: CLOSE_ORDER_ATTRIBUTES,
+      // The day is over: eventually consistent reads (half the units) are good enough.
+      consistentRead: false,
+      concurrency: this.concurrency,
+      attempts: UNPROCESSED_ATTEMPTS,
+      backoffMs: this.backoff,
+      ...(this.onConsumedCapacity
+        ? {
+            capacity: {
+              level: 'TOTAL',
+              // One report per capacity entry, as the Query and GetItem reads make.
+              report: (list) => {
+                for (const c of list) this.report(c);
               },
             },
-            ...this.capacityRequest(),
-          }),
-        ),
-      );
-      for (const capacity of out.ConsumedCapacity ?? []) this.report(capacity);
-      for (const item of out.Responses?.[this.tableName] ?? []) found.push(unmarshall(item) as CloseOrder);
-      pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
-    return found;
+          }
+        : {}),
+      storeError: closeReadError,
+      unprocessed: (count) =>
+        new DependencyError(`BatchGetItem left ${count} keys unprocessed; retry the close`),
+    });
+    return items.map((item) => unmarshall(item) as CloseOrder);
   }
 
-  /** Throttling and outages become the core's DependencyError (retry the close later); the rest passes. */
+  /** One request, its failure classified as closeReadError says. */
   private async call<T>(request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (error) {
-      if (error instanceof Error && (error as { $fault?: string }).$fault === 'server') {
-        throw new DependencyError(`DynamoDB read for the close failed: ${error.name}`, { cause: error });
-      }
-      if (
-        error instanceof Error &&
-        /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded/.test(error.name)
-      ) {
-        throw new DependencyError(`DynamoDB read for the close failed: ${error.name}`, { cause: error });
-      }
-      throw error;
+      throw closeReadError(error);
     }
   }
 
@@ -208,4 +172,18 @@ export class DynamoCloseReader implements CloseReader {
   private report(capacity: ConsumedCapacity | undefined): void {
     if (this.onConsumedCapacity && capacity) this.onConsumedCapacity(capacity);
   }
+}
+
+/** Throttling and outages become the core's DependencyError (retry the close later); the rest passes. */
+function closeReadError(error: unknown): unknown {
+  if (error instanceof Error && (error as { $fault?: string }).$fault === 'server') {
+    return new DependencyError(`DynamoDB read for the close failed: ${error.name}`, { cause: error });
+  }
+  if (
+    error instanceof Error &&
+    /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded/.test(error.name)
+  ) {
+    return new DependencyError(`DynamoDB read for the close failed: ${error.name}`, { cause: error });
+  }
+  return error;
 }

@@ -1,6 +1,5 @@
 import {
   type AttributeValue,
-  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -9,6 +8,7 @@ import {
 import type { BalanceReading, FundsLowFigures, FundsStore, OrderAmount } from '../../core/funds';
 import type { AwaitingPage } from '../../core/ports';
 import { isPayoutStatus } from '../../core/status';
+import { batchGetAll } from './batch-get';
 import { PAYOUTS_TABLE } from './table';
 
 /**
@@ -43,8 +43,8 @@ export interface FundsQueueSource {
   listAwaitingFunds(query: { limit: number; cursor?: string }): Promise<AwaitingPage>;
 }
 
-const BATCH_GET_LIMIT = 100;
 const BATCH_GET_ATTEMPTS = 8;
+const BACKOFF_MS = { base: 50, max: 1000 } as const;
 
 export class DynamoFundsStore implements FundsStore {
   private readonly client: DynamoDBClient;
@@ -111,35 +111,25 @@ export class DynamoFundsStore implements FundsStore {
   }
 
   async amountsOf(noOrders: readonly string[]): Promise<OrderAmount[]> {
+    const items = await batchGetAll({
+      client: this.client,
+      tableName: this.tableName,
+      keys: noOrders,
+      // Status and amount only: never the sealed payee.
+      attributes: [PAYOUTS_TABLE.partitionKey, 'status', 'money_fen'],
+      attempts: BATCH_GET_ATTEMPTS,
+      backoffMs: BACKOFF_MS,
+      // Failures pass unclassified, as every other read of this store.
+      storeError: (error) => error,
+      unprocessed: () => new Error('BatchGetItem left keys unprocessed'),
+    });
     const out: OrderAmount[] = [];
-    for (let i = 0; i < noOrders.length; i += BATCH_GET_LIMIT) {
-      let keys: Record<string, AttributeValue>[] = noOrders
-        .slice(i, i + BATCH_GET_LIMIT)
-        .map((n) => ({ [PAYOUTS_TABLE.partitionKey]: { S: n } }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt >= BATCH_GET_ATTEMPTS) throw new Error('BatchGetItem left keys unprocessed');
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const result = await this.client.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: keys,
-                // Status and amount only: never the sealed payee.
-                ProjectionExpression: '#n, #s, money_fen',
-                ExpressionAttributeNames: { '#n': PAYOUTS_TABLE.partitionKey, '#s': 'status' },
-              },
-            },
-          }),
-        );
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const status = item.status?.S;
-          const noOrder = item[PAYOUTS_TABLE.partitionKey]?.S;
-          const fen = Number(item.money_fen?.N);
-          if (noOrder && isPayoutStatus(status) && Number.isSafeInteger(fen)) {
-            out.push({ no_order: noOrder, status, money_fen: fen });
-          }
-        }
-        keys = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, AttributeValue>[];
+    for (const item of items) {
+      const status = item.status?.S;
+      const noOrder = item[PAYOUTS_TABLE.partitionKey]?.S;
+      const fen = Number(item.money_fen?.N);
+      if (noOrder && isPayoutStatus(status) && Number.isSafeInteger(fen)) {
+        out.push({ no_order: noOrder, status, money_fen: fen });
       }
     }
     return out;

@@ -1,6 +1,5 @@
 import {
   type AttributeValue,
-  BatchGetItemCommand,
   type ConsumedCapacity,
   type DynamoDBClient,
   QueryCommand,
@@ -17,6 +16,7 @@ import {
   type Range,
   type SearchReader,
 } from '../../core/search';
+import { batchGetAll } from './batch-get';
 import { storeError } from './order-store';
 import { PAYOUTS_TABLE } from './table';
 
@@ -29,10 +29,9 @@ export interface DynamoSearchReaderOptions {
   readonly onConsumedCapacity?: (operation: SearchOperation, capacity: ConsumedCapacity[]) => void;
 }
 
-/** BatchGetItem takes at most 100 keys per call. */
-const BATCH_GET_MAX = 100;
 /** Unprocessed keys (throttling) are asked again this often, with a short back-off, before giving up. */
 const BATCH_GET_ATTEMPTS = 8;
+const BACKOFF_MS = { base: 40, max: 500 } as const;
 
 /**
  * The operations API's reads of the payouts table (issue 12): Query on the by-day, awaiting-approval,
@@ -210,40 +209,21 @@ export class DynamoSearchReader implements SearchReader {
   }
 
   async getMany(noOrders: readonly string[], options: { history?: boolean } = {}): Promise<ListRow[]> {
-    const unique = [...new Set(noOrders)];
-    const fields: string[] = [...LIST_ROW_FIELDS, ...(options.history ? ['history'] : [])];
-    const names = Object.fromEntries(fields.map((f, i) => [`#f${i}`, f]));
-    const projection = Object.keys(names).join(', ');
-    const rows: ListRow[] = [];
-    for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
-      let keys: Record<string, AttributeValue>[] = unique
-        .slice(i, i + BATCH_GET_MAX)
-        .map((n) => ({ [PAYOUTS_TABLE.partitionKey]: { S: n } }));
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        if (attempt > BATCH_GET_ATTEMPTS) {
-          throw new DependencyError('DynamoDB searchBatchGet: keys still unprocessed');
-        }
-        const out = await this.call(() =>
-          this.client.send(
-            new BatchGetItemCommand({
-              RequestItems: {
-                [this.tableName]: {
-                  Keys: keys,
-                  ProjectionExpression: projection,
-                  ExpressionAttributeNames: names,
-                },
-              },
-              ...this.capacityRequest(),
-            }),
-          ),
-        );
-        this.report('searchBatchGet', out.ConsumedCapacity);
-        for (const item of out.Responses?.[this.tableName] ?? []) rows.push(unmarshall(item) as ListRow);
-        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        if (keys.length > 0) await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt)));
-      }
-    }
-    return rows;
+    const report = this.onConsumedCapacity;
+    const items = await batchGetAll({
+      client: this.client,
+      tableName: this.tableName,
+      keys: noOrders,
+      attributes: [...LIST_ROW_FIELDS, ...(options.history ? ['history'] : [])],
+      attempts: BATCH_GET_ATTEMPTS,
+      backoffMs: BACKOFF_MS,
+      ...(report
+        ? { capacity: { level: 'INDEXES', report: (capacity) => report('searchBatchGet', capacity) } }
+        : {}),
+      storeError: (error) => storeError('search', error),
+      unprocessed: () => new DependencyError('DynamoDB searchBatchGet: keys still unprocessed'),
+    });
+    return items.map((item) => unmarshall(item) as ListRow);
   }
 
   /**
