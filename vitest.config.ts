@@ -31,7 +31,15 @@ export default defineConfig({
       // the console built (`npm run console:build`, run by pretest).
       {
         extends: true,
-        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: needsDynamo },
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: needsDynamo,
+          // A page drawn by a real browser on two busy cores (CI runs the other projects beside it) can take
+          // more than expect.poll's default 1 s to finish its requests; waiting longer only costs time when
+          // something is wrong.
+          expect: { poll: { timeout: 10_000, interval: 100 } },
+        },
       },
     ],
   },
