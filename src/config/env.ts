@@ -36,6 +36,11 @@ const nonNegativeInt = (fallback: number) =>
 
 const url = z.string().url('must be a URL');
 
+/** EXPORT_INLINE_MAX_BYTES: a positive whole number of bytes, or undefined (the export's default). */
+function exportInlineMaxBytes() {
+  return positiveInt(0).transform((n) => (n === 0 ? undefined : n));
+}
+
 const common = {
   [ENV.tableName]: z.string().min(1),
   // Optional one by one; resolveEndpoints below refuses a configuration that leaves a call without a URL.
@@ -79,6 +84,8 @@ const common = {
   [ENV.balanceCheckSeconds]: z.string().optional(),
   [ENV.fundsWaitSeconds]: z.string().optional(),
   [ENV.lowBalanceAmount]: z.string().optional(),
+  // GET /payouts/export.csv's inline limit; unset = the export's own default (INLINE_MAX_BYTES, 4 MB).
+  [ENV.exportInlineMaxBytes]: exportInlineMaxBytes(),
 };
 
 const kmsMode = z.object({
@@ -139,6 +146,8 @@ export interface RuntimeConfig {
   readonly controls: ControlsConfig;
   /** Waiting for funds and the low-balance warning (issue 13). */
   readonly funds: FundsConfig;
+  /** EXPORT_INLINE_MAX_BYTES; absent = the export's default (src/core/export.ts INLINE_MAX_BYTES). */
+  readonly exportInlineMaxBytes?: number;
   readonly kms?: {
     readonly merchantKeyParam?: string;
     readonly md5KeyParam?: string;
@@ -253,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     keyCacheMs: c[ENV.keyCacheSeconds] * 1000,
     controls,
     funds,
+    ...(c[ENV.exportInlineMaxBytes] ? { exportInlineMaxBytes: c[ENV.exportInlineMaxBytes] } : {}),
     ...(c.KEY_SOURCE === 'kms'
       ? {
           kms: {
@@ -289,6 +299,46 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     }
   }
   return config;
+}
+
+/**
+ * The export function's configuration (functions/export): only what a large export needs — the table it
+ * reads, the reports bucket it writes to and the inline limit. No provider, no merchant key: it never signs.
+ */
+export interface ExportConfig {
+  readonly tableName: string;
+  readonly dynamoEndpoint?: string;
+  readonly reportsBucket: string;
+  readonly reportsKmsKeyId?: string;
+  readonly inlineMaxBytes?: number;
+}
+
+const exportSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
+  [ENV.dynamoEndpoint]: url.optional(),
+  [ENV.reportsBucket]: z.string().min(1),
+  [ENV.reportsKmsKeyId]: z.string().min(1).optional(),
+  [ENV.exportInlineMaxBytes]: exportInlineMaxBytes(),
+});
+
+export function loadExportConfig(env: Record<string, string | undefined>): ExportConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = exportSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw invalid(
+      parsed.error.issues.map((issue) =>
+        problemOf(issue, cleaned, { root: ENV.tableName, missing: () => 'is required' }),
+      ),
+    );
+  }
+  const c = parsed.data;
+  return {
+    tableName: c[ENV.tableName],
+    reportsBucket: c[ENV.reportsBucket],
+    ...(c[ENV.dynamoEndpoint] ? { dynamoEndpoint: c[ENV.dynamoEndpoint] } : {}),
+    ...(c[ENV.reportsKmsKeyId] ? { reportsKmsKeyId: c[ENV.reportsKmsKeyId] } : {}),
+    ...(c[ENV.exportInlineMaxBytes] ? { inlineMaxBytes: c[ENV.exportInlineMaxBytes] } : {}),
+  };
 }
 
 function invalid(problems: readonly ConfigProblem[]) {
