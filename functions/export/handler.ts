@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoSearchReader } from '../../src/adapters/dynamodb/search-reader';
 import { S3ReportStore } from '../../src/adapters/s3/report-store';
-import { type ExportConfig, loadExportConfig } from '../../src/config/env';
+import { type ExportConfig, loadExportConfig } from '../../src/config/export';
 import { type Clock, systemClock } from '../../src/core/ports';
 import type { ReportStore } from '../../src/core/report-store';
 import type { SearchReader } from '../../src/core/search';

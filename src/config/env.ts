@@ -301,46 +301,6 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
   return config;
 }
 
-/**
- * The export function's configuration (functions/export): only what a large export needs — the table it
- * reads, the reports bucket it writes to and the inline limit. No provider, no merchant key: it never signs.
- */
-export interface ExportConfig {
-  readonly tableName: string;
-  readonly dynamoEndpoint?: string;
-  readonly reportsBucket: string;
-  readonly reportsKmsKeyId?: string;
-  readonly inlineMaxBytes?: number;
-}
-
-const exportSchema = z.object({
-  [ENV.tableName]: z.string().min(1),
-  [ENV.dynamoEndpoint]: url.optional(),
-  [ENV.reportsBucket]: z.string().min(1),
-  [ENV.reportsKmsKeyId]: z.string().min(1).optional(),
-  [ENV.exportInlineMaxBytes]: exportInlineMaxBytes(),
-});
-
-export function loadExportConfig(env: Record<string, string | undefined>): ExportConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = exportSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw invalid(
-      parsed.error.issues.map((issue) =>
-        problemOf(issue, cleaned, { root: ENV.tableName, missing: () => 'is required' }),
-      ),
-    );
-  }
-  const c = parsed.data;
-  return {
-    tableName: c[ENV.tableName],
-    reportsBucket: c[ENV.reportsBucket],
-    ...(c[ENV.dynamoEndpoint] ? { dynamoEndpoint: c[ENV.dynamoEndpoint] } : {}),
-    ...(c[ENV.reportsKmsKeyId] ? { reportsKmsKeyId: c[ENV.reportsKmsKeyId] } : {}),
-    ...(c[ENV.exportInlineMaxBytes] ? { inlineMaxBytes: c[ENV.exportInlineMaxBytes] } : {}),
-  };
-}
-
 function invalid(problems: readonly ConfigProblem[]) {
   return configError('invalid configuration: ', problems, '; ');
 }

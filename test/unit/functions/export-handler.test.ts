@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { buildExportRuntime, exportHandler } from '../../../functions/export/handler';
 import { lambdaContext } from '../../../local/front';
 import { ENV } from '../../../src/config/contract';
-import { ConfigError } from '../../../src/config/env';
+import { ConfigError } from '../../../src/config/problems';
 import type { ListRow, SearchReader } from '../../../src/core/search';
 import { makeOrder } from '../../support/order-fixtures';
 
@@ -149,6 +149,9 @@ describe('the export function configuration', () => {
   it('needs the table and the reports bucket, and nothing of the provider or the merchant keys', () => {
     expect(refused({ [ENV.tableName]: 'payouts' }).message).toContain(`${ENV.reportsBucket} is required`);
     expect(refused({ [ENV.reportsBucket]: BUCKET }).message).toContain(`${ENV.tableName} is required`);
+    expect(refused(env({ [ENV.dynamoEndpoint]: 'not a url' })).problems).toEqual([
+      { name: ENV.dynamoEndpoint, message: 'must be a URL' },
+    ]);
     expect(() =>
       buildExportRuntime(env(), { logger: new Logger({ logLevel: 'SILENT' }), s3: client }),
     ).not.toThrow();
