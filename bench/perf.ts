@@ -135,6 +135,8 @@ function initEnv(
     [ENV.providerPublicKey]: providerPublicKey,
     [ENV.notifyUrl]: 'https://abc123defg.execute-api.cn-north-1.amazonaws.com.cn/v1/lianlian/notify',
     [ENV.eventBusName]: 'payout-events',
+    // The export function (issue 12) names its bucket at init, as the infra gives it.
+    [ENV.reportsBucket]: 'payout-reports',
   };
   if (keySource === 'env') {
     return {

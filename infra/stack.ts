@@ -8,6 +8,7 @@ import { PayoutConsole } from './constructs/console';
 import { PayoutDispatch } from './constructs/dispatch';
 import { FixedEgress } from './constructs/egress';
 import { PayoutEvents } from './constructs/events';
+import { PayoutExport } from './constructs/export';
 import { DISPATCH_FUNCTION_TIMEOUT, PayoutFunctions, SERVICE_NAME } from './constructs/functions';
 import { PayoutFunds } from './constructs/funds';
 import { PayoutKeys } from './constructs/keys';
@@ -41,6 +42,8 @@ export class PayoutStack extends Stack {
   readonly webConsole: PayoutConsole;
   readonly reports: PayoutReports;
   readonly close: DailyClose;
+  /** GET /payouts/export.csv (issue 12): its own function, writing large exports to the reports bucket. */
+  readonly exporter: PayoutExport;
   readonly dispatch: PayoutDispatch;
 
   constructor(scope: Construct, id: string, props: PayoutStackProps) {
@@ -101,22 +104,31 @@ export class PayoutStack extends Stack {
 
     // The daily close (issue 13): reports bucket, close function, its schedule and GET /close/{date}.
     this.reports = new PayoutReports(this, 'Reports', { production });
-    this.close = new DailyClose(this, 'DailyClose', {
-      defaults: {
-        sourceRoot: props.sourceRoot ?? REPOSITORY_ROOT,
-        logRetention: config.logRetentionDays,
-        removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-        environment: {
-          [ENV.serviceName]: SERVICE_NAME,
-          [ENV.metricsNamespace]: METRICS.namespace,
-          [ENV.logLevel]: config.logLevel,
-        },
+    // The functions built outside PayoutFunctions (close, export) share these defaults.
+    const defaults = {
+      sourceRoot: props.sourceRoot ?? REPOSITORY_ROOT,
+      logRetention: config.logRetentionDays,
+      removalPolicy: production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      environment: {
+        [ENV.serviceName]: SERVICE_NAME,
+        [ENV.metricsNamespace]: METRICS.namespace,
+        [ENV.logLevel]: config.logLevel,
       },
+    };
+    this.close = new DailyClose(this, 'DailyClose', {
+      defaults,
       storage: this.storage,
       reports: this.reports,
       events: this.events,
     });
     this.api.addCloseRoute(this.close.fn.function);
+    // Exports (issue 12): inline, or written under exports/ of the reports bucket and answered with a link.
+    this.exporter = new PayoutExport(this, 'Export', {
+      defaults,
+      storage: this.storage,
+      reports: this.reports,
+    });
+    this.api.addExportRoute(this.exporter.fn.function);
 
     // Batch dispatch (issue 11): the queue feeding the worker; reconciliation re-triggers due batches.
     this.dispatch = new PayoutDispatch(this, 'Dispatch', {
@@ -150,6 +162,7 @@ export class PayoutStack extends Stack {
     }
     // A failed daily close alarms like any function error (it throws; the schedule retries twice).
     this.monitoring.addFunction('Close', this.close.fn);
+    this.monitoring.addFunction('Export', this.exporter.fn);
     this.monitoring.addHeartbeat(
       'Reconcile',
       fns.reconcile,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../functions/shared/http';
 import type { ApiHandler } from '../functions/shared/lambda';
+import type { LocalReportStore } from './report-store';
 
 /**
  * The local HTTP front: turns requests into the same API Gateway (REST, v1) proxy events the deployed
@@ -22,6 +23,65 @@ export interface Routes {
   readonly balance?: ApiHandler;
   /** GET /close/{date}: the daily close (issue 13). */
   readonly close?: ApiHandler;
+  /**
+   * GET /reports/<key>?expires=&sig=: a report behind a signed short-lived link (a large export, issue 12),
+   * as S3 serves a presigned GET in AWS. No principal: the signature is the credential.
+   */
+  readonly reports?: Pick<LocalReportStore, 'checkLink' | 'get'>;
+}
+
+const REPORTS_PATH = '/reports/';
+
+/**
+ * A report behind a link of LocalReportStore.link: 403 unless the signature holds and has not expired
+ * (which of the two is not said), 404 when nothing is stored under the key or the key is not one the
+ * store accepts (it refuses any key that would leave its directory).
+ */
+async function serveReport(
+  res: ServerResponse,
+  reports: NonNullable<Routes['reports']>,
+  url: URL,
+): Promise<void> {
+  const failure = (statusCode: number, code: string, message: string) =>
+    send(res, {
+      statusCode,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify({ error: { code, message } }),
+    });
+  let key: string;
+  try {
+    key = url.pathname.slice(REPORTS_PATH.length).split('/').map(decodeURIComponent).join('/');
+  } catch {
+    failure(404, 'not_found', 'no such report');
+    return;
+  }
+  const check = reports.checkLink(key, url.searchParams.get('expires'), url.searchParams.get('sig'));
+  if (check !== 'ok') {
+    failure(403, 'forbidden', 'the link is not valid or has expired; export again');
+    return;
+  }
+  let body: string | undefined;
+  try {
+    body = await reports.get(key);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  if (body === undefined) {
+    failure(404, 'not_found', 'no such report');
+    return;
+  }
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const csv = name.endsWith('.csv');
+  send(res, {
+    statusCode: 200,
+    headers: {
+      'content-type': csv ? 'text/csv;charset=utf-8' : 'application/octet-stream',
+      'content-disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    },
+    body,
+  });
 }
 
 /**
@@ -274,6 +334,10 @@ export async function startLocalFront(
       const url = new URL(req.url ?? '/', 'http://local');
       if (options.extra && (await options.extra(req, res, url))) return;
       const routes = getRoutes();
+      if (req.method === 'GET' && url.pathname.startsWith(REPORTS_PATH) && routes.reports) {
+        await serveReport(res, routes.reports, url);
+        return;
+      }
       const match = route(routes, req.method ?? 'GET', url.pathname);
       if (!match) {
         send(res, {

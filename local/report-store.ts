@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -6,9 +7,25 @@ import type { VersionedReportStore } from '../src/core/close';
 export interface LocalReportStoreOptions {
   /** The reports directory (local mode: `.local/reports/`). */
   readonly dir: string;
-  /** The local front's URL; links point at `${baseUrl}/reports/<key>`. Without it, a file URL. */
+  /**
+   * The local front's URL; links point at `${baseUrl}/reports/<key>?expires=<unix>&sig=<hmac>`, which the
+   * front serves only while the signature holds (`checkLink`). Without it, a file URL.
+   */
   readonly baseUrl?: string;
+  /** The HMAC key of links; default: this process's random key (links die with the process). */
+  readonly linkKey?: Buffer;
+  /** Milliseconds since the epoch; tests move it. */
+  readonly now?: () => number;
 }
+
+/**
+ * The key that signs local links, made once per process: every store of the process (the query's, the
+ * close's, the front's) signs and checks with it, and a link never outlives the process that made it.
+ */
+const PROCESS_LINK_KEY = randomBytes(32);
+
+/** Why a link was refused; the front answers 403 for all of them and does not say which. */
+export type LinkCheck = 'ok' | 'bad_signature' | 'expired';
 
 /**
  * Local mode's reports store: one file per key under `dir`, the current version at `<key>`, every earlier
@@ -18,10 +35,14 @@ export interface LocalReportStoreOptions {
 export class LocalReportStore implements VersionedReportStore {
   private readonly dir: string;
   private readonly baseUrl: string | undefined;
+  private readonly linkKey: Buffer;
+  private readonly now: () => number;
 
   constructor(options: LocalReportStoreOptions) {
     this.dir = options.dir;
     this.baseUrl = options.baseUrl?.replace(/\/+$/, '');
+    this.linkKey = options.linkKey ?? PROCESS_LINK_KEY;
+    this.now = options.now ?? Date.now;
   }
 
   async put(key: string, body: string, _contentType: string): Promise<{ version: string }> {
@@ -62,10 +83,36 @@ export class LocalReportStore implements VersionedReportStore {
     return readIfExists(`${path}.${version}`);
   }
 
-  async link(key: string, _ttlSeconds: number): Promise<string> {
+  /**
+   * A short-lived link, as S3 presigns one: the front serves `key` until `expires` (unix seconds) only if
+   * `sig` is the HMAC-SHA256 of key and expiry under this process's key (`checkLink`).
+   */
+  async link(key: string, ttlSeconds: number): Promise<string> {
     const path = this.pathOf(key);
-    if (this.baseUrl) return `${this.baseUrl}/reports/${key.split('/').map(encodeURIComponent).join('/')}`;
-    return pathToFileURL(path).href;
+    if (!this.baseUrl) return pathToFileURL(path).href;
+    const expires = Math.floor(this.now() / 1000) + Math.max(1, Math.ceil(ttlSeconds));
+    const encoded = key.split('/').map(encodeURIComponent).join('/');
+    return `${this.baseUrl}/reports/${encoded}?expires=${expires}&sig=${this.sign(key, expires)}`;
+  }
+
+  /**
+   * Whether a link's `expires` and `sig` (as the query string gave them, possibly absent) are this store's
+   * signature of `key`, not yet expired. The signature is compared in constant time, and checked before
+   * the expiry, so a forged link learns nothing about the time.
+   */
+  checkLink(key: string, expires: string | null | undefined, sig: string | null | undefined): LinkCheck {
+    if (!expires || !sig || !/^[0-9]{1,12}$/.test(expires) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) {
+      return 'bad_signature';
+    }
+    const expected = Buffer.from(this.sign(key, Number(expires)), 'utf8');
+    const given = Buffer.from(sig, 'utf8');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'bad_signature';
+    return Number(expires) * 1000 > this.now() ? 'ok' : 'expired';
+  }
+
+  /** HMAC-SHA256 over key and expiry (a newline between: a key never contains one), base64url. */
+  private sign(key: string, expires: number): string {
+    return createHmac('sha256', this.linkKey).update(`${key}\n${expires}`).digest('base64url');
   }
 
   /** The file of `key`, refusing keys that would leave the reports directory. */

@@ -251,6 +251,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ENV.providerRatePerSecond,
           ENV.dispatchRatePerSecond,
           ENV.dispatchConcurrency,
+          // The export's inline limit (issue 12): a tuning knob; tests make it tiny to get a link.
+          ENV.exportInlineMaxBytes,
         ].flatMap((name) => (user[name] ? [[name, user[name]]] : [])),
       ),
     };
@@ -269,9 +271,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cleanups.push(async () => rmSync(temporary, { recursive: true, force: true }));
       reportsDir = temporary;
     }
+    // One store for the close, the exports and the front: links are signed with this process's key.
+    const reports = new LocalReportStore({ dir: reportsDir, baseUrl: front.url });
     const closeRuntime = buildCloseRuntime(env, {
       dynamo: ddb,
-      reports: new LocalReportStore({ dir: reportsDir, baseUrl: front.url }),
+      reports,
       // Local mode has no bus: GET /close only reads; `npm run close` prints its Day Closed event.
       events: { publish: async () => ({ failed: [] }) },
       logger: runtime.logger,
@@ -291,7 +295,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => dispatcher.close());
     routes = {
       apply: applyHandler(() => runtime),
-      query: queryHandler(() => runtime),
+      // Large exports (issue 12) go to the reports dir behind a signed link the front serves (/reports/…).
+      query: queryHandler(() => runtime, { reports: () => reports }),
       review: reviewHandler(() => runtime),
       notify: notifyHandler(() => runtime),
       batches: batchesHandler(
@@ -303,6 +308,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ),
       balance: balanceHandler(() => runtime),
       close: closeApiHandler(() => closeRuntime),
+      reports,
     };
 
     // Events: the table stream → the same publish step as the deployed function → a local sink.

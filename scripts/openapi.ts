@@ -206,23 +206,27 @@ export function buildOpenApi(): Json {
           parameters: searchParameters(),
           responses: {
             '200': {
-              description: 'text/csv inline, or application/json {url, expires_at} for a large export.',
+              description:
+                'text/csv inline, or application/json {url, expires_at, rows} for a large export: a link valid for 15 minutes (an S3 presigned GET; locally a signed /reports URL). Download it without your SigV4 Authorization header.',
               content: {
                 'text/csv': { schema: { type: 'string' } },
                 'application/json': {
                   schema: {
                     type: 'object',
-                    required: ['url', 'expires_at'],
+                    required: ['url', 'expires_at', 'rows'],
                     properties: {
-                      url: { type: 'string' },
+                      url: { type: 'string', format: 'uri', description: 'Short-lived download link.' },
                       expires_at: { type: 'string', format: 'date-time' },
+                      rows: { type: 'integer', minimum: 0, description: 'Payouts in the export.' },
                     },
                   },
                 },
               },
             },
             '400': err('A bad filter; `fields` names it.'),
-            '413': err('`export_too_large`: too large to answer inline and no report store is configured.'),
+            '413': err(
+              '`export_too_large`: too large to answer inline and no report store is configured (not the case when deployed or in local mode).',
+            ),
             ...serverErrors,
           },
         },

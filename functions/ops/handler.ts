@@ -7,16 +7,10 @@ import {
   parseAckBody,
   parseExceptionsLimit,
 } from '../../src/core/exceptions';
-import { ExportTooLargeError, exportPayouts } from '../../src/core/export';
 import type { ReportStore } from '../../src/core/report-store';
-import {
-  EXPORT_PARAMETERS,
-  filterKeyOf,
-  listPayouts,
-  parseListQuery,
-  type SearchReader,
-} from '../../src/core/search';
-import { HttpError, json, jsonBody } from '../shared/http';
+import { filterKeyOf, listPayouts, parseListQuery, type SearchReader } from '../../src/core/search';
+import { definedParams, exportRoute } from '../export/route';
+import { json, jsonBody } from '../shared/http';
 import { pathNoOrder } from '../shared/path';
 import { principalOf } from '../shared/principal';
 import type { Runtime } from '../shared/runtime';
@@ -25,6 +19,8 @@ import type { Runtime } from '../shared/runtime';
  * The operations routes (issue 12), served by the query function (functions/query/handler.ts hands them
  * over by API Gateway resource): it already reads and updates orders, so no new function, role or cold
  * start is needed for what people do by hand. Thin: the rules are in src/core/{search,export,exceptions}.ts.
+ * On AWS, GET /payouts/export.csv goes to the export function instead (functions/export: its S3 client and
+ * presigner stay out of this bundle, a long export has its own timeout); both run functions/export/route.ts.
  *
  * - GET /payouts?status=&from=&to=&batch_id=&limit=&cursor=
  * - GET /payouts/export.csv?status=&from=&to=&batch_id=
@@ -41,7 +37,7 @@ export const OPS_RESOURCES = {
 export interface OpsPorts {
   /** Index reads; default: the DynamoDB reader on the runtime's table. */
   readonly reader?: SearchReader;
-  /** Where large exports go (the daily close's ReportStore: S3, or .local/reports); absent = inline only. */
+  /** Where large exports go (local mode: the daily close's .local/reports, signed links); absent = inline only. */
   readonly reports?: () => ReportStore | undefined;
 }
 
@@ -69,39 +65,16 @@ export function opsRoutes(
       const query = parseListQuery(params, now());
       return json(200, await listPayouts(searchReader(), query, filterKeyOf(params)));
     },
-    [OPS_RESOURCES.export]: async (event) => {
-      const params = definedParams(event);
-      const query = parseListQuery(params, now(), EXPORT_PARAMETERS);
-      let result: Awaited<ReturnType<typeof exportPayouts>>;
-      try {
-        const reports = ports.reports?.();
-        result = await exportPayouts(
-          { reader: searchReader(), now, ...(reports ? { reports } : {}) },
-          query,
-          filterKeyOf(params),
-        );
-      } catch (error) {
-        if (error instanceof ExportTooLargeError) {
-          throw new HttpError(
-            413,
-            'export_too_large',
-            'the export is too large to answer inline; narrow the filters',
-          );
-        }
-        throw error;
-      }
-      runtime.logger.info('payouts exported', { rows: result.rows, delivery: result.kind });
-      if (result.kind === 'link') return json(200, { url: result.url, expires_at: result.expires_at });
-      return {
-        statusCode: 200,
-        headers: {
-          'content-type': 'text/csv;charset=utf-8',
-          'content-disposition': `attachment; filename="payouts-${now().toISOString().slice(0, 10)}.csv"`,
-          'cache-control': 'no-store',
-        },
-        body: result.csv,
-      };
-    },
+    // On AWS the export function serves this resource (functions/export); local mode keeps it here.
+    [OPS_RESOURCES.export]: exportRoute({
+      reader: searchReader,
+      ...(ports.reports ? { reports: ports.reports } : {}),
+      now,
+      logger: runtime.logger,
+      ...(runtime.config.exportInlineMaxBytes !== undefined
+        ? { inlineMaxBytes: runtime.config.exportInlineMaxBytes }
+        : {}),
+    }),
     [OPS_RESOURCES.exceptions]: async (event) => {
       const limit = parseExceptionsLimit(definedParams(event));
       return json(
@@ -122,12 +95,4 @@ export function opsRoutes(
     },
   };
   return (resource) => routes[resource];
-}
-
-function definedParams(event: Pick<APIGatewayProxyEvent, 'queryStringParameters'>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
 }

@@ -181,21 +181,9 @@ export class PayoutApi extends Construct {
         requestParameters: { 'method.request.path.no_order': true },
       }),
     );
-    // Operations (issue 12), served by the query function: a literal `export.csv` resource, which API
-    // Gateway matches before {no_order} (a no_order never contains a dot); the exceptions queue; the
-    // acknowledgement of a payout's anomalies.
-    const filters = {
-      'method.request.querystring.status': false,
-      'method.request.querystring.from': false,
-      'method.request.querystring.to': false,
-      'method.request.querystring.batch_id': false,
-    };
+    // Operations (issue 12), served by the query function: the exceptions queue and the acknowledgement of
+    // a payout's anomalies. GET /payouts/export.csv is the export function's (addExportRoute).
     const query = new LambdaIntegration(routes.query);
-    const exported = payouts.addResource('export.csv').addMethod('GET', query, {
-      authorizationType: AuthorizationType.IAM,
-      requestValidator: this.validator,
-      requestParameters: filters,
-    });
     const exceptions = this.api.root.addResource('exceptions').addMethod('GET', query, {
       authorizationType: AuthorizationType.IAM,
       requestValidator: this.validator,
@@ -211,7 +199,7 @@ export class PayoutApi extends Construct {
         requestParameters: { 'method.request.path.no_order': true },
       });
     NagSuppressions.addResourceSuppressions(
-      [post, list, get, ...decisions, exported, exceptions, ack],
+      [post, list, get, ...decisions, exceptions, ack],
       [
         {
           id: 'AwsSolutions-COG4',
@@ -220,6 +208,33 @@ export class PayoutApi extends Construct {
         },
       ],
     );
+  }
+
+  /**
+   * GET /payouts/export.csv (issue 12): the export function, IAM like the other read routes (the read
+   * policies' GET /payouts/* covers it). A literal `export.csv` resource, which API Gateway matches before
+   * {no_order} (a no_order never contains a dot). Call after addMerchantRoutes (it adds under /payouts).
+   */
+  addExportRoute(fn: IFunction): void {
+    const payouts = this.api.root.getResource('payouts');
+    if (!payouts) throw new Error('addMerchantRoutes must come before addExportRoute');
+    const method = payouts.addResource('export.csv').addMethod('GET', new LambdaIntegration(fn), {
+      authorizationType: AuthorizationType.IAM,
+      requestValidator: this.validator,
+      requestParameters: {
+        'method.request.querystring.status': false,
+        'method.request.querystring.from': false,
+        'method.request.querystring.to': false,
+        'method.request.querystring.batch_id': false,
+      },
+    });
+    NagSuppressions.addResourceSuppressions(method, [
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Merchant routes use IAM (SigV4) authorization: the callers are back-end services and operators holding AWS credentials, not users of a Cognito user pool.',
+      },
+    ]);
   }
 
   /**

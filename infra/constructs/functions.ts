@@ -230,8 +230,9 @@ export class PayoutFunctions extends Construct {
     // Only apply records new orders; only reconcile lists the backlog.
     storage.grantOrderStore(this.apply, ['create', 'get', 'update']);
     storage.grantOrderStore(this.query, ['get', 'update', 'listAwaitingApproval']);
-    // The operations routes (issue 12, functions/ops/handler.ts): Query on the indexes the search, the
-    // exceptions and the export read (never Scan), and BatchGetItem of the orders a KEYS_ONLY index names.
+    // The operations routes (issue 12, functions/ops/handler.ts): Query on the indexes the search and the
+    // exceptions read (never Scan), and BatchGetItem of the orders a KEYS_ONLY index names. The export has
+    // a function of its own on AWS (constructs/export.ts).
     this.query.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['dynamodb:Query'],

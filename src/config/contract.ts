@@ -81,6 +81,11 @@ export const ENV = {
   reportsKmsKeyId: 'REPORTS_KMS_KEY_ID',
   /** Local mode: the reports directory (default `.local/reports`). */
   localReportsDir: 'LOCAL_REPORTS_DIR',
+  /**
+   * A tuning knob of `GET /payouts/export.csv` (issue 12): the largest CSV answered inline, bytes; a larger
+   * one goes to the reports bucket behind a short-lived link. Default 4 MB (src/core/export.ts says why).
+   */
+  exportInlineMaxBytes: 'EXPORT_INLINE_MAX_BYTES',
   /** Powertools */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -171,5 +176,6 @@ export const FUNCTION_NAMES = [
   'dispatch',
   'batches',
   'balance',
+  'export',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

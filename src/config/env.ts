@@ -36,6 +36,11 @@ const nonNegativeInt = (fallback: number) =>
 
 const url = z.string().url('must be a URL');
 
+/** EXPORT_INLINE_MAX_BYTES: a positive whole number of bytes, or undefined (the export's default). */
+function exportInlineMaxBytes() {
+  return positiveInt(0).transform((n) => (n === 0 ? undefined : n));
+}
+
 const common = {
   [ENV.tableName]: z.string().min(1),
   // Optional one by one; resolveEndpoints below refuses a configuration that leaves a call without a URL.
@@ -79,6 +84,8 @@ const common = {
   [ENV.balanceCheckSeconds]: z.string().optional(),
   [ENV.fundsWaitSeconds]: z.string().optional(),
   [ENV.lowBalanceAmount]: z.string().optional(),
+  // GET /payouts/export.csv's inline limit; unset = the export's own default (INLINE_MAX_BYTES, 4 MB).
+  [ENV.exportInlineMaxBytes]: exportInlineMaxBytes(),
 };
 
 const kmsMode = z.object({
@@ -139,6 +146,8 @@ export interface RuntimeConfig {
   readonly controls: ControlsConfig;
   /** Waiting for funds and the low-balance warning (issue 13). */
   readonly funds: FundsConfig;
+  /** EXPORT_INLINE_MAX_BYTES; absent = the export's default (src/core/export.ts INLINE_MAX_BYTES). */
+  readonly exportInlineMaxBytes?: number;
   readonly kms?: {
     readonly merchantKeyParam?: string;
     readonly md5KeyParam?: string;
@@ -253,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     keyCacheMs: c[ENV.keyCacheSeconds] * 1000,
     controls,
     funds,
+    ...(c[ENV.exportInlineMaxBytes] ? { exportInlineMaxBytes: c[ENV.exportInlineMaxBytes] } : {}),
     ...(c.KEY_SOURCE === 'kms'
       ? {
           kms: {

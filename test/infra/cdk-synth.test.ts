@@ -55,8 +55,9 @@ describe('npx cdk synth', () => {
       Resources: Record<string, { Type: string }>;
     };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    // The six payout functions, batches and dispatch (issue 11), balance and the daily close (issue 13).
-    expect(functions).toHaveLength(10);
+    // The six payout functions, batches and dispatch (issue 11), balance and the daily close (issue 13),
+    // and the export (issue 12).
+    expect(functions).toHaveLength(11);
     expect(stderr).not.toMatch(/AwsSolutions-[A-Z0-9]+:/);
   });
 });

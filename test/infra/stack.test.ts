@@ -116,9 +116,10 @@ describe('functions', () => {
         expect(fn.Handler, name).toBe('index.handler');
         expect(fn.LoggingConfig?.LogGroup, name).toBeDefined();
       }
-      // + batches (issue 11), checked in its own tests, and the daily close function
-      // (infra/constructs/reports.ts, outside PayoutFunctions).
-      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length + 2);
+      // + batches (issue 11), checked in its own tests, the daily close function
+      // (infra/constructs/reports.ts) and the export function (infra/constructs/export.ts), outside
+      // PayoutFunctions.
+      expect(ofType(synth.json, 'AWS::Lambda::Function')).toHaveLength(FUNCTION_KEYS.length + 3);
     }
   });
 
@@ -606,9 +607,9 @@ describe('monitoring', () => {
 
   it('alarms on errors and throttles of every function, the DLQ, the API and a silent schedule', () => {
     const metrics = alarmJson(s.dev).map((p) => `${String(p?.Namespace)}/${String(p?.MetricName)}`);
-    // + batches (issue 11) and the daily close function.
-    expect(metrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(FUNCTION_KEYS.length + 2);
-    expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(FUNCTION_KEYS.length + 2);
+    // + batches (issue 11), the daily close function and the export function (issue 12).
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Errors')).toHaveLength(FUNCTION_KEYS.length + 3);
+    expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(FUNCTION_KEYS.length + 3);
     expect(metrics).toContain('AWS/SQS/ApproximateNumberOfMessagesVisible');
     expect(metrics).toContain('AWS/ApiGateway/5XXError');
     s.dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -934,5 +935,132 @@ describe('batch dispatch on AWS (issue 11)', () => {
     expect(alarms.length).toBeGreaterThanOrEqual(1);
     expect(nagErrors(s.dev.stack)).toEqual([]);
     expect(nagWarnings(s.dev.stack)).toEqual([]);
+  });
+});
+
+describe('exports (issue 12): GET /payouts/export.csv on a function of its own', () => {
+  const exportId = (synth: Synthesized) =>
+    synth.stack.getLogicalId(synth.stack.exporter.fn.function.node.defaultChild as CfnElement);
+  const exportStatements = (synth: Synthesized) => {
+    const role = roleOfFunction(synth.json, exportId(synth));
+    return identityStatements(synth.json)
+      .filter((p) => p.roles.includes(role))
+      .map((p) => p.statement);
+  };
+  const logicalId = (synth: Synthesized, construct: { node: { defaultChild?: unknown } }) =>
+    synth.stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+  it('the route goes to the export function, IAM-authorized, and no longer to the query function', () => {
+    const res = resources(s.dev.json);
+    const [[resourceId] = []] = Object.entries(res).filter(
+      ([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties?.PathPart === 'export.csv',
+    );
+    if (!resourceId) throw new Error('no export.csv resource');
+    const methods = ofType(s.dev.json, 'AWS::ApiGateway::Method').filter(
+      ([, m]) => (m.Properties?.ResourceId as { Ref?: string } | undefined)?.Ref === resourceId,
+    );
+    expect(methods).toHaveLength(1);
+    const [, method] = methods[0]!;
+    expect(method.Properties?.HttpMethod).toBe('GET');
+    expect(method.Properties?.AuthorizationType).toBe('AWS_IAM');
+    const uri = JSON.stringify((method.Properties?.Integration as { Uri?: unknown } | undefined)?.Uri);
+    expect(uri).toContain(`"${exportId(s.dev)}"`);
+    expect(uri).not.toContain(`"${functionId(s.dev, 'query')}"`);
+    // API Gateway may invoke it for exactly that route.
+    const permissions = ofType(s.dev.json, 'AWS::Lambda::Permission').filter(([, p]) =>
+      JSON.stringify(p.Properties?.FunctionName).includes(exportId(s.dev)),
+    );
+    expect(permissions.map(([, p]) => JSON.stringify(p.Properties?.SourceArn)).join()).toContain(
+      '/GET/payouts/export.csv',
+    );
+  });
+
+  it('the read policies (submitters, approvers, console readers) cover it through GET /payouts/*', () => {
+    const readPolicies = ofType(s.dev.json, 'AWS::IAM::ManagedPolicy').filter(([id]) =>
+      /Submitters|Approvers|Readers/.test(id),
+    );
+    expect(readPolicies).toHaveLength(3);
+    for (const [id, policy] of readPolicies) {
+      expect(JSON.stringify(policy.Properties?.PolicyDocument), id).toContain('/v1/GET/payouts/*');
+    }
+  });
+
+  it('S3: PutObject and GetObject on exports/* of the reports bucket only; the query function has no S3', () => {
+    for (const synth of [s.dev, s.prod]) {
+      const bucket = logicalId(synth, synth.stack.reports.bucket);
+      const s3 = exportStatements(synth).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
+      expect(s3).toHaveLength(1);
+      expect(s3[0]).toEqual({
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:GetObject'],
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/exports/*']] },
+      });
+      const queryS3 = statementsOfFunction(synth, 'query').filter((st) =>
+        actionsOf(st).some((a) => a.startsWith('s3:')),
+      );
+      expect(queryS3).toEqual([]);
+    }
+  });
+
+  it('KMS: the reports key through S3 only (encrypt a put, decrypt a presigned GET), the table key through DynamoDB; no other key', () => {
+    for (const synth of [s.dev, s.prod]) {
+      const reportsKey = logicalId(synth, synth.stack.reports.key);
+      const tableKey = logicalId(synth, synth.stack.storage.key);
+      const kms = exportStatements(synth).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+      expect(kms).toHaveLength(2);
+      expect(kms).toContainEqual({
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [reportsKey, 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        },
+      });
+      expect(kms).toContainEqual({
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:DescribeKey'],
+        Resource: { 'Fn::GetAtt': [tableKey, 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          },
+        },
+      });
+      // Never signs, never opens a payee seal: no SSM, no merchant or field key.
+      const all = exportStatements(synth).flatMap(actionsOf);
+      expect(all.filter((a) => a.startsWith('ssm:'))).toEqual([]);
+      const keys = JSON.stringify(exportStatements(synth).map((st) => st.Resource));
+      expect(keys).not.toContain(logicalId(synth, synth.stack.keys.merchantKey));
+      expect(keys).not.toContain(logicalId(synth, synth.stack.keys.fieldKey));
+    }
+  });
+
+  it('DynamoDB: Query on the three indexes a search reads and BatchGetItem on the table, nothing else', () => {
+    const dynamo = exportStatements(s.dev)
+      .flatMap((st) => actionsOf(st).map((a) => ({ action: a, resource: JSON.stringify(st.Resource) })))
+      .filter((x) => x.action.startsWith('dynamodb:'));
+    expect(dynamo.map((x) => x.action).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:Query']);
+    const indexes = dynamo.find((x) => x.action === 'dynamodb:Query')?.resource ?? '';
+    for (const index of [PAYOUTS_TABLE.byDayIndex, PAYOUTS_TABLE.batchIndex, PAYOUTS_TABLE.awaitingIndex]) {
+      expect(indexes).toContain(`/index/${index.name}`);
+    }
+    expect(indexes).not.toContain('/index/*');
+  });
+
+  it('its environment names the table and the reports bucket and key, 29 s and 1024 MB', () => {
+    const fn = resources(s.dev.json)[exportId(s.dev)]?.Properties as {
+      Timeout: number;
+      MemorySize: number;
+      Environment: { Variables: Record<string, unknown> };
+    };
+    expect(fn.Timeout).toBe(29);
+    expect(fn.MemorySize).toBe(1024);
+    expect(Object.keys(fn.Environment.Variables)).toEqual(
+      expect.arrayContaining([ENV.tableName, ENV.reportsBucket, ENV.reportsKmsKeyId]),
+    );
+    expect(fn.Environment.Variables[ENV.keySource]).toBeUndefined();
+    expect(fn.Environment.Variables[ENV.merchantKeyParam]).toBeUndefined();
   });
 });

@@ -60,10 +60,21 @@ export class S3ReportStore implements VersionedReportStore {
     }
   }
 
+  /**
+   * A presigned GET that downloads (content-disposition: attachment, named after the key), as the inline
+   * export does: a browser navigating to it saves the file instead of showing it.
+   */
   async link(key: string, ttlSeconds: number): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: ttlSeconds,
-    });
+    const name = key.slice(key.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9._-]/g, '_');
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ResponseContentDisposition: `attachment; filename="${name}"`,
+      }),
+      { expiresIn: ttlSeconds },
+    );
   }
 
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {

@@ -91,5 +91,9 @@ describe('S3ReportStore', () => {
     expect(url.hostname).toContain(BUCKET);
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
     expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    // A browser navigating to it saves the file (the console's Export follows the link).
+    expect(url.searchParams.get('response-content-disposition')).toBe(
+      'attachment; filename="2026-11-27.csv"',
+    );
   });
 });
