@@ -7,8 +7,9 @@ import type { Runtime } from '../shared/runtime';
 
 /**
  * GET /payouts/{no_order}[?refresh=true], and the operations routes (functions/ops/handler.ts):
- * GET /payouts (search, newest first), GET /payouts/export.csv, GET /exceptions and
- * POST /payouts/{no_order}/anomalies/ack, chosen by the API Gateway resource.
+ * GET /payouts (search, newest first), GET /exceptions and POST /payouts/{no_order}/anomalies/ack, chosen
+ * by the API Gateway resource. GET /payouts/export.csv is here only in local mode; the deployed API sends
+ * it to the export function (functions/export), which has the reports bucket and a longer timeout.
  */
 export function queryHandler(rt: () => Runtime, ports: OpsPorts = {}): ApiHandler {
   const runtime = rt();
