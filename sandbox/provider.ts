@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { ZodError } from 'zod';
+import type * as z from 'zod/mini';
 import { maskCardNo, maskName } from '../src/core/mask';
 import { lookupBank } from '../src/lianlian/banks';
 import { RESULT_PAY, type ResultPay } from '../src/lianlian/codes';
@@ -534,7 +534,7 @@ function withoutUndefined<T extends object>(value: T): T {
 }
 
 /** The field a 1004 names: the first failing field, or the first unknown one (`(body)` otherwise). */
-function firstBadField(error: ZodError): string {
+function firstBadField(error: z.core.$ZodError): string {
   const first = fieldErrors(error)[0];
   if (first && first.field !== '(body)') return first.field;
   for (const issue of error.issues) {

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type ProviderEndpoints, resolveEndpoints } from '../lianlian/endpoints';
+import '../lib/zod-messages';
 import { CONTROLS_ENV, ENV } from './contract';
 import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
 import { DEFAULT_PROVIDER_RATES, defaultDispatchRate, providerBudgetProblem } from './dispatch';
@@ -17,46 +18,48 @@ export const DEFAULT_KEY_CACHE_SECONDS = 300;
  * fails fast with its name — never its value, which may be a key.
  */
 
+// A whole number given as text (an environment variable).
+const wholeNumber = () =>
+  z.pipe(z.string().check(z.regex(/^[0-9]+$/, 'must be a whole number')), z.transform(Number));
+
 const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+$/, 'must be a whole number')
-    .transform(Number)
-    .refine((n) => n > 0, 'must be greater than zero')
-    .optional()
-    .transform((n) => n ?? fallback);
+  z.pipe(
+    z.optional(wholeNumber().check(z.refine((n) => n > 0, 'must be greater than zero'))),
+    z.transform((n) => n ?? fallback),
+  );
 
 const nonNegativeInt = (fallback: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+$/, 'must be a whole number')
-    .transform(Number)
-    .optional()
-    .transform((n) => n ?? fallback);
+  z.pipe(
+    z.optional(wholeNumber()),
+    z.transform((n) => n ?? fallback),
+  );
 
-const url = z.string().url('must be a URL');
+const url = z.string().check(z.url('must be a URL'));
 
-/** EXPORT_INLINE_MAX_BYTES: a positive whole number of bytes, or undefined (the export's default). */
-function exportInlineMaxBytes() {
-  return positiveInt(0).transform((n) => (n === 0 ? undefined : n));
-}
+/** A positive whole number, or undefined when not set (the user of the setting has its own default). */
+const optionalPositiveInt = () =>
+  z.pipe(
+    positiveInt(0),
+    z.transform((n) => (n === 0 ? undefined : n)),
+  );
 
 const common = {
-  [ENV.tableName]: z.string().min(1),
+  [ENV.tableName]: z.string().check(z.minLength(1)),
   // Optional one by one; resolveEndpoints below refuses a configuration that leaves a call without a URL.
-  [ENV.apiBase]: url.optional(),
-  [ENV.applyUrl]: url.optional(),
-  [ENV.queryUrl]: url.optional(),
-  [ENV.balanceUrl]: url.optional(),
-  [ENV.oidPartner]: z.string().regex(/^[0-9]{18}$/, 'must be 18 digits'),
-  [ENV.signType]: z.enum(['RSA', 'MD5']).optional().default('RSA'),
-  [ENV.providerPublicKey]: z.string().min(1).optional(),
+  [ENV.apiBase]: z.optional(url),
+  [ENV.applyUrl]: z.optional(url),
+  [ENV.queryUrl]: z.optional(url),
+  [ENV.balanceUrl]: z.optional(url),
+  [ENV.oidPartner]: z.string().check(z.regex(/^[0-9]{18}$/, 'must be 18 digits')),
+  [ENV.signType]: z._default(z.optional(z.enum(['RSA', 'MD5'])), 'RSA'),
+  [ENV.providerPublicKey]: z.optional(z.string().check(z.minLength(1))),
   [ENV.timeoutMs]: positiveInt(10_000),
-  [ENV.notifyUrl]: url
-    .max(255, 'must be at most 255 characters')
+  [ENV.notifyUrl]: url.check(
+    z.maxLength(255, 'must be at most 255 characters'),
     // Sent raw inside the signed apply: a query string's "&b=2" would read as a field of its own (spec §13),
     // and every payout would be refused before sending.
-    .regex(/^[^&]*$/, 'must not contain "&" (it would change what the signature covers)'),
+    z.regex(/^[^&]*$/, 'must not contain "&" (it would change what the signature covers)'),
+  ),
   [ENV.notFoundGraceSeconds]: positiveInt(30 * 60),
   [ENV.returnWatchSeconds]: nonNegativeInt(0),
   [ENV.reconcileMinAgeSeconds]: positiveInt(120),
@@ -65,46 +68,47 @@ const common = {
   [ENV.stuckAfterSeconds]: positiveInt(24 * 60 * 60),
   [ENV.providerRatePerSecond]: positiveInt(DEFAULT_PROVIDER_RATES.providerPerSecond),
   // Default: PROVIDER_RATE_PER_SECOND − RECONCILE_RATE_PER_SECOND (defaultDispatchRate).
-  [ENV.dispatchRatePerSecond]: positiveInt(0).transform((n) => (n === 0 ? undefined : n)),
+  [ENV.dispatchRatePerSecond]: optionalPositiveInt(),
   // In flight at once: 50 applies/s with each item taking up to ~1.2 s end to end (read, claim, apply, write) needs 64.
   [ENV.dispatchConcurrency]: positiveInt(64),
-  [ENV.dispatchQueueUrl]: url.optional(),
+  [ENV.dispatchQueueUrl]: z.optional(url),
   [ENV.keyCacheSeconds]: positiveInt(DEFAULT_KEY_CACHE_SECONDS),
-  [ENV.eventBusName]: z.string().min(1).optional(),
-  [ENV.dynamoEndpoint]: url.optional(),
+  [ENV.eventBusName]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.dynamoEndpoint]: z.optional(url),
   // Controls are plain strings here; parseControls (shared with the synth) gives them their meaning.
-  [ENV.approvalMinAmount]: z.string().optional(),
-  [ENV.payoutMaxAmount]: z.string().optional(),
-  [ENV.dailyLimitAmount]: z.string().optional(),
-  [ENV.payeeDailyLimitAmount]: z.string().optional(),
-  [ENV.payeeDailyLimitCount]: z.string().optional(),
-  [ENV.approvalTtlSeconds]: z.string().optional(),
-  [ENV.approvalMinBatchAmount]: z.string().optional(),
+  [ENV.approvalMinAmount]: z.optional(z.string()),
+  [ENV.payoutMaxAmount]: z.optional(z.string()),
+  [ENV.dailyLimitAmount]: z.optional(z.string()),
+  [ENV.payeeDailyLimitAmount]: z.optional(z.string()),
+  [ENV.payeeDailyLimitCount]: z.optional(z.string()),
+  [ENV.approvalTtlSeconds]: z.optional(z.string()),
+  [ENV.approvalMinBatchAmount]: z.optional(z.string()),
   // Funds (issue 13): parsed by src/config/funds.ts, shared with the synth.
-  [ENV.balanceCheckSeconds]: z.string().optional(),
-  [ENV.fundsWaitSeconds]: z.string().optional(),
-  [ENV.lowBalanceAmount]: z.string().optional(),
+  [ENV.balanceCheckSeconds]: z.optional(z.string()),
+  [ENV.fundsWaitSeconds]: z.optional(z.string()),
+  [ENV.lowBalanceAmount]: z.optional(z.string()),
   // GET /payouts/export.csv's inline limit; unset = the export's own default (INLINE_MAX_BYTES, 4 MB).
-  [ENV.exportInlineMaxBytes]: exportInlineMaxBytes(),
+  // EXPORT_INLINE_MAX_BYTES: bytes; unset = the export's default (src/core/export.ts INLINE_MAX_BYTES).
+  [ENV.exportInlineMaxBytes]: optionalPositiveInt(),
 };
 
 const kmsMode = z.object({
   [ENV.keySource]: z.literal('kms'),
   ...common,
-  [ENV.merchantKeyParam]: z.string().min(1).optional(),
-  [ENV.md5KeyParam]: z.string().min(1).optional(),
-  [ENV.merchantKeyKmsKeyId]: z.string().min(1),
-  [ENV.fieldKeyKmsKeyId]: z.string().min(1),
-  [ENV.payeeHmacKmsKeyId]: z.string().min(1).optional(),
+  [ENV.merchantKeyParam]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.md5KeyParam]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.merchantKeyKmsKeyId]: z.string().check(z.minLength(1)),
+  [ENV.fieldKeyKmsKeyId]: z.string().check(z.minLength(1)),
+  [ENV.payeeHmacKmsKeyId]: z.optional(z.string().check(z.minLength(1))),
 });
 
 const envMode = z.object({
   [ENV.keySource]: z.literal('env'),
   ...common,
-  [ENV.merchantPrivateKey]: z.string().min(1).optional(),
-  [ENV.md5Key]: z.string().min(1).optional(),
-  [ENV.localFieldKey]: z.string().min(1),
-  [ENV.localPayeeHmacKey]: z.string().min(1).optional(),
+  [ENV.merchantPrivateKey]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.md5Key]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.localFieldKey]: z.string().check(z.minLength(1)),
+  [ENV.localPayeeHmacKey]: z.optional(z.string().check(z.minLength(1))),
 });
 
 const schema = z.discriminatedUnion(ENV.keySource, [kmsMode, envMode]);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   applyFieldFormats,
   cardNo,
@@ -11,6 +11,7 @@ import {
   optionalApplyFieldsShape,
 } from '../lianlian/messages';
 import { parseCallerAmount } from '../lianlian/money';
+import '../lib/zod-messages';
 import { OPTIONAL_APPLY_FIELDS, type OptionalApplyField, type PayeeSecret } from './model';
 
 /**
@@ -20,20 +21,21 @@ import { OPTIONAL_APPLY_FIELDS, type OptionalApplyField, type PayeeSecret } from
  * send, including the refusal of `&` and `=` in free text (spec §13).
  */
 export const payoutRequestSchema = z
-  .object({
+  .strictObject({
     no_order: noOrder,
-    money_order: z.unknown().superRefine((value, ctx) => {
-      const parsed = parseCallerAmount(value);
-      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
-    }),
+    money_order: z.unknown().check(
+      z.superRefine((value, ctx) => {
+        const parsed = parseCallerAmount(value);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+      }),
+    ),
     card_no: cardNo,
     acct_name: applyFieldFormats.acct_name,
     flag_card: flagCard,
     info_order: applyFieldFormats.info_order,
     ...optionalApplyFieldsShape,
   })
-  .strict()
-  .superRefine(corporateRules);
+  .check(z.superRefine(corporateRules));
 
 export interface PayoutRequest {
   readonly no_order: string;

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../lib/zod-messages';
 import { parseWireAmount, parseWireBalance } from './money';
 import { isValidSettleDate, parseDtOrder } from './time';
 
@@ -10,23 +11,27 @@ import { isValidSettleDate, parseDtOrder } from './time';
 
 const digits = (n: number) => new RegExp(`^[0-9]{${n}}$`);
 
-export const oidPartner = z.string().regex(digits(18), 'must be 18 digits');
+export const oidPartner = z.string().check(z.regex(digits(18), 'must be 18 digits'));
 // The spec only bounds the length; we also restrict the alphabet because no_order is our idempotency key
 // and appears in URLs (GET /payouts/{no_order}).
 export const noOrder = z
   .string()
-  .min(1, 'must not be empty')
-  .max(32, 'must be at most 32 characters')
-  .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "_" and "-"');
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(32, 'must be at most 32 characters'),
+    z.regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "_" and "-"'),
+  );
 export const dtOrder = z
   .string()
-  .refine((v) => parseDtOrder(v) !== undefined, 'must be yyyyMMddHHmmss (UTC+8)');
-const wireAmount = z.string().refine((v) => parseWireAmount(v).ok, 'must be yuan with exactly 2 decimals');
+  .check(z.refine((v) => parseDtOrder(v) !== undefined, 'must be yyyyMMddHHmmss (UTC+8)'));
+const wireAmount = z
+  .string()
+  .check(z.refine((v) => parseWireAmount(v).ok, 'must be yuan with exactly 2 decimals'));
 export const flagCard = z.enum(['0', '1']);
-export const cardNo = z.string().regex(/^[0-9]{1,32}$/, 'must be 1–32 digits');
+export const cardNo = z.string().check(z.regex(/^[0-9]{1,32}$/, 'must be 1–32 digits'));
 export const signType = z.enum(['RSA', 'MD5']);
-export const settleDate = z.string().refine(isValidSettleDate, 'must be yyyyMMdd');
-const maxLen = (n: number) => z.string().max(n, `must be at most ${n} characters`);
+export const settleDate = z.string().check(z.refine(isValidSettleDate, 'must be yyyyMMdd'));
+const maxLen = (n: number) => z.string().check(z.maxLength(n, `must be at most ${n} characters`));
 
 /**
  * Spec §13: the sign string joins raw values with `&` and `=` and escapes nothing, so a value holding either
@@ -38,9 +43,11 @@ export const SIGN_DELIMITER_MESSAGE =
 const freeText = (n: number) =>
   z
     .string()
-    .min(1, 'must not be empty')
-    .max(n, `must be at most ${n} characters`)
-    .regex(/^[^&=]*$/, SIGN_DELIMITER_MESSAGE);
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(n, `must be at most ${n} characters`),
+      z.regex(/^[^&=]*$/, SIGN_DELIMITER_MESSAGE),
+    );
 
 /**
  * The one definition of each apply field format that both the merchant API (`src/core/request.ts`) and the
@@ -49,24 +56,24 @@ const freeText = (n: number) =>
  */
 export const applyFieldFormats = {
   // Payee name, signed as raw UTF-8. Edge spaces are refused rather than trimmed: we never change a name.
-  acct_name: freeText(100).refine((v) => v.trim() === v, 'must not start or end with spaces'),
+  acct_name: freeText(100).check(z.refine((v) => v.trim() === v, 'must not start or end with spaces')),
   info_order: freeText(255),
   platform: freeText(32),
-  bank_code: z.string().regex(digits(8), 'must be 8 digits'),
-  province_code: z.string().regex(digits(6), 'must be a 6-digit area code'),
-  city_code: z.string().regex(digits(6), 'must be a 6-digit area code'),
+  bank_code: z.string().check(z.regex(digits(8), 'must be 8 digits')),
+  province_code: z.string().check(z.regex(digits(6), 'must be a 6-digit area code')),
+  city_code: z.string().check(z.regex(digits(6), 'must be a 6-digit area code')),
   brabank_name: freeText(100),
-  prcptcd: z.string().regex(/^[0-9]{1,12}$/, 'must be at most 12 digits'),
+  prcptcd: z.string().check(z.regex(/^[0-9]{1,12}$/, 'must be at most 12 digits')),
 } as const;
 
 /** The optional apply fields, as both schemas accept them (the corporate rules decide when they are needed). */
 export const optionalApplyFieldsShape = {
-  bank_code: applyFieldFormats.bank_code.optional(),
-  province_code: applyFieldFormats.province_code.optional(),
-  city_code: applyFieldFormats.city_code.optional(),
-  brabank_name: applyFieldFormats.brabank_name.optional(),
-  prcptcd: applyFieldFormats.prcptcd.optional(),
-  platform: applyFieldFormats.platform.optional(),
+  bank_code: z.optional(applyFieldFormats.bank_code),
+  province_code: z.optional(applyFieldFormats.province_code),
+  city_code: z.optional(applyFieldFormats.city_code),
+  brabank_name: z.optional(applyFieldFormats.brabank_name),
+  prcptcd: z.optional(applyFieldFormats.prcptcd),
+  platform: z.optional(applyFieldFormats.platform),
 };
 
 /** The business fields of an apply, before signing: what the payout service hands to the client. */
@@ -81,17 +88,17 @@ const applyFieldsShape = {
   acct_name: applyFieldFormats.acct_name,
   ...optionalApplyFieldsShape,
   info_order: applyFieldFormats.info_order,
-  notify_url: z
-    .string()
-    .min(1, 'is required')
-    .max(255, 'must be at most 255 characters')
-    // The provider POSTs the result here: only http(s) makes sense (zod's bare .url() also takes
+  notify_url: z.string().check(
+    z.minLength(1, 'is required'),
+    z.maxLength(255, 'must be at most 255 characters'),
+    // The provider POSTs the result here: only http(s) makes sense (zod's bare url() also takes
     // `javascript:`, `mailto:` and the like).
-    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }),
     // Signed raw like the rest: a query string's "&b=2" would read as a field of its own (spec §13).
-    .regex(/^[^&]*$/, 'must not contain "&" (it would change what the signature covers)'),
+    z.regex(/^[^&]*$/, 'must not contain "&" (it would change what the signature covers)'),
+  ),
 };
-export const applyFieldsSchema = z.object(applyFieldsShape).strict().superRefine(corporateRules);
+export const applyFieldsSchema = z.strictObject(applyFieldsShape).check(z.superRefine(corporateRules));
 
 export type ApplyFields = z.infer<typeof applyFieldsSchema>;
 
@@ -108,7 +115,7 @@ export function corporateRules(
     city_code?: string | undefined;
     brabank_name?: string | undefined;
   },
-  ctx: z.RefinementCtx,
+  ctx: z.core.$RefinementCtx,
 ): void {
   if (v.flag_card !== '1') return;
   if (!v.bank_code)
@@ -127,23 +134,24 @@ export function corporateRules(
 
 /** A signed apply request as it goes on the wire (what the sandbox validates). */
 export const applyRequestSchema = z
-  .object({
+  .strictObject({
     ...applyFieldsShape,
     sign_type: signType,
-    sign: z.string().min(1, 'is required'),
+    sign: z.string().check(z.minLength(1, 'is required')),
   })
-  .strict()
-  .superRefine(corporateRules);
+  .check(z.superRefine(corporateRules));
 export type ApplyRequest = z.infer<typeof applyRequestSchema>;
 
-const retCode = z.string().regex(/^[0-9A-Za-z]{4}$/, 'must be 4 characters');
+const retCode = z.string().check(z.regex(/^[0-9A-Za-z]{4}$/, 'must be 4 characters'));
 
 /**
  * result_pay (spec §8): a strict format, not a closed list. An unknown but well-formed value must still
  * reach the core, which keeps the order open and raises an alarm; a value with `&`, `=`, spaces or
  * lower case is not something the provider sends and is refused.
  */
-export const resultPay = z.string().regex(/^[A-Z][A-Z_]{0,31}$/, 'must be upper-case letters (at most 32)');
+export const resultPay = z
+  .string()
+  .check(z.regex(/^[A-Z][A-Z_]{0,31}$/, 'must be upper-case letters (at most 32)'));
 
 /**
  * An optional received field of known format. Empty counts as absent (empty values are outside the
@@ -158,7 +166,7 @@ export const resultPay = z.string().regex(/^[A-Z][A-Z_]{0,31}$/, 'must be upper-
  * refused message is not believed: a notification is answered non-0000, a query answer stays unknown.
  */
 const REREADABLE = /&[^&=]+=/;
-function oneReadingOnly(message: Record<string, unknown>, ctx: z.RefinementCtx): void {
+function oneReadingOnly(message: Record<string, unknown>, ctx: z.core.$RefinementCtx): void {
   for (const [key, value] of Object.entries(message)) {
     // A name with "&" or "=" is no field the provider sends, and it would let a reading start mid-value.
     if (/[&=]/.test(key)) {
@@ -173,58 +181,54 @@ function oneReadingOnly(message: Record<string, unknown>, ctx: z.RefinementCtx):
   }
 }
 
-const receivedOptional = <T extends z.ZodType<string>>(format: T) =>
-  z.union([z.literal(''), format]).optional();
+const receivedOptional = <T extends z.ZodMiniType<string>>(format: T) =>
+  z.optional(z.union([z.literal(''), format]));
 
-export const applyResponseSchema = z
-  .object({
-    ret_code: retCode,
-    ret_msg: z.string().optional(),
-    oid_partner: receivedOptional(oidPartner),
-    no_order: receivedOptional(noOrder),
-    oid_paybill: z.string().optional(),
-    sign_type: z.string().optional(),
-    sign: z.string().optional(),
-  })
-  .catchall(z.string())
-  .superRefine(oneReadingOnly);
+/** A received message: known fields checked, unknown string fields kept (they are signed), one reading only. */
+const received = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.catchall(z.object(shape), z.string()).check(z.superRefine(oneReadingOnly));
 
-export const queryRequestSchema = z
-  .object({
-    oid_partner: oidPartner,
-    sign_type: signType,
-    sign: z.string().min(1, 'is required'),
-    no_order: noOrder,
-    type_dc: z.literal('1', { message: 'must be "1" (merchant payout)' }),
-    dt_order: dtOrder.optional(),
-    oid_paybill: maxLen(32).optional(),
-    query_version: z.enum(['1.0', '1.1']).optional(),
-  })
-  .strict();
+export const applyResponseSchema = received({
+  ret_code: retCode,
+  ret_msg: z.optional(z.string()),
+  oid_partner: receivedOptional(oidPartner),
+  no_order: receivedOptional(noOrder),
+  oid_paybill: z.optional(z.string()),
+  sign_type: z.optional(z.string()),
+  sign: z.optional(z.string()),
+});
+
+export const queryRequestSchema = z.strictObject({
+  oid_partner: oidPartner,
+  sign_type: signType,
+  sign: z.string().check(z.minLength(1, 'is required')),
+  no_order: noOrder,
+  type_dc: z.literal('1', { message: 'must be "1" (merchant payout)' }),
+  dt_order: z.optional(dtOrder),
+  oid_paybill: z.optional(maxLen(32)),
+  query_version: z.optional(z.enum(['1.0', '1.1'])),
+});
 
 /**
  * A `0000` query answer: the fields a result needs. Other codes only need ret_code. Every field whose
  * format is known is checked strictly (spec §13): a field shifted by an injected `&`/`=` cannot pass.
  */
-export const queryResultSchema = z
-  .object({
-    ret_code: z.literal('0000'),
-    ret_msg: z.string().optional(),
-    oid_partner: oidPartner,
-    no_order: noOrder,
-    dt_order: receivedOptional(dtOrder),
-    oid_paybill: z.string().optional(),
-    money_order: wireAmount,
-    result_pay: resultPay,
-    settle_date: receivedOptional(settleDate),
-    info_order: z.string().optional(),
-    memo: z.string().optional(),
-    bank_name: z.string().optional(),
-    sign_type: z.string(),
-    sign: z.string(),
-  })
-  .catchall(z.string())
-  .superRefine(oneReadingOnly);
+export const queryResultSchema = received({
+  ret_code: z.literal('0000'),
+  ret_msg: z.optional(z.string()),
+  oid_partner: oidPartner,
+  no_order: noOrder,
+  dt_order: receivedOptional(dtOrder),
+  oid_paybill: z.optional(z.string()),
+  money_order: wireAmount,
+  result_pay: resultPay,
+  settle_date: receivedOptional(settleDate),
+  info_order: z.optional(z.string()),
+  memo: z.optional(z.string()),
+  bank_name: z.optional(z.string()),
+  sign_type: z.string(),
+  sign: z.string(),
+});
 export type QueryResult = z.infer<typeof queryResultSchema>;
 
 /** The balance query's `api_version` (spec §11): `1.0` in the official demos, `1.1` on the English page. */
@@ -232,52 +236,46 @@ export const balanceApiVersion = z.enum(['1.0', '1.1'], { message: 'must be "1.0
 export type BalanceApiVersion = z.infer<typeof balanceApiVersion>;
 
 /** A signed balance query as it goes on the wire (what the sandbox validates): nothing else is sent. */
-export const balanceRequestSchema = z
-  .object({
-    oid_partner: oidPartner,
-    sign_type: signType,
-    sign: z.string().min(1, 'is required'),
-    api_version: balanceApiVersion,
-  })
-  .strict();
+export const balanceRequestSchema = z.strictObject({
+  oid_partner: oidPartner,
+  sign_type: signType,
+  sign: z.string().check(z.minLength(1, 'is required')),
+  api_version: balanceApiVersion,
+});
 
 /** A balance figure: yuan with exactly 2 decimals; zero is a real balance, so it is allowed here. */
-const wireBalance = z.string().refine((v) => parseWireBalance(v).ok, 'must be yuan with exactly 2 decimals');
+const wireBalance = z
+  .string()
+  .check(z.refine((v) => parseWireBalance(v).ok, 'must be yuan with exactly 2 decimals'));
 
 /**
  * A `0000` balance answer (spec §11). Both figures are required and checked strictly: a missing or
  * malformed figure is no balance at all, never a zero. `oid_partner` is not in the documented answer,
  * but when one is sent it must be well formed (the client compares it with its own).
  */
-export const balanceAnswerSchema = z
-  .object({
-    ret_code: z.literal('0000'),
-    ret_msg: z.string().optional(),
-    oid_partner: receivedOptional(oidPartner),
-    amt_balance: wireBalance,
-    amt_unsettle: wireBalance,
-    sign_type: z.string(),
-    sign: z.string(),
-  })
-  .catchall(z.string())
-  .superRefine(oneReadingOnly);
+export const balanceAnswerSchema = received({
+  ret_code: z.literal('0000'),
+  ret_msg: z.optional(z.string()),
+  oid_partner: receivedOptional(oidPartner),
+  amt_balance: wireBalance,
+  amt_unsettle: wireBalance,
+  sign_type: z.string(),
+  sign: z.string(),
+});
 
 /** A result notification (spec §5), its known formats checked strictly like a query answer's. */
-export const notificationSchema = z
-  .object({
-    oid_partner: oidPartner,
-    sign_type: z.string(),
-    sign: z.string().min(1),
-    no_order: noOrder,
-    dt_order: receivedOptional(dtOrder),
-    money_order: wireAmount,
-    oid_paybill: z.string().optional(),
-    result_pay: resultPay,
-    settle_date: receivedOptional(settleDate),
-    info_order: z.string().optional(),
-  })
-  .catchall(z.string())
-  .superRefine(oneReadingOnly);
+export const notificationSchema = received({
+  oid_partner: oidPartner,
+  sign_type: z.string(),
+  sign: z.string().check(z.minLength(1)),
+  no_order: noOrder,
+  dt_order: receivedOptional(dtOrder),
+  money_order: wireAmount,
+  oid_paybill: z.optional(z.string()),
+  result_pay: resultPay,
+  settle_date: receivedOptional(settleDate),
+  info_order: z.optional(z.string()),
+});
 export type Notification = z.infer<typeof notificationSchema>;
 
 export interface FieldError {
@@ -286,7 +284,7 @@ export interface FieldError {
 }
 
 /** Flattens zod issues into `{field, message}` pairs, one per field, in input order. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
+export function fieldErrors(error: z.core.$ZodError): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const issue of error.issues) {

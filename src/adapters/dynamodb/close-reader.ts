@@ -6,7 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   type BalanceReadings,
   CLOSE_ORDER_ATTRIBUTES,
@@ -14,6 +14,7 @@ import {
   type CloseReader,
 } from '../../core/close';
 import { DependencyError } from '../../core/errors';
+import '../../lib/zod-messages';
 import { batchGetAll } from './batch-get';
 import { balanceDayKey } from './funds-store';
 import { allDayShards, allOpenShards, isOrderKey, PAYOUTS_TABLE } from './table';
@@ -37,10 +38,10 @@ export interface DynamoCloseReaderOptions {
 }
 
 const readingsSchema = z.object({
-  first_fen: z.number().int(),
-  first_at: z.string().min(1),
-  last_fen: z.number().int(),
-  last_at: z.string().min(1),
+  first_fen: z.int(),
+  first_at: z.string().check(z.minLength(1)),
+  last_fen: z.int(),
+  last_at: z.string().check(z.minLength(1)),
 });
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import {
   applyFieldsSchema,
   applyRequestSchema,
@@ -21,7 +21,7 @@ import { corporateApply, MERCHANT, personalApply } from './fixtures';
 const MD5_KEY = 'messages-test-md5-key';
 
 /** Parses and returns the field errors (empty when the input is valid). */
-function errorsOf(schema: z.ZodType, input: unknown): FieldError[] {
+function errorsOf(schema: z.ZodMiniType, input: unknown): FieldError[] {
   const result = schema.safeParse(input);
   return result.success ? [] : fieldErrors(result.error);
 }
