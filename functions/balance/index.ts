@@ -1,4 +1,4 @@
-import { processRuntime } from '../shared/runtime';
+import { processRuntime } from '../shared/process-runtime';
 import { balanceHandler } from './handler';
 
 export const handler = balanceHandler(processRuntime);

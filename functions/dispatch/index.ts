@@ -1,7 +1,7 @@
 import { DynamoDispatchClaims } from '../../src/adapters/dynamodb/dispatch-claims';
 import { BalanceGate } from '../../src/core/dispatch';
 import { TokenBucket } from '../../src/core/rate-limit';
-import { processRuntime } from '../shared/runtime';
+import { processRuntime } from '../shared/process-runtime';
 import { dispatchHandler } from './handler';
 import { awsBatchParts } from './wiring';
 

@@ -1,4 +1,4 @@
-import { processRuntime } from '../shared/runtime';
+import { processRuntime } from '../shared/process-runtime';
 import { queryHandler } from './handler';
 
 export const handler = queryHandler(processRuntime);

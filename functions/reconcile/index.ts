@@ -1,7 +1,8 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeFundsEvents } from '../../src/adapters/eventbridge/funds-events';
 import { withBatchLooks } from '../dispatch/wiring';
-import { processRuntime, type Runtime } from '../shared/runtime';
+import { processRuntime } from '../shared/process-runtime';
+import type { Runtime } from '../shared/runtime';
 import { reconcileHandler } from './handler';
 
 /** Funds Low goes to the payout bus (EVENT_BUS_NAME); only this function publishes it. */

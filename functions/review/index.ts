@@ -1,4 +1,4 @@
-import { processRuntime } from '../shared/runtime';
+import { processRuntime } from '../shared/process-runtime';
 import { reviewHandler } from './handler';
 
 /** POST /payouts/{no_order}/approve | deny | void: the second person's decisions. */

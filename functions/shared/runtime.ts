@@ -2,7 +2,6 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import {
   EnvelopeFieldCipher,
   KmsDataKeySource,
@@ -13,8 +12,8 @@ import { DynamoFundsStore } from '../../src/adapters/dynamodb/funds-store';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { cachedFor, cachedOnce } from '../../src/adapters/kms/cache';
 import {
+  type KmsMerchantKeyOptions,
   loadEnvMerchantKeys,
-  loadKmsMerchantKeys,
   type MerchantKeys,
 } from '../../src/adapters/kms/merchant-keys';
 import { HttpProviderClient } from '../../src/adapters/provider/http-client';
@@ -68,6 +67,9 @@ export interface RuntimeFunds {
   readonly events?: FundsEvents;
 }
 
+/** Reads the merchant keys in kms mode (everything but the parameter store client, which it holds). */
+export type KmsMerchantKeyLoader = (options: Omit<KmsMerchantKeyOptions, 'ssm'>) => Promise<MerchantKeys>;
+
 export interface RuntimeOverrides {
   readonly store?: OrderStore;
   readonly provider?: ProviderClient;
@@ -77,7 +79,13 @@ export interface RuntimeOverrides {
   readonly logger?: Logger;
   readonly dynamo?: DynamoDBClient;
   readonly kms?: KMSClient;
-  readonly ssm?: SSMClient;
+  /**
+   * How the merchant keys are read in kms mode (parameterStoreKeys in ./merchant-key-loader.ts: SSM, then
+   * KMS Decrypt). Only the functions that sign or verify with the merchant key pass one
+   * (./process-runtime.ts), so the SSM client (~80 kB) is in no other bundle; without it, loading the key
+   * fails with a clear error.
+   */
+  readonly kmsMerchantKeys?: KmsMerchantKeyLoader;
   readonly fetchImpl?: typeof fetch;
   readonly payeeKeys?: PayeeKeyer;
   readonly balance?: BalanceQuery;
@@ -109,8 +117,9 @@ export function buildRuntime(
     ? cachedFor(
         () => {
           const kmsConfig = config.kms!;
-          return loadKmsMerchantKeys({
-            ssm: overrides.ssm ?? new SSMClient({}),
+          const load = overrides.kmsMerchantKeys;
+          if (!load) throw new Error('this function has no merchant key loader: it never signs');
+          return load({
             kms: kmsClient(),
             oidPartner: config.oidPartner,
             signType: config.signType,
@@ -244,10 +253,14 @@ function lazyProvider(
   };
 }
 
-/** The container-wide runtime of a deployed function, built on first use from process.env. */
-export const processRuntime = cachedOnceSync(() => buildRuntime(process.env));
+/**
+ * The container-wide runtime of a deployed function that never loads the merchant key (batches: it
+ * never calls the provider, and infra grants it no parameter), built on first use from process.env.
+ * Functions that sign use processRuntime from ./process-runtime.ts.
+ */
+export const processRuntimeWithoutMerchantKey = cachedOnceSync(() => buildRuntime(process.env));
 
-function cachedOnceSync<T>(make: () => T): () => T {
+export function cachedOnceSync<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => {
     value ??= make();

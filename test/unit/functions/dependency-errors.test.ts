@@ -19,6 +19,7 @@ import { buildPublishRuntime, publishHandler } from '../../../functions/publish/
 import { queryHandler } from '../../../functions/query/handler';
 import { reconcileHandler } from '../../../functions/reconcile/handler';
 import { RETRY_AFTER_SECONDS } from '../../../functions/shared/http';
+import { parameterStoreKeys } from '../../../functions/shared/merchant-key-loader';
 import { createLogger, MemoryMetrics } from '../../../functions/shared/observability';
 import { buildRuntime, type RuntimeOverrides } from '../../../functions/shared/runtime';
 import { EnvelopeFieldCipher, KmsDataKeySource } from '../../../src/adapters/crypto/field-cipher';
@@ -331,7 +332,7 @@ describe('merchant keys from SSM (KEY_SOURCE=kms)', () => {
   const kmsRuntime = () => () =>
     buildRuntime(KMS_ENV, {
       dynamo,
-      ssm,
+      kmsMerchantKeys: parameterStoreKeys(() => ssm),
       kms: new KMSClient({ region: 'ap-east-1', credentials }),
       provider: new FakeProvider(),
       metrics: new MemoryMetrics(),

@@ -7,6 +7,7 @@ import { DecryptCommand, KMSClient, KMSServiceException } from '@aws-sdk/client-
 import { GetParameterCommand, SSMClient, ThrottlingException } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { parameterStoreKeys } from '../../../../functions/shared/merchant-key-loader';
 import { MemoryMetrics } from '../../../../functions/shared/observability';
 import { buildRuntime } from '../../../../functions/shared/runtime';
 import { cachedFor } from '../../../../src/adapters/kms/cache';
@@ -60,7 +61,7 @@ let logger: Logger;
 
 function runtime() {
   return buildRuntime(env, {
-    ssm: new SSMClient({ region: 'ap-east-1' }),
+    kmsMerchantKeys: parameterStoreKeys(() => new SSMClient({ region: 'ap-east-1' })),
     kms: new KMSClient({ region: 'ap-east-1' }),
     dynamo: new DynamoDBClient({ region: 'ap-east-1' }),
     clock: { now: () => new Date(now) },
