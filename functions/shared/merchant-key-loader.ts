@@ -9,5 +9,8 @@ import type { KmsMerchantKeyLoader } from './runtime';
  */
 export function parameterStoreKeys(ssm: () => SSMClient): KmsMerchantKeyLoader {
   let client: SSMClient | undefined;
-  return (options) => loadKmsMerchantKeys({ ...options, ssm: (client ??= ssm()) });
+  return (options) => {
+    client ??= ssm();
+    return loadKmsMerchantKeys({ ...options, ssm: client });
+  };
 }
