@@ -47,6 +47,21 @@ export interface FunctionBundle {
   readonly mapBytes: number;
 }
 
+/** The esbuild options of one function's bundle (LAMBDA_BUNDLE_OPTIONS, its entry point and output file). */
+export function functionBuildOptions(name: string, outfile: string): BuildOptions {
+  return {
+    ...LAMBDA_BUNDLE_OPTIONS,
+    // esbuild's own arrays/objects must be mutable copies; the constant stays frozen in spirit.
+    mainFields: [...LAMBDA_BUNDLE_OPTIONS.mainFields],
+    external: [],
+    alias: { ...LAMBDA_BUNDLE_OPTIONS.alias },
+    banner: { ...LAMBDA_BUNDLE_OPTIONS.banner },
+    absWorkingDir: REPO_ROOT,
+    entryPoints: [join(REPO_ROOT, 'functions', name, 'index.ts')],
+    outfile,
+  };
+}
+
 /** Bundles every function into `outDir/<name>/index.mjs` (the asset layout NodejsFunction produces). */
 export async function bundleFunctions(outDir: string): Promise<FunctionBundle[]> {
   const bundles: FunctionBundle[] = [];
@@ -54,17 +69,7 @@ export async function bundleFunctions(outDir: string): Promise<FunctionBundle[]>
     const dir = join(outDir, name);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'index.mjs');
-    await build({
-      ...LAMBDA_BUNDLE_OPTIONS,
-      // esbuild's own arrays/objects must be mutable copies; the constant stays frozen in spirit.
-      mainFields: [...LAMBDA_BUNDLE_OPTIONS.mainFields],
-      external: [],
-      alias: { ...LAMBDA_BUNDLE_OPTIONS.alias },
-      banner: { ...LAMBDA_BUNDLE_OPTIONS.banner },
-      absWorkingDir: REPO_ROOT,
-      entryPoints: [join(REPO_ROOT, 'functions', name, 'index.ts')],
-      outfile: file,
-    });
+    await build(functionBuildOptions(name, file));
     bundles.push({ name, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size });
   }
   return bundles;

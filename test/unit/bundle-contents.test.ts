@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_BUNDLE_OPTIONS, REPO_ROOT } from '../../bench/bundle';
+import { functionBuildOptions, REPO_ROOT } from '../../bench/bundle';
 
 /**
  * What goes into a function's bundle is decided by its imports: a client imported where it is not used
@@ -10,17 +10,10 @@ import { LAMBDA_BUNDLE_OPTIONS, REPO_ROOT } from '../../bench/bundle';
  */
 async function bundledFiles(name: string): Promise<string[]> {
   const result = await build({
-    ...LAMBDA_BUNDLE_OPTIONS,
-    mainFields: [...LAMBDA_BUNDLE_OPTIONS.mainFields],
-    external: [],
-    alias: { ...LAMBDA_BUNDLE_OPTIONS.alias },
-    banner: { ...LAMBDA_BUNDLE_OPTIONS.banner },
+    ...functionBuildOptions(name, join(REPO_ROOT, '.bundle-contents', name, 'index.mjs')),
     sourcemap: false,
     write: false,
     metafile: true,
-    absWorkingDir: REPO_ROOT,
-    entryPoints: [join(REPO_ROOT, 'functions', name, 'index.ts')],
-    outfile: join(REPO_ROOT, '.bundle-contents', name, 'index.mjs'),
   });
   const inputs = Object.values(result.metafile.outputs)[0]?.inputs ?? {};
   // Only what survived tree shaking: a module whose code was all dropped contributes 0 bytes.

@@ -168,3 +168,21 @@ describe('batch dispatch rates (issue 11)', () => {
     ).toBe(55);
   });
 });
+
+/** EXPORT_INLINE_MAX_BYTES in the functions' configuration (the query function serves exports locally). */
+describe('EXPORT_INLINE_MAX_BYTES', () => {
+  it('is absent unless set (the export keeps its 4 MB default), a whole number of bytes when set', () => {
+    expect(loadConfig(base).exportInlineMaxBytes).toBeUndefined();
+    expect(loadConfig({ ...base, [ENV.exportInlineMaxBytes]: '' }).exportInlineMaxBytes).toBeUndefined();
+    expect(loadConfig({ ...base, [ENV.exportInlineMaxBytes]: '2048' }).exportInlineMaxBytes).toBe(2048);
+  });
+
+  it('refuses zero, negatives, fractions and units, naming the variable', () => {
+    for (const bad of ['0', '-5', '1.5', '4MB']) {
+      expect(
+        errorOf({ ...base, [ENV.exportInlineMaxBytes]: bad }).problems.map((p) => p.name),
+        bad,
+      ).toEqual([ENV.exportInlineMaxBytes]);
+    }
+  });
+});
