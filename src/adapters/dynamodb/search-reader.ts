@@ -18,7 +18,7 @@ import {
 } from '../../core/search';
 import { batchGetAll } from './batch-get';
 import { storeError } from './order-store';
-import { PAYOUTS_TABLE } from './table';
+import { openShard, PAYOUTS_TABLE } from './table';
 
 export type SearchOperation = 'searchQuery' | 'searchCount' | 'searchBatchGet';
 
@@ -51,25 +51,7 @@ export class DynamoSearchReader implements SearchReader {
   }
 
   dayShard(partition: string, range: Range, after: IndexKey | undefined, limit: number): Promise<KeyPage> {
-    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.byDayIndex;
-    return this.keys(
-      {
-        IndexName: name,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
-        ExpressionAttributeValues: {
-          ':pk': { S: partition },
-          ':from': { S: range.from },
-          ':to': { S: range.to },
-        },
-        ScanIndexForward: false,
-      },
-      after
-        ? { [partitionKey]: partition, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
-        : undefined,
-      limit,
-      sortKey,
-    );
+    return this.partition(PAYOUTS_TABLE.byDayIndex, partition, { range, forward: false }, after, limit);
   }
 
   queue(
@@ -79,24 +61,13 @@ export class DynamoSearchReader implements SearchReader {
     after: IndexKey | undefined,
     limit: number,
   ): Promise<KeyPage> {
-    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.awaitingIndex;
     const value = queue === 'FUNDS' ? PAYOUTS_TABLE.fundsQueue : PAYOUTS_TABLE.awaitingIndex.queue;
-    return this.keys(
-      {
-        IndexName: name,
-        KeyConditionExpression: range ? '#pk = :pk AND #sk BETWEEN :from AND :to' : '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': partitionKey, ...(range ? { '#sk': sortKey } : {}) },
-        ExpressionAttributeValues: {
-          ':pk': { S: value },
-          ...(range ? { ':from': { S: range.from }, ':to': { S: range.to } } : {}),
-        },
-        ScanIndexForward: order === 'oldest',
-      },
-      after
-        ? { [partitionKey]: value, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
-        : undefined,
+    return this.partition(
+      PAYOUTS_TABLE.awaitingIndex,
+      value,
+      { ...(range ? { range } : {}), forward: order === 'oldest' },
+      after,
       limit,
-      sortKey,
     );
   }
 
@@ -133,40 +104,12 @@ export class DynamoSearchReader implements SearchReader {
   }
 
   anomalies(after: IndexKey | undefined, limit: number): Promise<KeyPage> {
-    const { name, partitionKey, sortKey, queue } = PAYOUTS_TABLE.anomalyIndex;
-    return this.keys(
-      {
-        IndexName: name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': partitionKey },
-        ExpressionAttributeValues: { ':pk': { S: queue } },
-        ScanIndexForward: true,
-      },
-      after
-        ? { [partitionKey]: queue, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
-        : undefined,
-      limit,
-      sortKey,
-    );
+    const index = PAYOUTS_TABLE.anomalyIndex;
+    return this.partition(index, index.queue, { forward: true }, after, limit);
   }
 
   open(shard: number, after: IndexKey | undefined, limit: number): Promise<KeyPage> {
-    const { name, partitionKey, sortKey } = PAYOUTS_TABLE.openIndex;
-    const value = `OPEN#${shard}`;
-    return this.keys(
-      {
-        IndexName: name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': partitionKey },
-        ExpressionAttributeValues: { ':pk': { S: value } },
-        ScanIndexForward: true,
-      },
-      after
-        ? { [partitionKey]: value, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
-        : undefined,
-      limit,
-      sortKey,
-    );
+    return this.partition(PAYOUTS_TABLE.openIndex, openShard(shard), { forward: true }, after, limit);
   }
 
   async batch(
@@ -224,6 +167,39 @@ export class DynamoSearchReader implements SearchReader {
       unprocessed: () => new DependencyError('DynamoDB searchBatchGet: keys still unprocessed'),
     });
     return items.map((item) => unmarshall(item) as ListRow);
+  }
+
+  /**
+   * One partition of an index (by-day shard, a queue, the anomalies, an open shard), its sort key
+   * optionally within `range`, in the asked direction, after `after` (exclusive): every list of keys the
+   * search makes is this query.
+   */
+  private partition(
+    index: { readonly name: string; readonly partitionKey: string; readonly sortKey: string },
+    value: string,
+    options: { readonly range?: Range; readonly forward: boolean },
+    after: IndexKey | undefined,
+    limit: number,
+  ): Promise<KeyPage> {
+    const { name, partitionKey, sortKey } = index;
+    const range = options.range;
+    return this.keys(
+      {
+        IndexName: name,
+        KeyConditionExpression: range ? '#pk = :pk AND #sk BETWEEN :from AND :to' : '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': partitionKey, ...(range ? { '#sk': sortKey } : {}) },
+        ExpressionAttributeValues: {
+          ':pk': { S: value },
+          ...(range ? { ':from': { S: range.from }, ':to': { S: range.to } } : {}),
+        },
+        ScanIndexForward: options.forward,
+      },
+      after
+        ? { [partitionKey]: value, [sortKey]: after.at, [PAYOUTS_TABLE.partitionKey]: after.no_order }
+        : undefined,
+      limit,
+      sortKey,
+    );
   }
 
   /**

@@ -147,8 +147,13 @@ function fnv1a(text: string): number {
   return hash;
 }
 
+/** The open-by-due partition number `shard` (0 … shards − 1). */
+export function openShard(shard: number): string {
+  return `OPEN#${shard}`;
+}
+
 export function openShardFor(noOrder: string): string {
-  return `OPEN#${fnv1a(noOrder) % PAYOUTS_TABLE.openIndex.shards}`;
+  return openShard(fnv1a(noOrder) % PAYOUTS_TABLE.openIndex.shards);
 }
 
 /** The by-day partition of an order created on China day `day`. */
@@ -162,7 +167,7 @@ export function allDayShards(day: string): string[] {
 }
 
 export function allOpenShards(): string[] {
-  return Array.from({ length: PAYOUTS_TABLE.openIndex.shards }, (_, i) => `OPEN#${i}`);
+  return Array.from({ length: PAYOUTS_TABLE.openIndex.shards }, (_, i) => openShard(i));
 }
 
 /** A global secondary index of the payouts table, as local mode and the CDK stack both create it. */
