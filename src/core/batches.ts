@@ -115,29 +115,15 @@ export interface BatchDeps extends PayoutDeps {
 /** In batch-model.ts (types only), so the console can import it without any server code. */
 export type { BatchView } from './batch-model';
 
-/** A payout view built from the by-batch index (no history), plus the item's place in its batch. */
-export interface BatchItemView {
-  readonly no_order: string;
+/**
+ * A payout view built from the by-batch index (no history): the fields every view shows (viewFields), the
+ * item's place in its batch, and flag_card null when the index row lacks it.
+ */
+export type BatchItemView = Omit<ReturnType<typeof viewFields<BatchItemRow>>, 'flag_card'> & {
   readonly batch_id: string;
   readonly batch_seq: number;
-  readonly status: PayoutStatus;
-  readonly money_order: string;
   readonly flag_card: '0' | '1' | null;
-  readonly card_no_masked: string;
-  readonly acct_name_masked: string;
-  readonly oid_paybill: string | null;
-  readonly result_pay: string | null;
-  readonly settle_date: string | null;
-  readonly ret_code: string | null;
-  readonly ret_msg: string | null;
-  readonly memo: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly created_by: string | null;
-  readonly approved_by: string | null;
-  readonly denied_by: string | null;
-  readonly voided_by: string | null;
-}
+};
 
 export function toItemView(batchId: string, row: BatchItemRow): BatchItemView {
   return {
