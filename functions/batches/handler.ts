@@ -14,7 +14,7 @@ import {
 } from '../../src/core/batches';
 import { ValidationError } from '../../src/core/errors';
 import { awsBatchParts } from '../dispatch/wiring';
-import { HttpError, json, rawBody } from '../shared/http';
+import { HttpError, json, rawBody, reasonOf } from '../shared/http';
 import { type ApiHandler, httpHandler } from '../shared/lambda';
 import { principalOf } from '../shared/principal';
 import type { Runtime } from '../shared/runtime';
@@ -131,25 +131,4 @@ function itemsQuery(event: APIGatewayProxyEvent): { status?: string; limit?: str
     ...(params.limit !== undefined ? { limit: params.limit } : {}),
     ...(params.cursor !== undefined ? { cursor: params.cursor } : {}),
   };
-}
-
-/** `{"reason": "…"}`: required to deny, optional to void (an empty body is no reason). */
-function reasonOf(event: APIGatewayProxyEvent, required: boolean): string | undefined {
-  const text = rawBody(event);
-  if (text.trim() === '' && !required) return undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
-  }
-  const reason = (body as { reason?: unknown }).reason;
-  if (reason === undefined && !required) return undefined;
-  if (typeof reason !== 'string' || reason.trim() === '') {
-    throw new ValidationError([{ field: 'reason', message: 'is required: a short text saying why' }]);
-  }
-  return reason;
 }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { approvePayout, denyPayout, voidPayout } from '../../src/core/approvals';
 import { ValidationError } from '../../src/core/errors';
-import { HttpError, json, jsonBody, rawBody } from '../shared/http';
+import { HttpError, json, reasonOf } from '../shared/http';
 import { type ApiHandler, httpHandler } from '../shared/lambda';
 import { pathNoOrder } from '../shared/path';
 import { principalOf } from '../shared/principal';
@@ -35,20 +35,4 @@ function reviewAction(event: APIGatewayProxyEvent): ReviewAction {
   const last = (event.resource || event.path || '').split('/').pop();
   if (last === 'approve' || last === 'deny' || last === 'void') return last;
   throw new HttpError(404, 'not_found', 'no such action');
-}
-
-/** `{"reason": "…"}`: required to deny, optional to void (an empty body is no reason). */
-function reasonOf(event: APIGatewayProxyEvent, required: boolean): string | undefined {
-  const text = rawBody(event);
-  if (text.trim() === '' && !required) return undefined;
-  const body = jsonBody(event);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
-  }
-  const reason = (body as { reason?: unknown }).reason;
-  if (reason === undefined && !required) return undefined;
-  if (typeof reason !== 'string' || reason.trim() === '') {
-    throw new ValidationError([{ field: 'reason', message: 'is required: a short text saying why' }]);
-  }
-  return reason;
 }

@@ -66,6 +66,25 @@ export function jsonBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Enc
   }
 }
 
+/** `{"reason": "…"}` of a deny (required) or void (optional: an empty body is no reason). */
+export function reasonOf(
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>,
+  required: boolean,
+): string | undefined {
+  const text = rawBody(event);
+  if (text.trim() === '' && !required) return undefined;
+  const body = jsonBody(event);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'invalid_json', 'the body must be a JSON object');
+  }
+  const reason = (body as { reason?: unknown }).reason;
+  if (reason === undefined && !required) return undefined;
+  if (typeof reason !== 'string' || reason.trim() === '') {
+    throw new ValidationError([{ field: 'reason', message: 'is required: a short text saying why' }]);
+  }
+  return reason;
+}
+
 type HttpHandlerMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
 
 /**

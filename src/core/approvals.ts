@@ -182,12 +182,14 @@ async function mustGet(deps: PayoutDeps, noOrder: string): Promise<PayoutOrder> 
   return order;
 }
 
-function assertPrincipal(principal: string): void {
+/** Every decision is attributed: an empty principal means the integration is wrong, not the caller. */
+export function assertPrincipal(principal: string): void {
   // Handlers take it from the request context; an empty one means the integration is wrong, not the caller.
   if (typeof principal !== 'string' || principal.length === 0) throw new Error('no principal for the action');
 }
 
-function checkReason(reason: unknown, required: boolean): string | undefined {
+/** A deny/void reason: a string, trimmed, at most MAX_REASON_LENGTH; required to deny. */
+export function checkReason(reason: unknown, required: boolean): string | undefined {
   if (typeof reason !== 'string') {
     throw new ValidationError([{ field: 'reason', message: 'must be a string' }]);
   }

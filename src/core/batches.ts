@@ -1,4 +1,5 @@
 import { formatFen } from '../lianlian/money';
+import { assertPrincipal, checkReason } from './approvals';
 import { csvLine } from './batch-csv';
 import {
   type BatchBody,
@@ -57,7 +58,6 @@ const SWEEP_CHECK_MS = 5 * 60_000;
 export const WRITE_CONCURRENCY = 16;
 /** DynamoDB transactions hold at most 100 items. */
 export const MAX_COUNTER_MOVES = 100;
-const MAX_REASON_LENGTH = 500;
 const MAX_ITEMS_LIMIT = 1000;
 const DEFAULT_ITEMS_LIMIT = 100;
 const MAX_CONFLICT_RETRIES = 5;
@@ -842,23 +842,6 @@ async function mustGetBatch(deps: BatchDeps, batchId: string): Promise<BatchReco
   const record = await deps.batches.getBatch(batchId);
   if (!record) throw new NotFoundError(`batch ${batchId} not found`);
   return record;
-}
-
-function assertPrincipal(principal: string): void {
-  if (typeof principal !== 'string' || principal.length === 0) throw new Error('no principal for the action');
-}
-
-function checkReason(reason: unknown, required: boolean): string | undefined {
-  if (typeof reason !== 'string')
-    throw new ValidationError([{ field: 'reason', message: 'must be a string' }]);
-  const text = reason.trim();
-  if (required && text.length === 0) throw new ValidationError([{ field: 'reason', message: 'is required' }]);
-  if (text.length > MAX_REASON_LENGTH) {
-    throw new ValidationError([
-      { field: 'reason', message: `must be at most ${MAX_REASON_LENGTH} characters` },
-    ]);
-  }
-  return text.length === 0 ? undefined : text;
 }
 
 // ---------------------------------------------------------------------------------------------------
