@@ -66,6 +66,22 @@ function flags<T extends Options>(args: string[], options: T) {
   }
 }
 
+/** Flags and positionals (the API commands: approvals, batch), every parse error a ToolError. */
+function withPositionals<T extends Options>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new ToolError(error instanceof Error ? error.message : 'invalid options');
+  }
+}
+
+/** The payout API to call (--api or PAYOUT_API_URL) and the principal to call it as. */
+function apiTarget(api: unknown, principal: unknown): { baseUrl: string; principal?: string } {
+  const baseUrl = (typeof api === 'string' ? api : undefined) ?? process.env.PAYOUT_API_URL;
+  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
+  return { baseUrl, ...(typeof principal === 'string' ? { principal } : {}) };
+}
+
 /** Names every missing flag at once, so one run tells the operator everything that is wrong. */
 function requireFlags(values: Record<string, string | boolean | undefined>, names: readonly string[]): void {
   const missing = names.filter((n) => !values[n]);
@@ -171,31 +187,16 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
 };
 
 async function approvals(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        api: { type: 'string' },
-        principal: { type: 'string' },
-        reason: { type: 'string' },
-        limit: { type: 'string' },
-        cursor: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new ToolError(error instanceof Error ? error.message : 'invalid options');
-  }
+  const parsed = withPositionals(args, {
+    api: { type: 'string' },
+    principal: { type: 'string' },
+    reason: { type: 'string' },
+    limit: { type: 'string' },
+    cursor: { type: 'string' },
+  });
   const f = parsed.values as Record<string, string | undefined>;
   const command = parseApprovalCommand(parsed.positionals, f);
-  const baseUrl = f.api ?? process.env.PAYOUT_API_URL;
-  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
-  const answer = await callApi(
-    { baseUrl, ...(f.principal === undefined ? {} : { principal: f.principal }) },
-    requestFor(command),
-  );
+  const answer = await callApi(apiTarget(f.api, f.principal), requestFor(command));
   print(formatAnswer(command, answer));
   return answer.status < 400 ? 0 : 1;
 }
@@ -203,43 +204,26 @@ commands.approvals = approvals;
 
 async function balance(args: string[]): Promise<number> {
   const parsed = parseBalanceArgs(args);
-  const baseUrl = parsed.api ?? process.env.PAYOUT_API_URL;
-  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
-  const answer = await fetchBalance({
-    baseUrl,
-    ...(parsed.principal === undefined ? {} : { principal: parsed.principal }),
-  });
+  const answer = await fetchBalance(apiTarget(parsed.api, parsed.principal));
   print(formatBalance(answer));
   return answer.status === 200 ? 0 : 1;
 }
 commands.balance = balance;
 /** `batch submit <file.csv> --id <batch_id>` (issue 11): PUT the file, then follow it to the end. */
 async function batch(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        api: { type: 'string' },
-        principal: { type: 'string' },
-        id: { type: 'string' },
-        'no-follow': { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new ToolError(error instanceof Error ? error.message : 'invalid options');
-  }
+  const parsed = withPositionals(args, {
+    api: { type: 'string' },
+    principal: { type: 'string' },
+    id: { type: 'string' },
+    'no-follow': { type: 'boolean' },
+  });
   const [verb, file, ...extra] = parsed.positionals;
   if (verb !== 'submit' || !file || extra.length > 0) {
     throw new ToolError('usage: batch submit <file.csv> --id <batch_id> [--api <url>] [--principal <name>]');
   }
   const f = parsed.values as Record<string, string | boolean | undefined>;
   const batchId = parseBatchId(f.id as string | undefined);
-  const baseUrl = (f.api as string | undefined) ?? process.env.PAYOUT_API_URL;
-  if (!baseUrl) throw new ToolError('--api <url> (or PAYOUT_API_URL) is required');
-  const target = { baseUrl, ...(typeof f.principal === 'string' ? { principal: f.principal } : {}) };
+  const target = apiTarget(f.api, f.principal);
   const accepted = await submitBatch(target, batchId, readBytes(file, 'file').toString('utf8'));
   print([
     `batch ${accepted.batch_id}: ${accepted.status}, ${accepted.item_count} items, ${accepted.total_amount}`,
