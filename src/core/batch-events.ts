@@ -1,12 +1,11 @@
 import type { BatchRecord, BatchStatus } from './batch-model';
 import { withoutUndefined } from './defined';
-import { batchCompletedEvents } from './dispatch-events';
 import { PAYOUT_EVENT_SOURCE, type PayoutEvent } from './events';
 
 /**
  * Batch events (issue 11), published from the batch record's stream changes exactly like payout events
- * (at least once; `detail.id` = `batch:<batch_id>:<version>` is stable across redeliveries). The
- * dispatcher adds `Batch Completed`. Never payee data.
+ * (at least once; `detail.id` = `batch:<batch_id>:<version>` is stable across redeliveries), and
+ * `Batch Completed` when the dispatcher ends a batch. Never payee data.
  */
 export const BATCH_DETAIL_TYPES = {
   accepted: 'Batch Accepted',
@@ -41,17 +40,7 @@ export function batchEventsFromChange(
   newImage: BatchRecord,
 ): PayoutEvent[] {
   const detail = (principal: string | undefined, reason?: string): BatchEventDetail =>
-    withoutUndefined({
-      id: `batch:${newImage.batch_id}:${newImage.version}`,
-      batch_id: newImage.batch_id,
-      status: newImage.status,
-      previous_status: oldImage?.status ?? null,
-      item_count: newImage.item_count,
-      total_amount: newImage.total_amount,
-      principal,
-      reason,
-      occurred_at: newImage.updated_at,
-    });
+    withoutUndefined({ ...baseDetail(oldImage, newImage), principal, reason });
   const event = (
     detailType: (typeof BATCH_DETAIL_TYPES)[keyof typeof BATCH_DETAIL_TYPES],
     d: BatchEventDetail,
@@ -69,4 +58,44 @@ export function batchEventsFromChange(
   if (newImage.status === 'VOIDED')
     return [event(BATCH_DETAIL_TYPES.VOIDED, detail(newImage.voided_by, entry?.note))];
   return [];
+}
+
+/** What every batch event says about the change: its stable id, the batch, the status it went from and to. */
+function baseDetail(oldImage: BatchRecord | undefined, newImage: BatchRecord) {
+  return {
+    id: `batch:${newImage.batch_id}:${newImage.version}`,
+    batch_id: newImage.batch_id,
+    status: newImage.status,
+    previous_status: oldImage?.status ?? null,
+    item_count: newImage.item_count,
+    total_amount: newImage.total_amount,
+    occurred_at: newImage.updated_at,
+  };
+}
+
+export const BATCH_COMPLETED_DETAIL_TYPE = 'Batch Completed';
+
+/**
+ * `Batch Completed` (issue 11): the change into COMPLETED, computed from the new image alone, whose
+ * `counts` and `amounts` the dispatcher wrote with the completion (settleBatch).
+ */
+export function batchCompletedEvents(
+  oldImage: BatchRecord | undefined,
+  newImage: BatchRecord,
+): PayoutEvent[] {
+  if (newImage.status !== 'COMPLETED' || oldImage?.status === 'COMPLETED') return [];
+  const detail = withoutUndefined({
+    ...baseDetail(oldImage, newImage),
+    counts: newImage.counts ?? {},
+    amounts: newImage.amounts ?? {},
+    occurred_at: newImage.completed_at ?? newImage.updated_at,
+  });
+  // Batch events share the payout events' source, bus and sink; their detail has its own shape.
+  return [
+    {
+      source: PAYOUT_EVENT_SOURCE,
+      detailType: BATCH_COMPLETED_DETAIL_TYPE,
+      detail,
+    } as unknown as PayoutEvent,
+  ];
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalDispatcher } from '../../../local/dispatcher';
 import { batchKey, PAYOUTS_TABLE } from '../../../src/adapters/dynamodb/table';
 import { providerBudgetProblem } from '../../../src/config/dispatch';
+import { batchCompletedEvents } from '../../../src/core/batch-events';
 import type { BatchRecord } from '../../../src/core/batch-model';
 import {
   ABANDONED_PRINCIPAL,
@@ -16,7 +17,6 @@ import {
   queuedItemDue,
   settleBatch,
 } from '../../../src/core/dispatch';
-import { batchCompletedEvents } from '../../../src/core/dispatch-events';
 import type { PayoutOrder } from '../../../src/core/model';
 import { applyInput } from '../../../src/core/payouts';
 import type { BalanceOutcome } from '../../../src/core/ports';
