@@ -39,6 +39,14 @@ const BACKOFF_MS = { base: 40, max: 500 } as const;
  * names. Never a Scan. Reads are eventually consistent (half the RRU): a list is a snapshot anyway, and
  * the core drops rows the index and the table disagree on.
  */
+/** The index and partition of a queue: awaiting approval or funds (one index), or the anomalies. */
+function queuePartition(queue: Queue | 'ANOMALIES') {
+  if (queue === 'ANOMALIES')
+    return { index: PAYOUTS_TABLE.anomalyIndex, value: PAYOUTS_TABLE.anomalyIndex.queue };
+  const value = queue === 'FUNDS' ? PAYOUTS_TABLE.fundsQueue : PAYOUTS_TABLE.awaitingIndex.queue;
+  return { index: PAYOUTS_TABLE.awaitingIndex, value };
+}
+
 export class DynamoSearchReader implements SearchReader {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
@@ -61,9 +69,9 @@ export class DynamoSearchReader implements SearchReader {
     after: IndexKey | undefined,
     limit: number,
   ): Promise<KeyPage> {
-    const value = queue === 'FUNDS' ? PAYOUTS_TABLE.fundsQueue : PAYOUTS_TABLE.awaitingIndex.queue;
+    const { index, value } = queuePartition(queue);
     return this.partition(
-      PAYOUTS_TABLE.awaitingIndex,
+      index,
       value,
       { ...(range ? { range } : {}), forward: order === 'oldest' },
       after,
@@ -72,13 +80,7 @@ export class DynamoSearchReader implements SearchReader {
   }
 
   async countQueue(queue: Queue | 'ANOMALIES'): Promise<number> {
-    const index = queue === 'ANOMALIES' ? PAYOUTS_TABLE.anomalyIndex : PAYOUTS_TABLE.awaitingIndex;
-    const value =
-      queue === 'ANOMALIES'
-        ? PAYOUTS_TABLE.anomalyIndex.queue
-        : queue === 'FUNDS'
-          ? PAYOUTS_TABLE.fundsQueue
-          : PAYOUTS_TABLE.awaitingIndex.queue;
+    const { index, value } = queuePartition(queue);
     let count = 0;
     let start: Record<string, AttributeValue> | undefined;
     do {
@@ -104,8 +106,8 @@ export class DynamoSearchReader implements SearchReader {
   }
 
   anomalies(after: IndexKey | undefined, limit: number): Promise<KeyPage> {
-    const index = PAYOUTS_TABLE.anomalyIndex;
-    return this.partition(index, index.queue, { forward: true }, after, limit);
+    const { index, value } = queuePartition('ANOMALIES');
+    return this.partition(index, value, { forward: true }, after, limit);
   }
 
   open(shard: number, after: IndexKey | undefined, limit: number): Promise<KeyPage> {
