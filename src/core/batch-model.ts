@@ -1,3 +1,4 @@
+import type { PayoutOrder } from './model';
 import type { PayoutStatus } from './status';
 
 /**
@@ -67,31 +68,39 @@ export interface BatchRecord {
   readonly history: readonly BatchHistoryEntry[];
 }
 
-/** One item as the by-batch index returns it (no history, never the sealed payee). */
-export interface BatchItemRow {
-  readonly no_order: string;
-  readonly batch_seq: number;
-  readonly status: PayoutStatus;
-  readonly money_fen: number;
-  readonly money_order: string;
-  readonly info_order?: string;
-  readonly flag_card?: '0' | '1';
-  readonly card_no_masked: string;
-  readonly acct_name_masked: string;
-  readonly oid_paybill?: string;
-  readonly result_pay?: string;
-  readonly settle_date?: string;
-  readonly ret_code?: string;
-  readonly ret_msg?: string;
-  readonly memo?: string;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly created_by?: string;
-  readonly approved_by?: string;
-  readonly voided_by?: string;
-  readonly denied_by?: string;
-  readonly anomalies?: number;
-}
+/**
+ * One item as the by-batch index returns it: the order's own attributes that the index projects (no
+ * history, never the sealed payee), the provider's and the deciders' only when set.
+ */
+export type BatchItemRow = Pick<
+  PayoutOrder,
+  | 'no_order'
+  | 'status'
+  | 'money_fen'
+  | 'money_order'
+  | 'card_no_masked'
+  | 'acct_name_masked'
+  | 'created_at'
+  | 'updated_at'
+> &
+  Partial<
+    Pick<
+      PayoutOrder,
+      | 'info_order'
+      | 'flag_card'
+      | 'oid_paybill'
+      | 'result_pay'
+      | 'settle_date'
+      | 'ret_code'
+      | 'ret_msg'
+      | 'memo'
+      | 'created_by'
+      | 'approved_by'
+      | 'voided_by'
+      | 'denied_by'
+      | 'anomalies'
+    >
+  > & { readonly batch_seq: number };
 
 export interface BatchItemPage {
   readonly items: readonly BatchItemRow[];
