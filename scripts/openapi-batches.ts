@@ -5,36 +5,9 @@
 import { BATCH_STATUSES, MAX_BATCH_ITEMS } from '../src/core/batch-model';
 import { REPORT_COLUMNS } from '../src/core/batches';
 import { PAYOUT_STATUSES } from '../src/core/status';
+import { err, idParameter, type Json, json, nullableString, reasonBody, serverErrors } from './openapi-parts';
 
-type Json = Record<string, unknown>;
-
-const ref = (name: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } });
-const err = (description: string) => ({ description, content: ref('Error') });
-const nullable = { type: ['string', 'null'] };
-const serverErrors = {
-  '500': err('Internal error; the body carries no detail.'),
-  '503': err('A dependency is throttled or unavailable; retry after `Retry-After` seconds.'),
-};
-
-const batchIdParameter = {
-  name: 'batch_id',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
-};
-
-const reason = (required: boolean) => ({
-  required,
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        ...(required ? { required: ['reason'] } : {}),
-        properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-      },
-    },
-  },
-});
+const batchIdParameter = idParameter('batch_id');
 
 export function batchPaths(): Json {
   const decisions = {
@@ -69,9 +42,9 @@ export function batchPaths(): Json {
         responses: {
           '202': {
             description: 'New batch recorded (DISPATCHING, or AWAITING_APPROVAL).',
-            content: ref('BatchView'),
+            content: json('BatchView'),
           },
-          '200': { description: 'Identical repeat: the current view.', content: ref('BatchView') },
+          '200': { description: 'Identical repeat: the current view.', content: json('BatchView') },
           '400': err(
             'Every bad row at once: `fields` entries {row, field, message} (row 1 = first item; 0 = the body or the header). A no_order repeated in the batch or used by another payout is a row error. Nothing was recorded.',
           ),
@@ -89,7 +62,7 @@ export function batchPaths(): Json {
         responses: {
           '200': {
             description: 'The batch, with counts and amounts per payout status.',
-            content: ref('BatchView'),
+            content: json('BatchView'),
           },
           '404': err('No such batch.'),
           ...serverErrors,
@@ -123,7 +96,7 @@ export function batchPaths(): Json {
           },
         ],
         responses: {
-          '200': { description: 'One page of items in row order.', content: ref('BatchItemList') },
+          '200': { description: 'One page of items in row order.', content: json('BatchItemList') },
           '400': err('A bad parameter; `fields` names it.'),
           '404': err('No such batch.'),
           ...serverErrors,
@@ -149,7 +122,7 @@ export function batchPaths(): Json {
       'approveBatch',
       'From AWAITING_APPROVAL, by another principal than the creator: limits are reserved for the whole batch now, then it is DISPATCHING.',
       {
-        '200': { description: 'Approved.', content: ref('BatchView') },
+        '200': { description: 'Approved.', content: json('BatchView') },
         ...decisions,
         '422': err('`limit_exceeded`: it stays AWAITING_APPROVAL.'),
       },
@@ -158,21 +131,21 @@ export function batchPaths(): Json {
       'denyBatch',
       'From AWAITING_APPROVAL: DENIED with every item.',
       {
-        '200': { description: 'Denied.', content: ref('BatchView') },
+        '200': { description: 'Denied.', content: json('BatchView') },
         '400': err('`reason` missing.'),
         ...decisions,
       },
-      reason(true),
+      reasonBody(true),
     ),
     '/batches/{batch_id}/void': post(
       'voidBatch',
       'While AWAITING_APPROVAL or DISPATCHING: VOIDED, and every item not yet sent VOIDED.',
       {
-        '200': { description: 'Voided.', content: ref('BatchView') },
+        '200': { description: 'Voided.', content: json('BatchView') },
         '404': decisions['404'],
         '409': decisions['409'],
       },
-      reason(false),
+      reasonBody(false),
     ),
   };
 }
@@ -217,16 +190,16 @@ export function batchSchemas(): Json {
         total_amount: { type: 'string', pattern: '^[0-9]+\\.[0-9]{2}$' },
         counts: perStatus({ type: 'integer' }),
         amounts: perStatus({ type: 'string' }),
-        created_by: nullable,
-        approved_by: nullable,
-        denied_by: nullable,
-        voided_by: nullable,
+        created_by: nullableString,
+        approved_by: nullableString,
+        denied_by: nullableString,
+        voided_by: nullableString,
         created_at: { type: 'string', format: 'date-time' },
         updated_at: { type: 'string', format: 'date-time' },
-        approved_at: nullable,
-        dispatched_at: nullable,
-        completed_at: nullable,
-        approval_expires_at: nullable,
+        approved_at: nullableString,
+        dispatched_at: nullableString,
+        completed_at: nullableString,
+        approval_expires_at: nullableString,
       },
     },
     BatchItemList: {
@@ -238,7 +211,7 @@ export function batchSchemas(): Json {
           description: 'Payout views without history, with batch_id and batch_seq.',
           items: { type: 'object', required: ['no_order', 'batch_seq', 'status', 'money_order'] },
         },
-        next_cursor: nullable,
+        next_cursor: nullableString,
       },
     },
   };

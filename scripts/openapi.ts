@@ -11,8 +11,7 @@ import { PAYOUT_STATUSES } from '../src/core/status';
 import { PAYOUT_VIEW_FIELDS } from '../src/core/view';
 import { CALLER_AMOUNT } from '../src/lianlian/money';
 import { batchPaths, batchSchemas } from './openapi-batches';
-
-type Json = Record<string, unknown>;
+import { err, idParameter, type Json, json, nullableString, reasonBody, serverErrors } from './openapi-parts';
 
 function requestSchema(): Json {
   const { $schema: _ignored, ...schema } = z.toJSONSchema(payoutRequestSchema, {
@@ -36,8 +35,6 @@ function requestSchema(): Json {
       'Corporate payouts (flag_card "1") also need bank_code and either prcptcd or province_code + city_code + brabank_name.',
   };
 }
-
-const nullableString = { type: ['string', 'null'] };
 
 function viewSchema(): Json {
   const props: Record<(typeof PAYOUT_VIEW_FIELDS)[number], Json> = {
@@ -112,40 +109,7 @@ const errorSchema: Json = {
   },
 };
 
-const noOrderParameter = {
-  name: 'no_order',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', maxLength: 32, pattern: '^[A-Za-z0-9_-]+$' },
-};
-
-const reasonBody = (required: boolean) => ({
-  required,
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        ...(required ? { required: ['reason'] } : {}),
-        properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
-      },
-    },
-  },
-});
-
-const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
-const err = (description: string) => ({ description, content: json('Error') });
-/** Every merchant route: a dependency that failed is retryable, anything else is a generic 500. */
-const serverErrors = {
-  '500': err('Internal error; the body carries no detail.'),
-  '503': {
-    ...err(
-      'A dependency (DynamoDB, KMS, SSM) is throttled or unavailable; retry after `Retry-After` seconds.',
-    ),
-    headers: {
-      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying.' },
-    },
-  },
-};
+const noOrderParameter = idParameter('no_order');
 
 export function buildOpenApi(): Json {
   return {
