@@ -8,13 +8,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   type AttributeValue,
-  BatchGetItemCommand,
   BatchWriteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ensurePayoutsTable, localDynamoClient } from '../local/dynamodb';
 import { EnvelopeFieldCipher, LocalDataKeySource } from '../src/adapters/crypto/field-cipher';
+import { batchGetAll } from '../src/adapters/dynamodb/batch-get';
 import { DynamoBatchStore } from '../src/adapters/dynamodb/batch-store';
 import { DynamoOrderStore } from '../src/adapters/dynamodb/order-store';
 import { PAYOUTS_TABLE } from '../src/adapters/dynamodb/table';
@@ -134,19 +134,15 @@ async function emulatorFloor(
   progress: (line: string) => void,
 ): Promise<{ conditionalPutsMs: number; batchWriteMs: number }> {
   const pk = PAYOUTS_TABLE.partitionKey;
-  const items: Record<string, AttributeValue>[] = [];
-  for (let start = 1; start <= rows; start += 100) {
-    let keys = Array.from({ length: Math.min(100, rows - start + 1) }, (_, j) => ({
-      [pk]: { S: `${tag}${start + j}` },
-    }));
-    while (keys.length > 0) {
-      const out = await client.send(
-        new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
-      );
-      items.push(...(out.Responses?.[tableName] ?? []));
-      keys = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof keys;
-    }
-  }
+  const items = await batchGetAll({
+    client,
+    tableName,
+    keys: Array.from({ length: rows }, (_, k) => `${tag}${k + 1}`),
+    attempts: 10,
+    backoffMs: { base: 20, max: 500 },
+    storeError: (error) => error,
+    unprocessed: (count) => new Error(`floor: ${count} keys left unprocessed`),
+  });
   if (items.length !== rows) throw new Error(`floor: read ${items.length} of ${rows} items back`);
   const copy = (item: Record<string, AttributeValue>, prefix: string) => ({
     ...item,

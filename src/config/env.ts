@@ -4,8 +4,17 @@ import '../lib/zod-messages';
 import { CONTROLS_ENV, ENV } from './contract';
 import { type ControlsConfig, type ControlsInput, needsPayeeKey, parseControls } from './controls';
 import { DEFAULT_PROVIDER_RATES, defaultDispatchRate, providerBudgetProblem } from './dispatch';
+import {
+  envProblem,
+  invalid,
+  nonNegativeInt,
+  optionalPositiveInt,
+  positiveInt,
+  setValues,
+  url,
+} from './env-values';
 import { FUNDS_ENV, type FundsConfig, parseFunds } from './funds';
-import { type ConfigProblem, configError, problemOf } from './problems';
+import type { ConfigProblem } from './problems';
 import { type TimingSettings, timingProblems } from './timing';
 
 export { ConfigError } from './problems';
@@ -17,31 +26,6 @@ export const DEFAULT_KEY_CACHE_SECONDS = 300;
  * Reads and validates the functions' configuration once, at cold start. A missing or malformed variable
  * fails fast with its name — never its value, which may be a key.
  */
-
-// A whole number given as text (an environment variable).
-const wholeNumber = () =>
-  z.pipe(z.string().check(z.regex(/^[0-9]+$/, 'must be a whole number')), z.transform(Number));
-
-const positiveInt = (fallback: number) =>
-  z.pipe(
-    z.optional(wholeNumber().check(z.refine((n) => n > 0, 'must be greater than zero'))),
-    z.transform((n) => n ?? fallback),
-  );
-
-const nonNegativeInt = (fallback: number) =>
-  z.pipe(
-    z.optional(wholeNumber()),
-    z.transform((n) => n ?? fallback),
-  );
-
-const url = z.string().check(z.url('must be a URL'));
-
-/** A positive whole number, or undefined when not set (the user of the setting has its own default). */
-const optionalPositiveInt = () =>
-  z.pipe(
-    positiveInt(0),
-    z.transform((n) => (n === 0 ? undefined : n)),
-  );
 
 const common = {
   [ENV.tableName]: z.string().check(z.minLength(1)),
@@ -170,14 +154,13 @@ export interface RuntimeConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined>): RuntimeConfig {
-  // Empty strings are "not set": a blank line in an .env file must not count as a value.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = setValues(env);
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) =>
       issue.code === 'invalid_union'
         ? { name: ENV.keySource, message: 'must be "kms" or "env"' }
-        : problemOf(issue, cleaned, { root: ENV.keySource, missing: () => 'is required' }),
+        : envProblem(issue, cleaned, ENV.keySource),
     );
     throw invalid(problems);
   }
@@ -303,10 +286,6 @@ export function loadConfig(env: Record<string, string | undefined>): RuntimeConf
     }
   }
   return config;
-}
-
-function invalid(problems: readonly ConfigProblem[]) {
-  return configError('invalid configuration: ', problems, '; ');
 }
 
 function loadControls(c: Record<string, unknown>): ControlsConfig {
