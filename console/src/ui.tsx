@@ -3,6 +3,42 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
 import { statusName, t } from './i18n';
 
+/** Count and amount per payout status (today's overview, a batch), with an optional footer row. */
+export function StatusAmounts({
+  rows,
+  caption,
+  footer,
+}: {
+  rows: readonly { readonly status: string; readonly count: number; readonly amount: string }[];
+  caption?: string;
+  footer?: ComponentChildren;
+}) {
+  return (
+    <table>
+      {caption ? <caption class="sr-only">{caption}</caption> : null}
+      <thead>
+        <tr>
+          <th scope="col">{t.status}</th>
+          <th scope="col">{t.count}</th>
+          <th scope="col">{t.amount}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.status}>
+            <td>
+              <StatusBadge status={r.status} />
+            </td>
+            <td class="num">{r.count}</td>
+            <td class="num">{r.amount}</td>
+          </tr>
+        ))}
+      </tbody>
+      {footer ? <tfoot>{footer}</tfoot> : null}
+    </table>
+  );
+}
+
 /** A status as words and code, coloured as a hint only (never the only signal). */
 export function StatusBadge({ status }: { status: string }) {
   return (

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type BatchView, download, type FieldError, getJson, putCsv, seg } from '../api';
 import type { ConsoleConfig } from '../config';
 import { t } from '../i18n';
-import { ErrorBox, fmtTime, Section, Show, StatusBadge, useAsync } from '../ui';
+import { ErrorBox, fmtTime, Section, Show, StatusAmounts, StatusBadge, useAsync } from '../ui';
 import { ReviewActions } from './review';
 
 const BATCH_ID = /^[A-Za-z0-9_-]{1,32}$/;
@@ -183,26 +183,13 @@ export function BatchDetail({ batchId, config }: { batchId: string; config: Cons
                 <dt>{t.created}</dt>
                 <dd>{fmtTime(b.created_at)}</dd>
               </dl>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{t.status}</th>
-                    <th scope="col">{t.count}</th>
-                    <th scope="col">{t.amount}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {Object.entries(counts).map(([s, c]) => (
-                    <tr key={s}>
-                      <td>
-                        <StatusBadge status={s} />
-                      </td>
-                      <td class="num">{c}</td>
-                      <td class="num">{b.amounts?.[s as keyof BatchView['amounts']] ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <StatusAmounts
+                rows={Object.entries(counts).map(([s, c]) => ({
+                  status: s,
+                  count: c,
+                  amount: b.amounts?.[s as keyof BatchView['amounts']] ?? '—',
+                }))}
+              />
               {/* Void stops the items not yet sent: possible until every item is sent (DISPATCHED). */}
               {b.status === 'AWAITING_APPROVAL' || b.status === 'DISPATCHING' ? (
                 <ReviewActions

@@ -1,7 +1,7 @@
 import { getJson, type Page, type PayoutView } from '../api';
 import { t } from '../i18n';
 import { formatFen, toFen } from '../money';
-import { chinaToday, fmtTime, Section, Show, StatusBadge, useAsync } from '../ui';
+import { chinaToday, fmtTime, Section, Show, StatusAmounts, useAsync } from '../ui';
 import { ExceptionSummary, type ExceptionsBody } from './exceptions';
 
 interface Balance {
@@ -55,27 +55,10 @@ export function Overview() {
         <Section title={t.today} id="today">
           <Show value={totals}>
             {(d) => (
-              <table>
-                <caption class="sr-only">{t.today}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t.status}</th>
-                    <th scope="col">{t.count}</th>
-                    <th scope="col">{t.amount}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.rows.map((r) => (
-                    <tr key={r.status}>
-                      <td>
-                        <StatusBadge status={r.status} />
-                      </td>
-                      <td class="num">{r.count}</td>
-                      <td class="num">{formatFen(r.fen)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-                <tfoot>
+              <StatusAmounts
+                rows={d.rows.map((r) => ({ status: r.status, count: r.count, amount: formatFen(r.fen) }))}
+                caption={t.today}
+                footer={
                   <tr>
                     <th scope="row">
                       {t.total}
@@ -84,8 +67,8 @@ export function Overview() {
                     <td class="num">{d.count}</td>
                     <td class="num">{formatFen(d.fen)}</td>
                   </tr>
-                </tfoot>
-              </table>
+                }
+              />
             )}
           </Show>
         </Section>
