@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteTableCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  QueryCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoBatchStore } from '../../src/adapters/dynamodb/batch-store';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
@@ -26,6 +20,7 @@ import { type ControlPolicy, NO_CONTROLS } from '../../src/core/controls';
 import { ConflictError, ForbiddenError, InvalidStateError, LimitExceededError } from '../../src/core/errors';
 import { createPayout } from '../../src/core/payouts';
 import { makeDeps } from '../support/fakes';
+import { useLocalTables } from '../support/local-tables';
 import { RecordingDispatchTrigger } from '../support/memory-batch-store';
 
 /**
@@ -38,21 +33,14 @@ const CARD = '6222020000000000123';
 const HEADER = 'no_order,money_order,card_no,acct_name,flag_card,info_order';
 
 let client: DynamoDBClient;
-const tables: string[] = [];
+const local = useLocalTables();
 
 beforeAll(() => {
-  client = localDynamoClient(inject('dynamoEndpoint'));
-});
-
-afterAll(async () => {
-  await Promise.all(tables.map((TableName) => client.send(new DeleteTableCommand({ TableName }))));
-  client.destroy();
+  client = local.client();
 });
 
 async function setup(controls: Partial<ControlPolicy> = {}) {
-  const tableName = `batches-${randomUUID()}`;
-  tables.push(tableName);
-  await ensurePayoutsTable(client, tableName);
+  const tableName = await local.freshTable('batches');
   const store = new DynamoOrderStore({ client, tableName });
   const trigger = new RecordingDispatchTrigger();
   const deps: BatchDeps = {

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { balanceKey, DynamoCloseReader } from '../../src/adapters/dynamodb/close-reader';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { allDayShards, dayShardFor } from '../../src/adapters/dynamodb/table';
@@ -19,24 +17,17 @@ import {
   orderAt,
   seedCloseScenario,
 } from '../support/close-fixtures';
+import { useLocalTables } from '../support/local-tables';
 
 let client: DynamoDBClient;
-const tables: string[] = [];
+const local = useLocalTables();
 
-async function freshTable(): Promise<string> {
-  const name = `close-${randomUUID()}`;
-  tables.push(name);
-  await ensurePayoutsTable(client, name);
-  return name;
+function freshTable(): Promise<string> {
+  return local.freshTable('close');
 }
 
 beforeAll(() => {
-  client = localDynamoClient(inject('dynamoEndpoint'));
-});
-
-afterAll(async () => {
-  await Promise.all(tables.map((TableName) => client.send(new DeleteTableCommand({ TableName }))));
-  client.destroy();
+  client = local.client();
 });
 
 function closeDeps(tableName: string, capacity?: (units: number) => void) {

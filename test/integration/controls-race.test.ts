@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteTableCommand,
-  DescribeTimeToLiveCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DescribeTimeToLiveCommand, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
 import { dailyCounterKey, PAYOUTS_TABLE, payeeCounterKey } from '../../src/adapters/dynamodb/table';
 import { approvePayout, listAwaitingApproval } from '../../src/core/approvals';
@@ -17,6 +11,7 @@ import { applyQueryOutcome, createPayout } from '../../src/core/payouts';
 import type { QueryOutcome } from '../../src/core/ports';
 import { runReconciliation } from '../../src/core/reconcile';
 import { makeDeps, TEST_OID_PARTNER, type TestDeps } from '../support/fakes';
+import { useLocalTables } from '../support/local-tables';
 
 /**
  * The race-safety claims of issue 10, against DynamoDB Local with the real store and the real use cases:
@@ -29,21 +24,14 @@ const MAKER = 'arn:aws:iam::111122223333:user/maker';
 const CHECKER = 'arn:aws:iam::111122223333:user/checker';
 
 let client: DynamoDBClient;
-const tables: string[] = [];
+const local = useLocalTables();
 
 beforeAll(() => {
-  client = localDynamoClient(inject('dynamoEndpoint'));
-});
-
-afterAll(async () => {
-  await Promise.all(tables.map((TableName) => client.send(new DeleteTableCommand({ TableName }))));
-  client.destroy();
+  client = local.client();
 });
 
 async function setup(controls: Partial<ControlPolicy>): Promise<{ deps: TestDeps; tableName: string }> {
-  const tableName = `controls-${randomUUID()}`;
-  tables.push(tableName);
-  await ensurePayoutsTable(client, tableName);
+  const tableName = await local.freshTable('controls');
   const store = new DynamoOrderStore({ client, tableName });
   return { deps: makeDeps({ store, config: { controls: { ...NO_CONTROLS, ...controls } } }), tableName };
 }

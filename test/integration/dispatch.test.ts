@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalStack } from '../../local/stack';
 import { DynamoDispatchClaims } from '../../src/adapters/dynamodb/dispatch-claims';
 import { DynamoOrderStore } from '../../src/adapters/dynamodb/order-store';
@@ -13,6 +12,7 @@ import { TokenBucket } from '../../src/core/rate-limit';
 import { decide } from '../../src/core/transition';
 import { batchRecord, DynamoBatchStoreDouble, queuedItem, RecordingTrigger } from '../support/batch-doubles';
 import { makeDeps, type TestDeps } from '../support/fakes';
+import { useLocalTables } from '../support/local-tables';
 import { makeOrder, testNoOrder } from '../support/order-fixtures';
 
 /**
@@ -25,15 +25,10 @@ const PAYEE = { card_no: '6222000000000000', acct_name: '测试' };
 const FOREVER: DispatchOptions = { concurrency: 4, remainingTimeMs: () => 600_000, safetyMarginMs: 0 };
 
 let client: DynamoDBClient;
-const tables: string[] = [];
+const local = useLocalTables();
 
 beforeAll(() => {
-  client = localDynamoClient(inject('dynamoEndpoint'));
-});
-
-afterAll(async () => {
-  await Promise.all(tables.map((TableName) => client.send(new DeleteTableCommand({ TableName }))));
-  client.destroy();
+  client = local.client();
 });
 
 interface World {
@@ -46,9 +41,7 @@ interface World {
 }
 
 async function world(count: number): Promise<World> {
-  const tableName = `dispatch-${randomUUID()}`;
-  tables.push(tableName);
-  await ensurePayoutsTable(client, tableName);
+  const tableName = await local.freshTable('dispatch');
   const store = new DynamoOrderStore({ client, tableName });
   const base = makeDeps({ store });
   const batches = new DynamoBatchStoreDouble({ client, tableName });
@@ -200,7 +193,7 @@ describe('dispatchBatch on DynamoDB Local', () => {
 describe('local mode: the stack dispatches in process, and reconciliation recovers a lost trigger', () => {
   it('batchReady sends the batch through the sandbox; a batch whose trigger was lost is re-triggered by its due look', async () => {
     const tableName = `dispatch-local-${randomUUID()}`;
-    tables.push(tableName);
+    local.track(tableName);
     const stack = await startLocalStack({
       port: 0,
       dynamoEndpoint: inject('dynamoEndpoint'),

@@ -4,7 +4,6 @@ import {
   ConditionalCheckFailedException,
   type ConsumedCapacity,
   CreateTableCommand,
-  DeleteTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
@@ -13,34 +12,27 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensurePayoutsTable, localDynamoClient } from '../../local/dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensurePayoutsTable } from '../../local/dynamodb';
 import { DynamoOrderStore, type OrderStoreOperation } from '../../src/adapters/dynamodb/order-store';
 import { dayShardFor, openShardFor, PAYOUTS_INDEXES, PAYOUTS_TABLE } from '../../src/adapters/dynamodb/table';
 import { chinaDay } from '../../src/core/days';
 import { TransitionConflictError } from '../../src/core/errors';
 import type { PayoutOrder } from '../../src/core/model';
+import { useLocalTables } from '../support/local-tables';
 import { MemoryOrderStore } from '../support/memory-order-store';
 import { makeOrder } from '../support/order-fixtures';
 import { describeOrderStoreContract } from './order-store.contract';
 
 let client: DynamoDBClient;
-const tables: string[] = [];
+const local = useLocalTables();
 
-async function freshTable(): Promise<string> {
-  const name = `orders-${randomUUID()}`;
-  tables.push(name);
-  await ensurePayoutsTable(client, name);
-  return name;
+function freshTable(): Promise<string> {
+  return local.freshTable('orders');
 }
 
 beforeAll(() => {
-  client = localDynamoClient(inject('dynamoEndpoint'));
-});
-
-afterAll(async () => {
-  await Promise.all(tables.map((TableName) => client.send(new DeleteTableCommand({ TableName }))));
-  client.destroy();
+  client = local.client();
 });
 
 describeOrderStoreContract('MemoryOrderStore', async () => new MemoryOrderStore());
@@ -55,7 +47,7 @@ describeOrderStoreContract(
 describe('ensurePayoutsTable', () => {
   it('adds a missing index and the counter TTL to a local table made by an older version', async () => {
     const name = `orders-old-${randomUUID()}`;
-    tables.push(name);
+    local.track(name);
     const { partitionKey, awaitingIndex, ttlAttribute } = PAYOUTS_TABLE;
     // A table with every index but one (DynamoDB Local builds one new index at a time, slowly, so the
     // test leaves exactly one to add), no TTL.
