@@ -18,6 +18,21 @@ import { MemoryOrderStore } from './memory-order-store';
 /** Test merchant number: 18 digits, clearly not a real merchant. */
 export const TEST_OID_PARTNER = LOCAL_OID_PARTNER;
 
+/**
+ * The least a local-mode function needs to start (MD5 sign type, so no provider key; values obviously
+ * fake). Tests spread it and add the settings they are about.
+ */
+export const TEST_LOCAL_ENV: Readonly<Record<string, string>> = {
+  KEY_SOURCE: 'env',
+  TABLE_NAME: 'payouts',
+  LLP_API_BASE: 'http://127.0.0.1:1',
+  LLP_OID_PARTNER: TEST_OID_PARTNER,
+  LLP_SIGN_TYPE: 'MD5',
+  LLP_MD5_KEY: 'not-a-real-md5-key',
+  NOTIFY_URL: 'http://127.0.0.1:2/lianlian/notify',
+  LOCAL_FIELD_KEY: Buffer.alloc(32, 7).toString('base64'),
+};
+
 /** A provider double that records every call and answers what the test scripts. */
 export class FakeProvider implements ProviderClient {
   readonly applies: ApplyFields[] = [];

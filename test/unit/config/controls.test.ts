@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseControls } from '../../../src/config/controls';
 import { ConfigError, loadConfig } from '../../../src/config/env';
-import { TEST_OID_PARTNER } from '../../support/fakes';
+import { TEST_LOCAL_ENV } from '../../support/fakes';
 
-/** The least a local-mode function needs to start (values are obviously fake). */
-const base = {
-  KEY_SOURCE: 'env',
-  TABLE_NAME: 'payouts',
-  LLP_API_BASE: 'http://127.0.0.1:1',
-  LLP_OID_PARTNER: TEST_OID_PARTNER,
-  LLP_SIGN_TYPE: 'MD5',
-  LLP_MD5_KEY: 'not-a-real-md5-key',
-  NOTIFY_URL: 'http://127.0.0.1:2/lianlian/notify',
-  LOCAL_FIELD_KEY: Buffer.alloc(32, 1).toString('base64'),
-};
+const base = TEST_LOCAL_ENV;
 
 describe('spending controls configuration', () => {
   it('controls nothing when no policy is set (the quick start)', () => {

@@ -7,7 +7,7 @@ import { MemoryMetrics } from '../../../functions/shared/observability';
 import { principalOf } from '../../../functions/shared/principal';
 import { buildRuntime } from '../../../functions/shared/runtime';
 import { lambdaContext } from '../../../local/front';
-import { FakeProvider, TEST_OID_PARTNER } from '../../support/fakes';
+import { FakeProvider, TEST_LOCAL_ENV } from '../../support/fakes';
 import { MemoryOrderStore } from '../../support/memory-order-store';
 
 /**
@@ -80,14 +80,7 @@ describe('the principal of a console user (Cognito identity pool)', () => {
     const store = new MemoryOrderStore();
     const rt = buildRuntime(
       {
-        KEY_SOURCE: 'env',
-        TABLE_NAME: 'payouts',
-        LLP_API_BASE: 'http://127.0.0.1:1',
-        LLP_OID_PARTNER: TEST_OID_PARTNER,
-        LLP_SIGN_TYPE: 'MD5',
-        LLP_MD5_KEY: 'not-a-real-md5-key',
-        NOTIFY_URL: 'http://127.0.0.1:2/lianlian/notify',
-        LOCAL_FIELD_KEY: Buffer.alloc(32, 7).toString('base64'),
+        ...TEST_LOCAL_ENV,
         APPROVAL_MIN_AMOUNT: '100',
       },
       {
