@@ -189,6 +189,21 @@ async function dispatchOne(
     halt('funds');
     return;
   }
+  try {
+    await claimAndSend(deps, batchId, order, summary, halt);
+  } finally {
+    deps.balance?.settled(order.money_fen);
+  }
+}
+
+/** The claim and the apply of an item the balance gate let through (it is settled by the caller). */
+async function claimAndSend(
+  deps: DispatchDeps,
+  batchId: string,
+  order: PayoutOrder,
+  summary: DispatchSummary,
+  halt: (reason: StopReason) => void,
+): Promise<void> {
   // Opened before the claim (as resendPending does): a claim whose apply cannot then be built would leave
   // an order PENDING that was never sent.
   const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
@@ -527,9 +542,15 @@ async function postpone(deps: PayoutDeps, order: PayoutOrder, when: Date): Promi
  * The last known balance, asked for at most every `refreshMs`. Between asks it is lowered by every item
  * it lets through, so a run pauses before the provider has to refuse. Unknown is never zero: covers() says
  * yes, and the provider's 9104 (AWAITING_FUNDS) is the backstop.
+ *
+ * The provider deducts an item only when its apply arrives, so an item let through is "in flight" until
+ * the dispatcher says it is settled (sent and answered, or not sent at all). A figure asked for while
+ * items are in flight may not show them yet: it is counted less what was in flight when it was asked
+ * for (maybe too low, a pause too early; never too high).
  */
 export class BalanceGate {
   private known: number | undefined;
+  private inFlight = 0;
   private askedAt = Number.NEGATIVE_INFINITY;
   private asking: Promise<void> | undefined;
 
@@ -546,12 +567,16 @@ export class BalanceGate {
       });
       await this.asking;
     }
-    if (this.known === undefined) return true;
+    if (this.known === undefined) {
+      this.inFlight += amountFen;
+      return true;
+    }
     if (this.known >= amountFen) {
       // Taken at once, in the same turn as the check: items run concurrently, and a check now with the
       // subtraction after the send would let several items each see the whole balance. An item that is
       // then not sent (its claim lost) leaves the figure a little low: a pause too early, never too late.
       this.known -= amountFen;
+      this.inFlight += amountFen;
       return true;
     }
     // A pause ends this run; the run that resumes it (a re-trigger, the due look) asks the provider
@@ -565,10 +590,16 @@ export class BalanceGate {
     this.askedAt = Number.NEGATIVE_INFINITY;
   }
 
+  /** An item covers() let through is no longer in flight: answered, failed, or never sent. */
+  settled(amountFen: number): void {
+    this.inFlight = Math.max(0, this.inFlight - amountFen);
+  }
+
   private async refresh(): Promise<void> {
+    const pending = this.inFlight;
     const outcome = await this.query.balance();
     this.askedAt = this.now();
-    this.known = outcome.kind === 'known' ? outcome.balanceFen : undefined;
+    this.known = outcome.kind === 'known' ? outcome.balanceFen - pending : undefined;
   }
 }
 

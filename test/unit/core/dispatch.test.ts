@@ -230,6 +230,20 @@ describe('dispatchBatch', () => {
     expect(second).toMatchObject({ claimed: 3, stopped: 'done' });
   });
 
+  it('a balance asked again while items it let through are still being sent counts them as spent', async () => {
+    // The provider deducts an item only once its apply arrives. A pause makes the next check ask again,
+    // and in a concurrent run that can happen while an item taken from the old figure is still on its
+    // way: the provider's figure does not show it yet, so it must not become available twice.
+    const balance: BalanceOutcome = { kind: 'known', balanceFen: 350, unsettledFen: 0 };
+    const gate = new BalanceGate({ balance: async () => balance }, 300_000, () => 0);
+    expect(await gate.covers(300)).toBe(true); // taken, its apply not yet at the provider
+    expect(await gate.covers(100)).toBe(false); // 50 left: pause, ask again next time
+    expect(await gate.covers(200)).toBe(false); // provider still says 350, 300 of it is on its way
+    gate.settled(300); // the 300 arrived: the provider's own figure shows it from now on
+    (balance as { balanceFen: number }).balanceFen = 50;
+    expect(await gate.covers(50)).toBe(true); // asked again: 50, which already counts the 300
+  });
+
   it('an unknown balance never pauses (unknown is not zero)', async () => {
     const w = await world(3);
     const gate = new BalanceGate({ balance: async () => ({ kind: 'unknown', reason: 'timeout' }) });
