@@ -552,6 +552,11 @@ export class BalanceGate {
   private known: number | undefined;
   private inFlight = 0;
   private askedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Ask before the next check whatever the age of the figure: after a pause or a 9104. A flag rather than
+   * resetting askedAt, so that an ask already on its way when the pause happened cannot cancel it.
+   */
+  private stale = true;
   private asking: Promise<void> | undefined;
 
   constructor(
@@ -561,7 +566,7 @@ export class BalanceGate {
   ) {}
 
   async covers(amountFen: number): Promise<boolean> {
-    if (this.now() - this.askedAt >= this.refreshMs) {
+    if (this.stale || this.now() - this.askedAt >= this.refreshMs) {
       this.asking ??= this.refresh().finally(() => {
         this.asking = undefined;
       });
@@ -581,13 +586,13 @@ export class BalanceGate {
     }
     // A pause ends this run; the run that resumes it (a re-trigger, the due look) asks the provider
     // again instead of trusting a figure from before a possible top-up.
-    this.askedAt = Number.NEGATIVE_INFINITY;
+    this.stale = true;
     return false;
   }
 
   /** The provider said 9104: whatever we believed, ask again next time. */
   refused(): void {
-    this.askedAt = Number.NEGATIVE_INFINITY;
+    this.stale = true;
   }
 
   /** An item covers() let through is no longer in flight: answered, failed, or never sent. */
@@ -596,6 +601,8 @@ export class BalanceGate {
   }
 
   private async refresh(): Promise<void> {
+    // Cleared as the ask starts: a pause while it is on its way sets it again, and it stays set.
+    this.stale = false;
     const pending = this.inFlight;
     const outcome = await this.query.balance();
     this.askedAt = this.now();

@@ -244,6 +244,38 @@ describe('dispatchBatch', () => {
     expect(await gate.covers(50)).toBe(true); // asked again: 50, which already counts the 300
   });
 
+  it('a pause while the balance is being asked for still makes the next check ask again', async () => {
+    // Concurrent items: one pauses while another's ask is on its way. When that ask comes back, the pause's
+    // "ask again" must still hold, or a run resumed after a top-up would trust the figure from before it.
+    let provider = 350;
+    const answers: (() => void)[] = [];
+    const gate = new BalanceGate(
+      {
+        balance: () =>
+          new Promise((resolve) => {
+            answers.push(() => resolve({ kind: 'known', balanceFen: provider, unsettledFen: 0 }));
+          }),
+      },
+      300_000,
+      () => 0,
+    );
+    const first = gate.covers(300);
+    answers.shift()!();
+    expect(await first).toBe(true); // 50 left
+    gate.settled(300);
+    provider = 50;
+    expect(await gate.covers(100)).toBe(false); // pause: ask again next time
+    const asking = gate.covers(10); // asks again…
+    expect(await gate.covers(100)).toBe(false); // …and meanwhile another item pauses
+    answers.shift()!();
+    expect(await asking).toBe(true); // 50 covers 10
+    provider = 100_050; // topped up
+    const resumed = gate.covers(200);
+    expect(answers).toHaveLength(1); // the pause during the ask made this check ask again
+    answers.shift()!();
+    expect(await resumed).toBe(true);
+  });
+
   it('an unknown balance never pauses (unknown is not zero)', async () => {
     const w = await world(3);
     const gate = new BalanceGate({ balance: async () => ({ kind: 'unknown', reason: 'timeout' }) });
