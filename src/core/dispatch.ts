@@ -197,6 +197,38 @@ async function dispatchOne(
 }
 
 /** The claim and the apply of an item the balance gate let through (it is settled by the caller). */
+/** Claim attempts per item when another writer changed it while it stayed QUEUED in this batch. */
+const CLAIM_ATTEMPTS = 3;
+
+/**
+ * The claim of one QUEUED item, conditional on the version read. Reconciliation's look at a QUEUED item
+ * (its next check moved) can change the version between that read and the claim while the item is still
+ * QUEUED in this batch: read it again and claim again, rather than leave it QUEUED until its next look.
+ */
+async function claimItem(
+  deps: DispatchDeps,
+  batchId: string,
+  order: PayoutOrder,
+): Promise<ClaimResult | { readonly kind: 'not_claimable' }> {
+  let current = order;
+  for (let attempt = 1; ; attempt++) {
+    const decision = decide(current, { type: 'dispatch' }, transitionContext(deps));
+    if (decision.kind !== 'change') return { kind: 'not_claimable' };
+    const change: OrderChange = {
+      status: decision.status,
+      set: decision.set,
+      history: decision.entry,
+      at: deps.clock.now().toISOString(),
+      ...(decision.leaveDueIndex ? { leaveDueIndex: true } : {}),
+    };
+    const claim = await deps.claims.claim(current, change, batchId);
+    if (claim.kind !== 'order_changed' || attempt >= CLAIM_ATTEMPTS) return claim;
+    const again = await deps.store.get(current.no_order);
+    if (again?.status !== 'QUEUED' || again.batch_id !== batchId) return claim;
+    current = again;
+  }
+}
+
 async function claimAndSend(
   deps: DispatchDeps,
   batchId: string,
@@ -207,25 +239,13 @@ async function claimAndSend(
   // Opened before the claim (as resendPending does): a claim whose apply cannot then be built would leave
   // an order PENDING that was never sent.
   const payee = await deps.cipher.open(order.payee_sealed, order.no_order);
-  const decision = decide(order, { type: 'dispatch' }, transitionContext(deps));
-  if (decision.kind !== 'change') {
-    summary.skipped++;
-    return;
-  }
-  const change: OrderChange = {
-    status: decision.status,
-    set: decision.set,
-    history: decision.entry,
-    at: deps.clock.now().toISOString(),
-    ...(decision.leaveDueIndex ? { leaveDueIndex: true } : {}),
-  };
-  const claim = await deps.claims.claim(order, change, batchId);
+  const claim = await claimItem(deps, batchId, order);
   if (claim.kind === 'batch_not_dispatching') {
     summary.skipped++;
     halt('batch_not_dispatching');
     return;
   }
-  if (claim.kind === 'order_changed') {
+  if (claim.kind !== 'claimed') {
     summary.skipped++;
     return;
   }

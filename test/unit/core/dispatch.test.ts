@@ -17,7 +17,7 @@ import {
   queuedItemDue,
   settleBatch,
 } from '../../../src/core/dispatch';
-import type { PayoutOrder } from '../../../src/core/model';
+import type { OrderChange, PayoutOrder } from '../../../src/core/model';
 import { applyInput } from '../../../src/core/payouts';
 import type { BalanceOutcome } from '../../../src/core/ports';
 import { SimulatedClock, TokenBucket } from '../../../src/core/rate-limit';
@@ -213,6 +213,33 @@ describe('dispatchBatch', () => {
     expect(second).toMatchObject({ claimed: 6, stopped: 'done', batchStatus: 'DISPATCHED' });
     expect(appliesBy(w.deps).size).toBe(10);
     expect(w.deps.provider.applies).toHaveLength(10);
+  });
+
+  it("claims an item again when reconciliation's look changed it between the read and the claim", async () => {
+    // The look at a QUEUED item moves its next check (a new version, still QUEUED in the batch): the claim
+    // made on the version read loses, and the item must still go out in this run, once.
+    const w = await world(3);
+    const looked = new Set<string>();
+    const claims = w.deps.claims;
+    const deps = {
+      ...w.deps,
+      claims: {
+        claim: async (order: PayoutOrder, change: OrderChange, batchId: string) => {
+          if (!looked.has(order.no_order)) {
+            looked.add(order.no_order);
+            await w.store.update(order, {
+              status: 'QUEUED',
+              set: { next_check_at: new Date(Date.now() + 60_000).toISOString() },
+              at: new Date().toISOString(),
+            });
+          }
+          return claims.claim(order, change, batchId);
+        },
+      },
+    };
+    const summary = await dispatchBatch(deps, w.batchId, { ...FOREVER, concurrency: 1 });
+    expect(summary).toMatchObject({ claimed: 3, skipped: 0, stopped: 'done', batchStatus: 'DISPATCHED' });
+    expect([...appliesBy(w.deps).values()]).toEqual([1, 1, 1]);
   });
 
   it('pauses while the known balance cannot cover the next item, and resumes when it can', async () => {
