@@ -258,7 +258,10 @@ async function publishBench(
       };
     },
   } as unknown as EventBridgeClient;
-  const runtime = buildPublishRuntime({ EVENT_BUS_NAME: 'bench-bus' }, { client });
+  const runtime = buildPublishRuntime(
+    { EVENT_BUS_NAME: 'bench-bus', DISPATCH_QUEUE_URL: 'https://sqs.example/dispatch.fifo' },
+    { client },
+  );
   const handler = publishHandler(() => runtime);
   const capture = new OutputCapture();
   const noEvent: number[] = [];

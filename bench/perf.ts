@@ -135,6 +135,8 @@ function initEnv(
     [ENV.providerPublicKey]: providerPublicKey,
     [ENV.notifyUrl]: 'https://abc123defg.execute-api.cn-north-1.amazonaws.com.cn/v1/lianlian/notify',
     [ENV.eventBusName]: 'payout-events',
+    // The publish function sends reconciliation's dispatch requests on (required at its init, as infra gives it).
+    [ENV.dispatchQueueUrl]: 'https://sqs.cn-north-1.amazonaws.com.cn/000000000000/dispatch.fifo',
     // The export function (issue 12) names its bucket at init, as the infra gives it.
     [ENV.reportsBucket]: 'payout-reports',
   };

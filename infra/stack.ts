@@ -137,7 +137,9 @@ export class PayoutStack extends Stack {
       workerTimeout: DISPATCH_FUNCTION_TIMEOUT,
       storage: this.storage,
     });
-    this.dispatch.grantTrigger(fns.reconcile);
+    // Reconciliation's re-trigger is a request written on the batch record (it holds no SQS client); the
+    // stream's publisher sends it to the queue.
+    this.dispatch.grantTrigger(fns.publish);
     // The batch API triggers dispatch when a batch is committed (accepted without approval, or approved).
     this.dispatch.grantTrigger(fns.batches);
     this.dispatch.grantBatchLooks(fns.reconcile);

@@ -260,8 +260,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamo: ddb,
       // No CloudWatch here: EMF records would only be noise on the console; counts stay in memory.
       metrics: new MemoryMetrics(),
-      // No bus locally: a Funds Low crossing (issue 13) is printed like the payout events.
-      fundsEvents: { fundsLow: async (detail) => log(`[event] Funds Low ${JSON.stringify(detail)}`) },
       ...options.overrides?.({ env }),
     });
     // The daily close's reports (issue 13): GET /close/{date} reads what `npm run close` wrote.

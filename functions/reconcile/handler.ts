@@ -96,7 +96,6 @@ async function fundsCheck(runtime: Runtime, options: ReconcileOptions, limiter: 
         ...(options.now ? { clock: { now: () => options.now as Date } } : {}),
         balance: runtime.funds.balance,
         funds: runtime.funds.store,
-        ...(runtime.funds.events ? { fundsEvents: runtime.funds.events } : {}),
         settings: {
           checkIntervalMs: runtime.config.funds.checkIntervalMs,
           ...(runtime.config.funds.lowBalanceFen === undefined

@@ -19,7 +19,7 @@ import {
 import { HttpProviderClient } from '../../src/adapters/provider/http-client';
 import { needsPayeeKey } from '../../src/config/controls';
 import { loadConfig, type RuntimeConfig } from '../../src/config/env';
-import type { FundsEvents, FundsStore } from '../../src/core/funds';
+import type { FundsStore } from '../../src/core/funds';
 import type { PayoutDeps } from '../../src/core/payouts';
 import {
   type BalanceQuery,
@@ -54,7 +54,7 @@ export interface Runtime {
    */
   readonly merchantKeys: () => Promise<MerchantKeys>;
   readonly verifyingKeys: () => Promise<VerifyingKeys>;
-  /** Waiting for funds and the balance (issue 13): the balance query, the funds items, Funds Low events. */
+  /** Waiting for funds and the balance (issue 13): the balance query and the funds items. */
   readonly funds: RuntimeFunds;
   /** The DynamoDB client the store uses; the operations reads (search-reader.ts) share it. */
   readonly dynamo?: DynamoDBClient;
@@ -63,8 +63,6 @@ export interface Runtime {
 export interface RuntimeFunds {
   readonly balance: BalanceQuery;
   readonly store: FundsStore;
-  /** Absent unless given (the reconcile entry adds the EventBridge sender; local mode prints): logged only. */
-  readonly events?: FundsEvents;
 }
 
 /** Reads the merchant keys in kms mode (everything but the parameter store client, which it holds). */
@@ -90,7 +88,6 @@ export interface RuntimeOverrides {
   readonly payeeKeys?: PayeeKeyer;
   readonly balance?: BalanceQuery;
   readonly fundsStore?: FundsStore;
-  readonly fundsEvents?: FundsEvents;
 }
 
 export function buildRuntime(
@@ -204,9 +201,6 @@ export function buildRuntime(
         tableName: config.tableName,
         queue: new DynamoOrderStore({ client: dynamo, tableName: config.tableName }),
       }),
-    // Only the reconcile function publishes Funds Low (functions/reconcile/index.ts adds the EventBridge
-    // sender there), so no other function's bundle carries the EventBridge client.
-    ...(overrides.fundsEvents ? { events: overrides.fundsEvents } : {}),
   };
   return { config, deps, logger, metrics: powertools?.metrics, merchantKeys, verifyingKeys, funds, dynamo };
 }

@@ -55,7 +55,7 @@ export const SERVICE_NAME = 'lianlian-payout';
  * | review    | Get, Update                             | yes (approval sends)         | Decrypt                 | GenerateMac (payee limits)  |
  * | notify    | Get, Update                             | MD5 sign type only (verify)  | —                       | —                           |
  * | reconcile | Get, Update, Query on open-by-due       | yes                          | Decrypt                 | —                           |
- * | publish   | stream read                             | —                            | —                       | PutEvents on bus            |
+ * | publish   | stream read                             | —                            | —                       | PutEvents on bus; SendMessage on the dispatch queue (PayoutDispatch.grantTrigger) |
  */
 export class PayoutFunctions extends Construct {
   readonly apply: PayoutFunction;
@@ -204,9 +204,8 @@ export class PayoutFunctions extends Construct {
       timeout: apiTimeout,
       network,
     });
-    // Funds Low is published by reconcile's funds check (the publisher only turns order changes into events).
-    this.reconcile.addEnvironment(ENV.eventBusName, events.bus.eventBusName);
-    events.grantPutEvents(this.reconcile);
+    // Funds Low is not sent by reconcile: its funds check's conditional write on FUNDS#low is the crossing,
+    // and the publisher turns that stream record into the event (reconcile holds no EventBridge client).
     this.dispatch = make(
       'dispatch',
       {

@@ -65,6 +65,13 @@ export interface BatchRecord {
    */
   readonly counts?: Readonly<Partial<Record<PayoutStatus, number>>>;
   readonly amounts?: Readonly<Partial<Record<PayoutStatus, string>>>;
+  /**
+   * Set by reconciliation's re-trigger on AWS (src/adapters/dynamodb/table-dispatch-trigger.ts): each new
+   * value is a request to run the dispatcher for this batch, which the table stream's publisher turns
+   * into the SQS message. Bookkeeping, not a state: it leaves `version` alone, so it never makes a
+   * dispatcher's conditional write fail.
+   */
+  readonly dispatch_request?: string;
   readonly history: readonly BatchHistoryEntry[];
 }
 

@@ -33,9 +33,22 @@ export const PAYOUT_DETAIL_TYPES = {
 
 /**
  * Not a payout's event: the merchant balance fell below LOW_BALANCE_AMOUNT or below what waits to be
- * paid (issue 13). Published by the funds check once per crossing (src/core/funds.ts), same source.
+ * paid (issue 13). Once per crossing: the funds check's conditional write on `FUNDS#low` is the crossing,
+ * and the stream publisher turns it into this event (src/core/funds.ts fundsLowEvents), same source.
  */
 export const FUNDS_LOW_DETAIL_TYPE = 'Funds Low';
+
+/** The `Funds Low` event's detail: yuan strings, never floats. */
+export interface FundsLowDetail {
+  /** `funds-low:<at>`: one crossing, one id (the same for every redelivery of its stream record). */
+  readonly id: string;
+  readonly amt_balance: string;
+  readonly waiting_amount: string;
+  readonly low_balance_amount?: string;
+  readonly occurred_at: string;
+  /** Never set on a Funds Low event; declared so code reading payout events can test it on any event. */
+  readonly no_order?: undefined;
+}
 
 export type PayoutDetailType = (typeof PAYOUT_DETAIL_TYPES)[keyof typeof PAYOUT_DETAIL_TYPES];
 
@@ -72,8 +85,8 @@ export interface PayoutEventDetail {
 export interface PayoutEvent {
   readonly source: typeof PAYOUT_EVENT_SOURCE;
   /** Batch events (issue 11, src/core/batch-events.ts) travel the same way. */
-  readonly detailType: PayoutDetailType | BatchDetailType;
-  readonly detail: PayoutEventDetail | BatchEventDetail;
+  readonly detailType: PayoutDetailType | BatchDetailType | typeof FUNDS_LOW_DETAIL_TYPE;
+  readonly detail: PayoutEventDetail | BatchEventDetail | FundsLowDetail;
 }
 
 /**

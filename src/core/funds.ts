@@ -2,6 +2,7 @@ import { METRICS } from '../config/contract';
 import { formatFen } from '../lianlian/money';
 import { chinaDay } from './days';
 import { TransitionConflictError } from './errors';
+import { FUNDS_LOW_DETAIL_TYPE, type FundsLowDetail, PAYOUT_EVENT_SOURCE, type PayoutEvent } from './events';
 import type { PayoutOrder } from './model';
 import { type PayoutDeps, sendApply, transitionContext } from './payouts';
 import type { AwaitingPage, BalanceQuery, OrderStore } from './ports';
@@ -75,21 +76,6 @@ export interface FundsStore {
   amountsOf(noOrders: readonly string[]): Promise<OrderAmount[]>;
 }
 
-/** Where a Funds Low announcement goes (EventBridge in AWS, the local sink or a log locally). */
-export interface FundsEvents {
-  fundsLow(detail: FundsLowDetail): Promise<void>;
-}
-
-/** The `Funds Low` event's detail: yuan strings, never floats. */
-export interface FundsLowDetail {
-  /** `funds-low:<at>`: one crossing, one id. */
-  readonly id: string;
-  readonly amt_balance: string;
-  readonly waiting_amount: string;
-  readonly low_balance_amount?: string;
-  readonly occurred_at: string;
-}
-
 export interface FundsSettings {
   readonly checkIntervalMs: number;
   readonly lowBalanceFen?: number;
@@ -98,7 +84,6 @@ export interface FundsSettings {
 export interface FundsDeps extends PayoutDeps {
   readonly balance: BalanceQuery;
   readonly funds: FundsStore;
-  readonly fundsEvents?: FundsEvents;
   readonly settings: FundsSettings;
 }
 
@@ -130,7 +115,10 @@ export interface FundsRunSummary {
   stoppedForFunds: boolean;
   /** Low-balance state after this check (undefined when unknown). */
   low?: boolean;
-  /** True when this run announced a crossing. */
+  /**
+   * True when this run won the crossing (its conditional write moved `FUNDS#low` to low): the table
+   * stream's publisher turns that write into the one Funds Low event (fundsLowEvents).
+   */
   announcedLow: boolean;
 }
 
@@ -207,31 +195,46 @@ async function keepLowState(
 ): Promise<void> {
   const low = isLow(figures);
   summary.low = low;
-  // Conditional on the previous state: two runs cannot both announce one crossing; back above re-arms it.
+  // Conditional on the previous state: two runs cannot both win one crossing; back above re-arms it. The
+  // event is not sent from here: the winning write is on the table stream, and the publisher sends it
+  // from there (at least once, retried by the stream; the same id on every delivery), so a crash or a
+  // failed PutEvents after this write cannot lose the announcement.
   const crossed = await deps.funds.setFundsLow(low, at, figures);
   if (!low || !crossed) return;
-  const detail: FundsLowDetail = {
+  summary.announcedLow = true;
+  deps.log.warn('funds low', { ...fundsLowDetail(at, figures) });
+}
+
+/** The detail of the Funds Low event of a crossing at `at` with these figures. */
+export function fundsLowDetail(at: string, figures: FundsLowFigures): FundsLowDetail {
+  return {
     id: `funds-low:${at}`,
     amt_balance: formatFen(figures.balanceFen),
     waiting_amount: formatFen(figures.waitingFen),
     ...(figures.lowBalanceFen === undefined ? {} : { low_balance_amount: formatFen(figures.lowBalanceFen) }),
     occurred_at: at,
   };
-  deps.log.warn('funds low', { ...detail });
-  if (!deps.fundsEvents) {
-    summary.announcedLow = true;
-    return;
-  }
-  try {
-    await deps.fundsEvents.fundsLow(detail);
-    summary.announcedLow = true;
-  } catch (error) {
-    // Not announced: give the crossing back so the next check (still low) wins it again and retries.
-    deps.log.warn('Funds Low event not published; the next check tries again', {
-      error: error instanceof Error ? error.name : 'unknown',
-    });
-    await deps.funds.setFundsLow(false, at, figures).catch(() => undefined);
-  }
+}
+
+/** The `FUNDS#low` item as the table stream shows it (FundsStore.setFundsLow writes it). */
+export interface FundsLowState extends FundsLowFigures {
+  readonly low: boolean;
+  readonly changedAt: string;
+}
+
+/**
+ * The events of one change of `FUNDS#low`: a Funds Low event when it moved from not low (or absent) to
+ * low, nothing otherwise (back above, or a re-delivery of an unchanged image).
+ */
+export function fundsLowEvents(oldState: FundsLowState | undefined, newState: FundsLowState): PayoutEvent[] {
+  if (!newState.low || oldState?.low === true) return [];
+  return [
+    {
+      source: PAYOUT_EVENT_SOURCE,
+      detailType: FUNDS_LOW_DETAIL_TYPE,
+      detail: fundsLowDetail(newState.changedAt, newState),
+    },
+  ];
 }
 
 /** Oldest first, while the known balance covers them; the first that does not fit stops the walk. */

@@ -36,6 +36,8 @@ describe('waiting for funds (local mode, sandbox balance)', () => {
   beforeAll(async () => {
     stack = await startTestStack('funds-e2e', {
       log: (line) => lines.push(line),
+      // Funds Low leaves through the table stream, as on AWS.
+      events: true,
       // 3.00 yuan: the first 2.00 payout fits, the next two do not.
       env: { SANDBOX_BALANCE: '3.00' },
       sandbox: { stepMs: 20, notifyIntervalMs: 50, applyDelayMs: 0 },
@@ -65,10 +67,15 @@ describe('waiting for funds (local mode, sandbox balance)', () => {
     const short = await stack.reconcileOnce();
     expect(short.errors).toBe(0);
     for (const n of waiting) expect(await statusOf(stack, n)).toBe('AWAITING_FUNDS');
-    // 1.00 left against 4.00 waiting: low, announced once (locally printed, on AWS the bus).
-    const fundsLow = () => lines.filter((l) => l.startsWith('[event] Funds Low'));
-    expect(fundsLow()).toHaveLength(1);
-    expect(fundsLow()[0]).toContain('"waiting_amount":"4.00"');
+    // 1.00 left against 4.00 waiting: low, announced once, from the crossing's stream record (locally
+    // the event sink, printed; on AWS the bus).
+    const fundsLow = async () => {
+      await stack.eventsCaughtUp();
+      return stack.events().filter((e) => e.detailType === 'Funds Low');
+    };
+    expect(await fundsLow()).toHaveLength(1);
+    expect((await fundsLow())[0]?.detail).toMatchObject({ waiting_amount: '4.00', amt_balance: '1.00' });
+    expect(lines.filter((l) => l.startsWith('[event] Funds Low'))).toHaveLength(1);
 
     expect((await runTopup(['10.00'], { SANDBOX_URL: url })).code).toBe(0);
     // The funds check runs at most every BALANCE_CHECK_SECONDS: a run in the next window takes them.
@@ -79,7 +86,7 @@ describe('waiting for funds (local mode, sandbox balance)', () => {
     });
     for (const body of bodies) expect(stack.sandbox?.acceptedApplies(body.no_order)).toBe(1);
     // Topped up above what waited: no second announcement.
-    expect(fundsLow()).toHaveLength(1);
+    expect(await fundsLow()).toHaveLength(1);
     const order = (await getJson(stack, `/payouts/${waiting[0]}`)).body;
     expect(order).toMatchObject({ status: 'SUCCESS' });
   });

@@ -602,7 +602,8 @@ describe('monitoring', () => {
       LOW_BALANCE_AMOUNT: '500.00',
       FUNDS_WAIT_SECONDS: '3600',
     });
-    expect(env.Environment.Variables.EVENT_BUS_NAME).toBeDefined();
+    // Funds Low leaves through the table stream and the publisher: reconcile has no bus to send to.
+    expect(env.Environment.Variables.EVENT_BUS_NAME).toBeUndefined();
   });
 
   it('alarms on errors and throttles of every function, the DLQ, the API and a silent schedule', () => {
@@ -909,16 +910,20 @@ describe('batch dispatch on AWS (issue 11)', () => {
     expect(JSON.stringify(query?.Resource)).toContain(`/index/${PAYOUTS_TABLE.batchIndex.name}`);
   });
 
-  it('reconciliation may send to the queue (re-trigger) and is told its URL; the API functions are not', () => {
+  it("the publisher sends reconciliation's re-triggers to the queue and is told its URL; reconcile and the API functions are not", () => {
     const reconcileId = dispatchId(s.dev.stack.functions.reconcile.function.node.defaultChild);
+    const publishId = dispatchId(s.dev.stack.functions.publish.function.node.defaultChild);
     const sends = (fnId: string) => statementsOfDispatch(fnId).flatMap(actionsOf).includes('sqs:SendMessage');
-    expect(sends(reconcileId)).toBe(true);
+    // Reconciliation writes a dispatch request on the batch record; the stream's publisher sends it.
+    expect(sends(publishId)).toBe(true);
+    expect(sends(reconcileId)).toBe(false);
     expect(sends(workerId())).toBe(true);
     expect(sends(dispatchId(s.dev.stack.functions.apply.function.node.defaultChild))).toBe(false);
-    const env = (
-      resources(s.dev.json)[reconcileId]!.Properties!.Environment as { Variables: Record<string, unknown> }
-    ).Variables;
-    expect(env[ENV.dispatchQueueUrl]).toEqual({ Ref: queueId() });
+    const variables = (id: string) =>
+      (resources(s.dev.json)[id]!.Properties!.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+    expect(variables(publishId)[ENV.dispatchQueueUrl]).toEqual({ Ref: queueId() });
+    expect(variables(reconcileId)[ENV.dispatchQueueUrl]).toBeUndefined();
     // Its batch looks read a batch's items (completion) through the by-batch index.
     const queries = statementsOfDispatch(reconcileId).filter((st) =>
       actionsOf(st).includes('dynamodb:Query'),

@@ -18,8 +18,10 @@ import { PAYOUTS_TABLE } from './table';
  * - `BALANCE#<China day>`: `first_fen`, `first_at` (the first reading of the day, written once) and
  *   `last_fen`, `last_at` (the latest). The daily close reads these for the balance at the start and end
  *   of a day (readBalanceDay).
- * - `FUNDS#low`: `low` (boolean), `changed_at`, and the figures of the last change: the low-balance state,
- *   moved only by a conditional write so one crossing is announced once.
+ * - `FUNDS#low`: `low` (boolean), `changed_at`, and the figures of the last change (`balance_fen`,
+ *   `waiting_fen`, `low_balance_fen` when a threshold is set): the low-balance state, moved only by a
+ *   conditional write so one crossing is announced once. The stream publisher turns a move to low into
+ *   the Funds Low event (the one item under these keys the publisher reads).
  * - `FUNDS#check`: `checked_at`, the last claimed balance check (BALANCE_CHECK_SECONDS apart).
  */
 
@@ -96,7 +98,12 @@ export class DynamoFundsStore implements FundsStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: { [PAYOUTS_TABLE.partitionKey]: { S: FUNDS_LOW_KEY } },
-        UpdateExpression: 'SET low = :low, changed_at = :at, balance_fen = :balance, waiting_fen = :waiting',
+        // The figures travel with the state: the stream publisher builds the Funds Low event from this
+        // image alone (src/core/funds.ts fundsLowEvents).
+        UpdateExpression:
+          figures.lowBalanceFen === undefined
+            ? 'SET low = :low, changed_at = :at, balance_fen = :balance, waiting_fen = :waiting REMOVE low_balance_fen'
+            : 'SET low = :low, changed_at = :at, balance_fen = :balance, waiting_fen = :waiting, low_balance_fen = :threshold',
         // Absent counts as "not low": the first low reading after deployment is a crossing.
         ConditionExpression: low ? 'attribute_not_exists(low) OR low = :false' : 'low = :true',
         ExpressionAttributeValues: {
@@ -104,6 +111,9 @@ export class DynamoFundsStore implements FundsStore {
           ':at': { S: at },
           ':balance': { N: String(figures.balanceFen) },
           ':waiting': { N: String(figures.waitingFen) },
+          ...(figures.lowBalanceFen === undefined
+            ? {}
+            : { ':threshold': { N: String(figures.lowBalanceFen) } }),
           ...(low ? { ':false': { BOOL: false } } : { ':true': { BOOL: true } }),
         },
       }),

@@ -1,11 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { batchEventsFromChange } from '../../core/batch-events';
-import type { BatchRecord } from '../../core/batch-model';
+import type { BatchRecord, DispatchTrigger } from '../../core/batch-model';
 import { eventsFromChange, type PayoutEvent, type PayoutEventSink } from '../../core/events';
+import { type FundsLowState, fundsLowEvents } from '../../core/funds';
 import type { PayoutOrder } from '../../core/model';
 import type { Log } from '../../core/ports';
 import { isPayoutStatus } from '../../core/status';
+import { FUNDS_LOW_KEY } from '../dynamodb/funds-store';
 import { isCounterKey, isOrderKey, PAYOUTS_TABLE } from '../dynamodb/table';
 
 /**
@@ -35,15 +37,42 @@ export interface PublishOutcome {
   readonly firstFailed?: number;
 }
 
+/**
+ * Events (and, on AWS, dispatch requests) out of a page of stream records, in record order. `trigger`:
+ * where a batch's `dispatch_request` change goes (the SQS dispatch queue in the deployed publish
+ * function); local mode passes none, because its reconciliation triggers its in-process dispatcher
+ * directly.
+ */
 export async function publishStreamRecords(
   records: readonly StreamRecordLike[],
   sink: PayoutEventSink,
   log: Log,
+  trigger?: DispatchTrigger,
 ): Promise<PublishOutcome> {
   const events: PayoutEvent[] = [];
   const owner: number[] = [];
+  const requests: { batchId: string; index: number }[] = [];
   let malformed = 0;
+  const add = (index: number, produced: readonly PayoutEvent[]) => {
+    for (const event of produced) {
+      events.push(event);
+      owner.push(index);
+    }
+  };
   records.forEach((record, index) => {
+    // The low-balance state (issue 13): a move to low is the Funds Low event.
+    const funds = fundsLowChangeOf(record);
+    if (funds !== undefined) {
+      if (funds === 'malformed') {
+        malformed++;
+        log.error('stream record skipped: its image is not the low-balance state', {
+          eventID: record.eventID,
+        });
+        return;
+      }
+      add(index, fundsLowEvents(funds.oldState, funds.newState));
+      return;
+    }
     // Batch records (issue 11) share the table: their changes become batch events.
     const batch = batchChangeOf(record);
     if (batch !== undefined) {
@@ -52,9 +81,10 @@ export async function publishStreamRecords(
         log.error('stream record skipped: its image is not a batch record', { eventID: record.eventID });
         return;
       }
-      for (const event of batchEventsFromChange(batch.oldImage, batch.newImage)) {
-        events.push(event);
-        owner.push(index);
+      add(index, batchEventsFromChange(batch.oldImage, batch.newImage));
+      const requested = batch.newImage.dispatch_request;
+      if (trigger && requested !== undefined && requested !== batch.oldImage?.dispatch_request) {
+        requests.push({ batchId: batch.newImage.batch_id, index });
       }
       return;
     }
@@ -68,26 +98,81 @@ export async function publishStreamRecords(
       return;
     }
     if (!change) return;
-    for (const event of eventsFromChange(change.oldImage, change.newImage)) {
-      events.push(event);
-      owner.push(index);
-    }
+    add(index, eventsFromChange(change.oldImage, change.newImage));
   });
-  if (events.length === 0) return { published: 0, malformed };
 
-  let failed: readonly number[];
-  try {
-    failed = (await sink.publish(events)).failed;
-  } catch (error) {
-    log.warn('event sink failed; the records will be retried', {
-      error: error instanceof Error ? error.name : 'unknown',
-      events: events.length,
-    });
-    failed = events.map((_, i) => i);
+  const failedRecords: number[] = [];
+  let published = 0;
+  if (events.length > 0) {
+    let failed: readonly number[];
+    try {
+      failed = (await sink.publish(events)).failed;
+    } catch (error) {
+      log.warn('event sink failed; the records will be retried', {
+        error: error instanceof Error ? error.name : 'unknown',
+        events: events.length,
+      });
+      failed = events.map((_, i) => i);
+    }
+    published = events.length - failed.length;
+    for (const i of failed) failedRecords.push(owner[i] ?? 0);
   }
-  if (failed.length === 0) return { published: events.length, malformed };
-  const firstFailed = Math.min(...failed.map((i) => owner[i] ?? 0));
-  return { published: events.length - failed.length, malformed, firstFailed };
+  // One message per batch and page (the first record that asked): a duplicate run is harmless, but one
+  // is enough. A failed send is retried from its record, like an undelivered event.
+  const sentFor = new Set<string>();
+  for (const { batchId, index } of requests) {
+    if (sentFor.has(batchId)) continue;
+    sentFor.add(batchId);
+    try {
+      await trigger?.batchReady(batchId);
+    } catch (error) {
+      log.warn('dispatch request not sent; the record will be retried', {
+        batch_id: batchId,
+        error: error instanceof Error ? error.name : 'unknown',
+      });
+      failedRecords.push(index);
+    }
+  }
+  if (failedRecords.length === 0) return { published, malformed };
+  return { published, malformed, firstFailed: Math.min(...failedRecords) };
+}
+
+/** undefined: not the `FUNDS#low` item (or a REMOVE); else its states. */
+function fundsLowChangeOf(
+  record: StreamRecordLike,
+): { oldState: FundsLowState | undefined; newState: FundsLowState } | 'malformed' | undefined {
+  if (record.eventName === 'REMOVE') return undefined;
+  const key = (record.dynamodb?.NewImage?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
+  if (key !== FUNDS_LOW_KEY) return undefined;
+  const read = (image: Record<string, unknown> | undefined): FundsLowState | undefined => {
+    if (!image) return undefined;
+    try {
+      const plain = unmarshall(image as Record<string, AttributeValue>);
+      const { low, changed_at, balance_fen, waiting_fen, low_balance_fen } = plain;
+      const ok =
+        typeof low === 'boolean' &&
+        typeof changed_at === 'string' &&
+        Number.isSafeInteger(balance_fen) &&
+        Number.isSafeInteger(waiting_fen) &&
+        (low_balance_fen === undefined || Number.isSafeInteger(low_balance_fen));
+      if (!ok) return undefined;
+      return {
+        low,
+        changedAt: changed_at,
+        balanceFen: balance_fen as number,
+        waitingFen: waiting_fen as number,
+        ...(low_balance_fen === undefined ? {} : { lowBalanceFen: low_balance_fen as number }),
+      };
+    } catch {
+      return undefined;
+    }
+  };
+  const newState = read(record.dynamodb?.NewImage);
+  if (!newState) return 'malformed';
+  const rawOld = record.dynamodb?.OldImage;
+  const oldState = read(rawOld);
+  if (rawOld && !oldState) return 'malformed';
+  return { oldState, newState };
 }
 
 /** undefined: not a batch record (or a REMOVE); else its images. */

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../../src/config/contract';
-import { eventsFromChange, PAYOUT_DETAIL_TYPES } from '../../../src/core/events';
+import {
+  eventsFromChange,
+  FUNDS_LOW_DETAIL_TYPE,
+  type FundsLowDetail,
+  PAYOUT_DETAIL_TYPES,
+  PAYOUT_EVENT_SOURCE,
+} from '../../../src/core/events';
 import {
   type FundsDeps,
-  type FundsLowDetail,
+  type FundsLowState,
+  fundsLowEvents,
   isLow,
   ownFigures,
   resendForFunds,
@@ -45,6 +52,19 @@ function setup(options: { lowBalanceFen?: number } = {}): Setup {
   const funds = new MemoryFundsStore(store);
   const balance = { next: { kind: 'known', balanceFen: 0, unsettledFen: 0 } as BalanceOutcome, calls: 0 };
   const announced: FundsLowDetail[] = [];
+  // What the table stream does on AWS and locally: every write that moved FUNDS#low is a record with its
+  // old and new image, and the publisher turns it into events (fundsLowEvents).
+  let state: FundsLowState | undefined;
+  const setFundsLow = funds.setFundsLow.bind(funds);
+  funds.setFundsLow = async (low, at, figures) => {
+    const changed = await setFundsLow(low, at, figures);
+    if (changed) {
+      const next: FundsLowState = { ...figures, low, changedAt: at };
+      for (const event of fundsLowEvents(state, next)) announced.push(event.detail as FundsLowDetail);
+      state = next;
+    }
+    return changed;
+  };
   const deps = {
     ...base,
     balance: {
@@ -54,11 +74,6 @@ function setup(options: { lowBalanceFen?: number } = {}): Setup {
       },
     },
     funds,
-    fundsEvents: {
-      fundsLow: async (detail: FundsLowDetail) => {
-        announced.push(detail);
-      },
-    },
     settings: { checkIntervalMs: 5 * MINUTE, ...options },
   } as TestDeps & FundsDeps;
   return { deps, store, funds, limiter: new CountingLimiter(), balance, announced };
@@ -253,24 +268,34 @@ describe('low balance', () => {
     ).toEqual([400, 300, 600, 100]);
   });
 
-  it('a failed announcement gives the crossing back, so the next check publishes it', async () => {
-    const s = setup({ lowBalanceFen: 50_000 });
-    let fail = true;
-    const deps: FundsDeps = {
-      ...s.deps,
-      fundsEvents: {
-        fundsLow: async (detail) => {
-          if (fail) throw new Error('bus down');
-          s.announced.push(detail);
+  it('a crossing is one Funds Low event from its stream record, the same on every redelivery', () => {
+    const low: FundsLowState = {
+      low: true,
+      changedAt: '2026-11-30T02:00:00.000Z',
+      balanceFen: 100,
+      waitingFen: 400,
+    };
+    const events = fundsLowEvents({ ...low, low: false, changedAt: '2026-11-29T00:00:00.000Z' }, low);
+    expect(events).toEqual([
+      {
+        source: PAYOUT_EVENT_SOURCE,
+        detailType: FUNDS_LOW_DETAIL_TYPE,
+        detail: {
+          id: 'funds-low:2026-11-30T02:00:00.000Z',
+          amt_balance: '1.00',
+          waiting_amount: '4.00',
+          occurred_at: '2026-11-30T02:00:00.000Z',
         },
       },
-    };
-    s.balance.next = known(1);
-    expect((await runFundsCheck(deps, { limiter: s.limiter })).announcedLow).toBe(false);
-    fail = false;
-    s.deps.clock.advance(5 * MINUTE);
-    expect((await runFundsCheck(deps, { limiter: s.limiter })).announcedLow).toBe(true);
-    expect(s.announced).toHaveLength(1);
+    ]);
+    // The first crossing after deployment (no earlier image) is one too; a redelivery is the same event.
+    expect(fundsLowEvents(undefined, low)).toEqual(events);
+    expect(fundsLowEvents(undefined, { ...low, lowBalanceFen: 50_000 })[0]?.detail).toMatchObject({
+      low_balance_amount: '500.00',
+    });
+    // Still low, or back above: nothing.
+    expect(fundsLowEvents(low, { ...low, changedAt: '2026-11-30T03:00:00.000Z' })).toEqual([]);
+    expect(fundsLowEvents(low, { ...low, low: false })).toEqual([]);
   });
 
   it('records the first and the last reading of the China day', async () => {

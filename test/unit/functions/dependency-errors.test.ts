@@ -398,7 +398,7 @@ describe('publish', () => {
     const metrics = new MemoryMetrics();
     const handler = publishHandler(() =>
       buildPublishRuntime(
-        { EVENT_BUS_NAME: 'payouts' },
+        { EVENT_BUS_NAME: 'payouts', DISPATCH_QUEUE_URL: 'https://sqs.example/dispatch.fifo' },
         { client: eventBridge, logger: createLogger('test'), metrics },
       ),
     );

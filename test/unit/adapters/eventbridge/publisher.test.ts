@@ -1,6 +1,7 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -22,13 +23,17 @@ import { makeOrder } from '../../../support/order-fixtures';
 
 const BUS = 'payouts-test-bus';
 const AT = '2026-11-27T04:30:00.000Z';
+const QUEUE = 'https://sqs.cn-north-1.amazonaws.com.cn/000000000000/dispatch.fifo';
 const eventBridge = mockClient(EventBridgeClient);
+const sqs = mockClient(SQSClient);
 
 beforeEach(() => {
   eventBridge.reset();
+  sqs.reset();
 });
 afterEach(() => {
   eventBridge.reset();
+  sqs.reset();
 });
 
 function event(n: number, detailType: PayoutDetailType = PAYOUT_DETAIL_TYPES.SUCCESS): PayoutEvent {
@@ -183,8 +188,8 @@ const silent = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 
 function handlerWith(metrics = new MemoryMetrics()) {
   const runtime = buildPublishRuntime(
-    { EVENT_BUS_NAME: BUS },
-    { client: new EventBridgeClient({}), logger: silent, metrics },
+    { EVENT_BUS_NAME: BUS, DISPATCH_QUEUE_URL: QUEUE },
+    { client: new EventBridgeClient({}), sqs: new SQSClient({}), logger: silent, metrics },
   );
   return { handler: publishHandler(() => runtime), metrics };
 }
@@ -286,12 +291,150 @@ describe('publish handler', () => {
     expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });
 
-  it('needs EVENT_BUS_NAME, and says so by name', () => {
-    expect(() => buildPublishRuntime({}, { logger: silent, metrics: new MemoryMetrics() })).toThrow(
-      ConfigError,
+  it('needs EVENT_BUS_NAME and DISPATCH_QUEUE_URL, and says so by name', () => {
+    const build = (env: Record<string, string>) => () =>
+      buildPublishRuntime(env, { logger: silent, metrics: new MemoryMetrics() });
+    expect(build({ DISPATCH_QUEUE_URL: QUEUE })).toThrow(ConfigError);
+    expect(build({ DISPATCH_QUEUE_URL: QUEUE })).toThrow(/EVENT_BUS_NAME/);
+    expect(build({ EVENT_BUS_NAME: BUS })).toThrow(ConfigError);
+    expect(build({ EVENT_BUS_NAME: BUS })).toThrow(/DISPATCH_QUEUE_URL/);
+  });
+});
+
+/** A stream record of a non-order item (FUNDS#low, BATCH#…), images as plain objects. */
+function itemRecord(
+  seq: string,
+  key: string,
+  oldImage: Record<string, unknown> | undefined,
+  newImage: Record<string, unknown>,
+): DynamoDBRecord {
+  const image = (o: Record<string, unknown>) =>
+    marshall({ no_order: key, ...o }, { removeUndefinedValues: true }) as unknown as NonNullable<
+      DynamoDBRecord['dynamodb']
+    >['NewImage'];
+  return {
+    eventID: `ev-${seq}`,
+    eventName: oldImage ? 'MODIFY' : 'INSERT',
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      SequenceNumber: seq,
+      Keys: { no_order: { S: key } },
+      ...(oldImage ? { OldImage: image(oldImage) } : {}),
+      NewImage: image(newImage),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+}
+
+const FUNDS_OK = { low: false, changed_at: '2026-11-27T01:00:00.000Z', balance_fen: 90_000, waiting_fen: 0 };
+const FUNDS_LOW = { low: true, changed_at: AT, balance_fen: 100, waiting_fen: 400, low_balance_fen: 50_000 };
+
+function batchImage(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    batch_id: 'B-1',
+    status: 'DISPATCHING',
+    version: 4,
+    item_count: 3,
+    total_fen: 600,
+    total_amount: '6.00',
+    content_digest: 'd',
+    created_at: AT,
+    updated_at: AT,
+    history: [{ at: AT, from: 'AWAITING_APPROVAL', to: 'DISPATCHING' }],
+    ...extra,
+  };
+}
+
+describe('publish handler: the low-balance state and dispatch requests', () => {
+  it('turns a move of FUNDS#low to low into exactly one Funds Low entry, and nothing for the rest', async () => {
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ok(input.Entries.length));
+    const { handler } = handlerWith();
+    const result = await handler(
+      {
+        Records: [
+          itemRecord('300', 'FUNDS#low', FUNDS_OK, FUNDS_LOW),
+          // Still low (a redelivery of an unchanged state), and back above: no event.
+          itemRecord('301', 'FUNDS#low', FUNDS_LOW, { ...FUNDS_LOW, changed_at: '2026-11-27T05:00:00.000Z' }),
+          itemRecord('302', 'FUNDS#low', FUNDS_LOW, FUNDS_OK),
+        ],
+      },
+      context,
     );
-    expect(() => buildPublishRuntime({}, { logger: silent, metrics: new MemoryMetrics() })).toThrow(
-      /EVENT_BUS_NAME/,
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(eventBridge).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [
+        {
+          EventBusName: BUS,
+          Source: PAYOUT_EVENT_SOURCE,
+          DetailType: 'Funds Low',
+          Detail: JSON.stringify({
+            id: `funds-low:${AT}`,
+            amt_balance: '1.00',
+            waiting_amount: '4.00',
+            low_balance_amount: '500.00',
+            occurred_at: AT,
+          }),
+          Time: new Date(AT),
+        },
+      ],
+    });
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 0);
+  });
+
+  it('sends one dispatch message per new dispatch request of a batch, and none for other batch writes', async () => {
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+    const { handler } = handlerWith();
+    const result = await handler(
+      {
+        Records: [
+          // A versioned write that does not touch the request (a settlement): nothing to send.
+          itemRecord('400', 'BATCH#B-1', batchImage(), batchImage({ version: 5 })),
+          itemRecord(
+            '401',
+            'BATCH#B-1',
+            batchImage({ version: 5 }),
+            batchImage({ version: 5, dispatch_request: `${AT}#a1` }),
+          ),
+          // The same request seen again on a later write of the record: already sent.
+          itemRecord(
+            '402',
+            'BATCH#B-1',
+            batchImage({ version: 5, dispatch_request: `${AT}#a1` }),
+            batchImage({ version: 6, dispatch_request: `${AT}#a1` }),
+          ),
+        ],
+      },
+      context,
     );
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: QUEUE,
+      MessageBody: JSON.stringify({ batch_id: 'B-1' }),
+      MessageGroupId: 'batches',
+    });
+    expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 0);
+  });
+
+  it('retries from the record of a dispatch request SQS refused', async () => {
+    sqs.on(SendMessageCommand).rejects(new Error('ServiceUnavailable'));
+    const { handler, metrics } = handlerWith();
+    const result = await handler(
+      {
+        Records: [
+          itemRecord('500', 'BATCH#B-1', batchImage(), batchImage({ version: 5 })),
+          itemRecord(
+            '501',
+            'BATCH#B-1',
+            batchImage({ version: 5 }),
+            batchImage({ version: 5, dispatch_request: `${AT}#b2` }),
+          ),
+        ],
+      },
+      context,
+    );
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '501' }] });
+    expect(metrics.get(METRICS.eventRecordsRetried)).toBe(1);
   });
 });

@@ -43,9 +43,10 @@ describe('publishStreamRecords and the spending-limit counters sharing the table
 });
 
 describe('publishStreamRecords and the funds items sharing the table (issue 13)', () => {
-  it('skips BALANCE#<day> and FUNDS# records silently: no event, not malformed', async () => {
+  it('skips BALANCE#<day> and FUNDS#check silently, and turns a move of FUNDS#low to low into Funds Low', async () => {
     const sink = new RecordingSink();
     const log = new CapturingLog();
+    const at = '2026-11-27T04:00:00.000Z';
     const outcome = await publishStreamRecords(
       [
         {
@@ -57,8 +58,20 @@ describe('publishStreamRecords and the funds items sharing the table (issue 13)'
           eventID: '2',
           eventName: 'MODIFY',
           dynamodb: {
-            OldImage: marshall({ no_order: 'FUNDS#low', low: false }),
-            NewImage: marshall({ no_order: 'FUNDS#low', low: true }),
+            OldImage: marshall({
+              no_order: 'FUNDS#low',
+              low: false,
+              changed_at: at,
+              balance_fen: 900,
+              waiting_fen: 0,
+            }),
+            NewImage: marshall({
+              no_order: 'FUNDS#low',
+              low: true,
+              changed_at: at,
+              balance_fen: 100,
+              waiting_fen: 400,
+            }),
           },
         },
         { eventID: '3', eventName: 'INSERT', dynamodb: { NewImage: marshall({ no_order: 'FUNDS#check' }) } },
@@ -66,7 +79,32 @@ describe('publishStreamRecords and the funds items sharing the table (issue 13)'
       sink,
       log,
     );
-    expect(outcome).toEqual({ published: 0, malformed: 0 });
+    expect(outcome).toEqual({ published: 1, malformed: 0 });
     expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
+    expect(sink.delivered.map((e) => [e.detailType, e.detail.id])).toEqual([
+      ['Funds Low', `funds-low:${at}`],
+    ]);
+  });
+
+  it('counts a FUNDS#low image without its figures as malformed: no event made up from it', async () => {
+    const sink = new RecordingSink();
+    const log = new CapturingLog();
+    const outcome = await publishStreamRecords(
+      [
+        {
+          eventID: '9',
+          eventName: 'MODIFY',
+          dynamodb: {
+            OldImage: marshall({ no_order: 'FUNDS#low', low: false }),
+            NewImage: marshall({ no_order: 'FUNDS#low', low: true }),
+          },
+        },
+      ],
+      sink,
+      log,
+    );
+    expect(outcome).toEqual({ published: 0, malformed: 1 });
+    expect(sink.delivered).toEqual([]);
+    expect(log.records.filter((r) => r.level === 'error')).toHaveLength(1);
   });
 });
