@@ -39,15 +39,13 @@ function batch(batchId: string): BatchRecord {
 }
 
 async function rawBatch(tableName: string, batchId: string): Promise<Record<string, unknown> | undefined> {
-  const out = await tables
-    .client()
-    .send(
-      new GetItemCommand({
-        TableName: tableName,
-        Key: { no_order: { S: `BATCH#${batchId}` } },
-        ConsistentRead: true,
-      }),
-    );
+  const out = await tables.client().send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { no_order: { S: `BATCH#${batchId}` } },
+      ConsistentRead: true,
+    }),
+  );
   return out.Item ? unmarshall(out.Item) : undefined;
 }
 
