@@ -117,8 +117,10 @@ export async function dispatchBatch(
   const queue = queuedItems(deps.batches, batchId, options.pageSize ?? 100);
   let stop: StopReason | undefined;
   let fatal: unknown;
+  let pausedForFunds = false;
   const halt = (reason: StopReason) => {
     stop ??= reason;
+    if (reason === 'funds') pausedForFunds = true;
   };
 
   const worker = async () => {
@@ -146,7 +148,14 @@ export async function dispatchBatch(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.floor(options.concurrency) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.floor(options.concurrency) }, worker));
+  } finally {
+    // Said once every worker is done: a check later in the same run (items are checked concurrently) may
+    // have asked again after the pause and cleared the gate's "ask again", leaving a figure from before a
+    // top-up that the run resuming this batch would trust.
+    if (pausedForFunds) deps.balance?.runPaused();
+  }
   if (fatal !== undefined) throw fatal;
 
   summary.stopped = stop ?? 'done';
@@ -604,14 +613,23 @@ export class BalanceGate {
       this.inFlight += amountFen;
       return true;
     }
-    // A pause ends this run; the run that resumes it (a re-trigger, the due look) asks the provider
-    // again instead of trusting a figure from before a possible top-up.
+    // A pause ends this run; the next check asks the provider again, whether it is an item of this run
+    // still being checked or the run that resumes the batch (which runPaused makes sure of).
     this.stale = true;
     return false;
   }
 
   /** The provider said 9104: whatever we believed, ask again next time. */
   refused(): void {
+    this.stale = true;
+  }
+
+  /**
+   * A run ended paused for funds (the dispatcher says so once all its items are checked): the run that
+   * resumes it asks the provider first. A pause's own "ask again" is not enough: another item of the same
+   * concurrent run may have asked since and been let through, and that figure predates any top-up.
+   */
+  runPaused(): void {
     this.stale = true;
   }
 
