@@ -575,7 +575,8 @@ async function postpone(deps: PayoutDeps, order: PayoutOrder, when: Date): Promi
  * The provider deducts an item only when its apply arrives, so an item let through is "in flight" until
  * the dispatcher says it is settled (sent and answered, or not sent at all). A figure asked for while
  * items are in flight may not show them yet: it is counted less what was in flight when it was asked
- * for (maybe too low, a pause too early; never too high).
+ * for (maybe too low, a pause too early; never too high). A check made while an ask is on its way waits for
+ * its answer, so no item is let through on an older figure meanwhile.
  */
 export class BalanceGate {
   private known: number | undefined;
@@ -599,8 +600,10 @@ export class BalanceGate {
       this.asking ??= this.refresh().finally(() => {
         this.asking = undefined;
       });
-      await this.asking;
     }
+    // An ask on its way, whoever started it, answers this check too: the figure in hand is older, and
+    // when a pause made the ask it is the figure from before a possible top-up.
+    if (this.asking) await this.asking;
     if (this.known === undefined) {
       this.inFlight += amountFen;
       return true;

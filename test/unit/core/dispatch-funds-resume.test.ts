@@ -15,10 +15,13 @@ import { MemoryOrderStore } from '../../support/memory-order-store';
 import { makeOrder, testNoOrder } from '../../support/order-fixtures';
 
 /**
- * The flaky short-of-funds e2e (test/e2e/batches.test.ts): items are checked concurrently, so an item can
- * reach the balance gate after another one paused the run. Its check asks the provider again (the pause
- * said so), is let through, and that ask cleared the "ask again" — so the run resumed after a top-up trusted
- * the figure from before it and paused again with nothing sent.
+ * The flaky short-of-funds e2e (test/e2e/batches.test.ts), two ways a run resumed after a top-up trusted
+ * the balance from before it and paused again:
+ * - items are checked concurrently, so an item can reach the balance gate after another one paused the
+ *   run; its check asked the provider again (the pause said so), was let through, and that ask cleared the
+ *   "ask again" the resumed run needed;
+ * - in the resumed run, a second item checked while the first one's ask was on its way decided on the
+ *   older figure instead of waiting for the answer.
  */
 
 const PAYEE = { card_no: '6222000000000000', acct_name: '测试' };
@@ -120,5 +123,36 @@ describe('dispatch resumed after a top-up', () => {
     expect(asks).toBe(3); // the resumed run asked, and saw the top-up
     const sent = base.provider.applies.map((a) => a.no_order);
     expect(sent.sort()).toEqual(items.map((i) => i.no_order).sort()); // each exactly once
+  });
+
+  it('a check made while the balance is being asked for waits for the answer instead of using the older figure', async () => {
+    // The resumed run's first item asks (the pause said so); a second item checked while that ask is on its
+    // way must not decide on the figure from before the top-up.
+    let provider = 350;
+    const answers: (() => void)[] = [];
+    const gate = new BalanceGate(
+      {
+        balance: () =>
+          new Promise((resolve) => {
+            const figure = provider;
+            answers.push(() => resolve({ kind: 'known', balanceFen: figure, unsettledFen: 0 }));
+          }),
+      },
+      300_000,
+      () => 0,
+    );
+    const first = gate.covers(300);
+    answers.shift()!();
+    expect(await first).toBe(true); // 50 left
+    expect(await gate.covers(200)).toBe(false); // pause: ask again next time
+    gate.settled(300);
+
+    provider = 100_050; // topped up
+    const resumedFirst = gate.covers(100); // asks
+    const resumedSecond = gate.covers(200); // checked while that ask is on its way
+    expect(answers).toHaveLength(1); // one ask serves both
+    answers.shift()!();
+    expect(await resumedFirst).toBe(true);
+    expect(await resumedSecond).toBe(true);
   });
 });
