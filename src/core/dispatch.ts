@@ -117,8 +117,10 @@ export async function dispatchBatch(
   const queue = queuedItems(deps.batches, batchId, options.pageSize ?? 100);
   let stop: StopReason | undefined;
   let fatal: unknown;
+  let pausedForFunds = false;
   const halt = (reason: StopReason) => {
     stop ??= reason;
+    if (reason === 'funds') pausedForFunds = true;
   };
 
   const worker = async () => {
@@ -146,7 +148,14 @@ export async function dispatchBatch(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.floor(options.concurrency) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.floor(options.concurrency) }, worker));
+  } finally {
+    // Said once every worker is done: a check later in the same run (items are checked concurrently) may
+    // have asked again after the pause and cleared the gate's "ask again", leaving a figure from before a
+    // top-up that the run resuming this batch would trust.
+    if (pausedForFunds) deps.balance?.runPaused();
+  }
   if (fatal !== undefined) throw fatal;
 
   summary.stopped = stop ?? 'done';
@@ -566,7 +575,8 @@ async function postpone(deps: PayoutDeps, order: PayoutOrder, when: Date): Promi
  * The provider deducts an item only when its apply arrives, so an item let through is "in flight" until
  * the dispatcher says it is settled (sent and answered, or not sent at all). A figure asked for while
  * items are in flight may not show them yet: it is counted less what was in flight when it was asked
- * for (maybe too low, a pause too early; never too high).
+ * for (maybe too low, a pause too early; never too high). A check made while an ask is on its way waits for
+ * its answer, so no item is let through on an older figure meanwhile.
  */
 export class BalanceGate {
   private known: number | undefined;
@@ -590,8 +600,10 @@ export class BalanceGate {
       this.asking ??= this.refresh().finally(() => {
         this.asking = undefined;
       });
-      await this.asking;
     }
+    // An ask on its way, whoever started it, answers this check too: the figure in hand is older, and
+    // when a pause made the ask it is the figure from before a possible top-up.
+    if (this.asking) await this.asking;
     if (this.known === undefined) {
       this.inFlight += amountFen;
       return true;
@@ -604,14 +616,23 @@ export class BalanceGate {
       this.inFlight += amountFen;
       return true;
     }
-    // A pause ends this run; the run that resumes it (a re-trigger, the due look) asks the provider
-    // again instead of trusting a figure from before a possible top-up.
+    // A pause ends this run; the next check asks the provider again, whether it is an item of this run
+    // still being checked or the run that resumes the batch (which runPaused makes sure of).
     this.stale = true;
     return false;
   }
 
   /** The provider said 9104: whatever we believed, ask again next time. */
   refused(): void {
+    this.stale = true;
+  }
+
+  /**
+   * A run ended paused for funds (the dispatcher says so once all its items are checked): the run that
+   * resumes it asks the provider first. A pause's own "ask again" is not enough: another item of the same
+   * concurrent run may have asked since and been let through, and that figure predates any top-up.
+   */
+  runPaused(): void {
     this.stale = true;
   }
 

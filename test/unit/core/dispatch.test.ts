@@ -271,9 +271,10 @@ describe('dispatchBatch', () => {
     expect(await gate.covers(50)).toBe(true); // asked again: 50, which already counts the 300
   });
 
-  it('a pause while the balance is being asked for still makes the next check ask again', async () => {
-    // Concurrent items: one pauses while another's ask is on its way. When that ask comes back, the pause's
-    // "ask again" must still hold, or a run resumed after a top-up would trust the figure from before it.
+  it('a 9104 while the balance is being asked for still makes the next check ask again', async () => {
+    // Concurrent items: one is refused while another's ask is on its way. When that ask comes back, the
+    // refusal's "ask again" must still hold, or a run resumed after a top-up would trust the figure from
+    // before it. (A check made meanwhile waits for that ask: test/unit/core/dispatch-funds-resume.test.ts.)
     let provider = 350;
     const answers: (() => void)[] = [];
     const gate = new BalanceGate(
@@ -293,12 +294,12 @@ describe('dispatchBatch', () => {
     provider = 50;
     expect(await gate.covers(100)).toBe(false); // pause: ask again next time
     const asking = gate.covers(10); // asks again…
-    expect(await gate.covers(100)).toBe(false); // …and meanwhile another item pauses
+    gate.refused(); // …and meanwhile an item sent before is refused with 9104
     answers.shift()!();
     expect(await asking).toBe(true); // 50 covers 10
     provider = 100_050; // topped up
     const resumed = gate.covers(200);
-    expect(answers).toHaveLength(1); // the pause during the ask made this check ask again
+    expect(answers).toHaveLength(1); // the 9104 during the ask made this check ask again
     answers.shift()!();
     expect(await resumed).toBe(true);
   });
