@@ -70,7 +70,7 @@ export async function publishStreamRecords(
         });
         return;
       }
-      add(index, fundsLowEvents(funds.oldState, funds.newState));
+      add(index, fundsLowEvents(funds.oldImage, funds.newImage));
       return;
     }
     // Batch records (issue 11) share the table: their changes become batch events.
@@ -137,108 +137,93 @@ export async function publishStreamRecords(
   return { published, malformed, firstFailed: Math.min(...failedRecords) };
 }
 
-/** undefined: not the `FUNDS#low` item (or a REMOVE); else its states. */
-function fundsLowChangeOf(
+type Images<T> = { readonly oldImage: T | undefined; readonly newImage: T } | 'malformed';
+
+/**
+ * A record's images read by `read` (which answers undefined for a shape it does not accept): a new image
+ * that cannot be read, or an old one present but unreadable, makes the record malformed.
+ */
+function imagesOf<T>(
   record: StreamRecordLike,
-): { oldState: FundsLowState | undefined; newState: FundsLowState } | 'malformed' | undefined {
-  if (record.eventName === 'REMOVE') return undefined;
-  const key = (record.dynamodb?.NewImage?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
-  if (key !== FUNDS_LOW_KEY) return undefined;
-  const read = (image: Record<string, unknown> | undefined): FundsLowState | undefined => {
+  read: (plain: Record<string, unknown>) => T | undefined,
+): Images<T> {
+  const parse = (image: Record<string, unknown> | undefined): T | undefined => {
     if (!image) return undefined;
     try {
-      const plain = unmarshall(image as Record<string, AttributeValue>);
-      const { low, changed_at, balance_fen, waiting_fen, low_balance_fen } = plain;
-      const ok =
-        typeof low === 'boolean' &&
-        typeof changed_at === 'string' &&
-        Number.isSafeInteger(balance_fen) &&
-        Number.isSafeInteger(waiting_fen) &&
-        (low_balance_fen === undefined || Number.isSafeInteger(low_balance_fen));
-      if (!ok) return undefined;
-      return {
-        low,
-        changedAt: changed_at,
-        balanceFen: balance_fen as number,
-        waitingFen: waiting_fen as number,
-        ...(low_balance_fen === undefined ? {} : { lowBalanceFen: low_balance_fen as number }),
-      };
+      return read(unmarshall(image as Record<string, AttributeValue>));
     } catch {
       return undefined;
     }
   };
-  const newState = read(record.dynamodb?.NewImage);
-  if (!newState) return 'malformed';
+  const newImage = parse(record.dynamodb?.NewImage);
+  if (newImage === undefined) return 'malformed';
   const rawOld = record.dynamodb?.OldImage;
-  const oldState = read(rawOld);
-  if (rawOld && !oldState) return 'malformed';
-  return { oldState, newState };
+  const oldImage = parse(rawOld);
+  if (rawOld && oldImage === undefined) return 'malformed';
+  return { oldImage, newImage };
+}
+
+function keyOf(record: StreamRecordLike): unknown {
+  return (record.dynamodb?.NewImage?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
+}
+
+/** undefined: not the `FUNDS#low` item (or a REMOVE); else its states. */
+function fundsLowChangeOf(record: StreamRecordLike): Images<FundsLowState> | undefined {
+  if (record.eventName === 'REMOVE' || keyOf(record) !== FUNDS_LOW_KEY) return undefined;
+  return imagesOf(record, (plain) => {
+    const { low, changed_at, balance_fen, waiting_fen, low_balance_fen } = plain;
+    const ok =
+      typeof low === 'boolean' &&
+      typeof changed_at === 'string' &&
+      Number.isSafeInteger(balance_fen) &&
+      Number.isSafeInteger(waiting_fen) &&
+      (low_balance_fen === undefined || Number.isSafeInteger(low_balance_fen));
+    if (!ok) return undefined;
+    return {
+      low,
+      changedAt: changed_at,
+      balanceFen: balance_fen as number,
+      waitingFen: waiting_fen as number,
+      ...(low_balance_fen === undefined ? {} : { lowBalanceFen: low_balance_fen as number }),
+    };
+  });
 }
 
 /** undefined: not a batch record (or a REMOVE); else its images. */
-function batchChangeOf(
-  record: StreamRecordLike,
-): { oldImage: BatchRecord | undefined; newImage: BatchRecord } | 'malformed' | undefined {
-  if (record.eventName === 'REMOVE') return undefined;
-  const key = (record.dynamodb?.NewImage?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
-  if (typeof key !== 'string' || !key.startsWith(PAYOUTS_TABLE.batchPrefix)) return undefined;
-  const read = (image: Record<string, unknown> | undefined): BatchRecord | undefined => {
-    if (!image) return undefined;
-    try {
-      const plain = unmarshall(image as Record<string, AttributeValue>);
-      const ok =
-        typeof plain.batch_id === 'string' &&
-        typeof plain.status === 'string' &&
-        typeof plain.version === 'number' &&
-        Array.isArray(plain.history);
-      return ok ? (plain as BatchRecord) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const newImage = read(record.dynamodb?.NewImage);
-  if (!newImage) return 'malformed';
-  const rawOld = record.dynamodb?.OldImage;
-  const oldImage = read(rawOld);
-  if (rawOld && !oldImage) return 'malformed';
-  return { oldImage, newImage };
-}
-
-type Change = { oldImage: PayoutOrder | undefined; newImage: PayoutOrder } | undefined | 'malformed';
-
-function changeOf(record: StreamRecordLike): Change {
-  // Orders are never deleted; a REMOVE (a manual clean-up) is no payout event.
-  if (record.eventName === 'REMOVE') return undefined;
-  // Spending-limit counters share the table (issue 10); their changes are no payout's.
-  if (isCounterImage(record.dynamodb?.NewImage)) return undefined;
-  const newImage = toOrder(record.dynamodb?.NewImage);
-  if (!newImage) return 'malformed';
-  const rawOld = record.dynamodb?.OldImage;
-  const oldImage = rawOld ? toOrder(rawOld) : undefined;
-  if (rawOld && !oldImage) return 'malformed';
-  return { oldImage, newImage };
-}
-
-function isCounterImage(image: Record<string, unknown> | undefined): boolean {
-  const key = (image?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
-  // Counters, batch records and the funds items (BALANCE#<day>, FUNDS#…) are no payout's changes.
-  return typeof key === 'string' && (isCounterKey(key) || !isOrderKey(key));
-}
-
-function toOrder(image: Record<string, unknown> | undefined): PayoutOrder | undefined {
-  if (!image) return undefined;
-  let plain: Record<string, unknown>;
-  try {
-    plain = unmarshall(image as Record<string, AttributeValue>);
-  } catch {
+function batchChangeOf(record: StreamRecordLike): Images<BatchRecord> | undefined {
+  const key = keyOf(record);
+  if (
+    record.eventName === 'REMOVE' ||
+    typeof key !== 'string' ||
+    !key.startsWith(PAYOUTS_TABLE.batchPrefix)
+  ) {
     return undefined;
   }
-  const ok =
-    typeof plain.no_order === 'string' &&
-    isPayoutStatus(plain.status) &&
-    typeof plain.version === 'number' &&
-    typeof plain.money_order === 'string' &&
-    typeof plain.updated_at === 'string' &&
-    Array.isArray(plain.history);
-  return ok ? (plain as unknown as PayoutOrder) : undefined;
+  return imagesOf(record, (plain) => {
+    const ok =
+      typeof plain.batch_id === 'string' &&
+      typeof plain.status === 'string' &&
+      typeof plain.version === 'number' &&
+      Array.isArray(plain.history);
+    return ok ? (plain as unknown as BatchRecord) : undefined;
+  });
+}
+
+/** undefined: a REMOVE or an item that is no payout order; else the order's images. */
+function changeOf(record: StreamRecordLike): Images<PayoutOrder> | undefined {
+  // Orders are never deleted; a REMOVE (a manual clean-up) is no payout event.
+  if (record.eventName === 'REMOVE') return undefined;
+  // Counters, batch records and the funds items (BALANCE#<day>, FUNDS#…) are no payout's changes.
+  const key = keyOf(record);
+  if (typeof key === 'string' && (isCounterKey(key) || !isOrderKey(key))) return undefined;
+  return imagesOf(record, (plain) => {
+    const ok =
+      typeof plain.no_order === 'string' &&
+      isPayoutStatus(plain.status) &&
+      typeof plain.version === 'number' &&
+      typeof plain.money_order === 'string' &&
+      typeof plain.updated_at === 'string' &&
+      Array.isArray(plain.history);
+    return ok ? (plain as unknown as PayoutOrder) : undefined;
+  });
 }
