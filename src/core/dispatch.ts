@@ -4,7 +4,7 @@ import { errorName, TransitionConflictError } from './errors';
 import type { OrderChange, PayoutOrder } from './model';
 import { PagedBuffer } from './paged';
 import { applyInput, type PayoutDeps, sendApply, transitionContext } from './payouts';
-import type { BalanceQuery } from './ports';
+import type { BalanceOutcome, BalanceQuery } from './ports';
 import type { RateLimiter } from './rate-limit';
 import { isFinal, type PayoutStatus } from './status';
 import { decide } from './transition';
@@ -645,7 +645,15 @@ export class BalanceGate {
     // Cleared as the ask starts: a pause while it is on its way sets it again, and it stays set.
     this.stale = false;
     const pending = this.inFlight;
-    const outcome = await this.query.balance();
+    let outcome: BalanceOutcome;
+    try {
+      outcome = await this.query.balance();
+    } catch (error) {
+      // No answer (the deployed query loads the merchant key first, and that can throw): the "ask again"
+      // still holds, or the next check would trust the figure from before a pause and a top-up.
+      this.stale = true;
+      throw error;
+    }
     this.askedAt = this.now();
     this.known = outcome.kind === 'known' ? outcome.balanceFen - pending : undefined;
   }

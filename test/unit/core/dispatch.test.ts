@@ -304,6 +304,26 @@ describe('dispatchBatch', () => {
     expect(await resumed).toBe(true);
   });
 
+  it('an ask that throws keeps the "ask again": the next check asks, it does not trust the older figure', async () => {
+    // The deployed query loads the merchant key first (SSM, KMS), so it can throw rather than answer
+    // "unknown". A run resumed after a pause and a top-up whose first ask threw must not go on with the
+    // figure from before the top-up (a pause too early, until the next re-trigger).
+    let answer: () => Promise<BalanceOutcome> = async () => ({
+      kind: 'known',
+      balanceFen: 100,
+      unsettledFen: 0,
+    });
+    const gate = new BalanceGate({ balance: () => answer() }, 300_000, () => 0);
+    expect(await gate.covers(200)).toBe(false); // 100 known: pause, ask again next time
+    gate.runPaused();
+    answer = async () => {
+      throw new Error('ParameterNotFound');
+    };
+    await expect(gate.covers(200)).rejects.toThrow('ParameterNotFound');
+    answer = async () => ({ kind: 'known', balanceFen: 100_000, unsettledFen: 0 }); // topped up
+    expect(await gate.covers(200)).toBe(true);
+  });
+
   it('an unknown balance never pauses (unknown is not zero)', async () => {
     const w = await world(3);
     const gate = new BalanceGate({ balance: async () => ({ kind: 'unknown', reason: 'timeout' }) });
