@@ -226,7 +226,10 @@ export interface FundsLowState extends FundsLowFigures {
  * The events of one change of `FUNDS#low`: a Funds Low event when it moved from not low (or absent) to
  * low, nothing otherwise (back above, or a re-delivery of an unchanged image).
  */
-export function fundsLowEvents(oldState: FundsLowState | undefined, newState: FundsLowState): PayoutEvent[] {
+export function fundsLowEvents(
+  oldState: Pick<FundsLowState, 'low'> | undefined,
+  newState: FundsLowState,
+): PayoutEvent[] {
   if (!newState.low || oldState?.low === true) return [];
   return [
     {

@@ -137,28 +137,34 @@ export async function publishStreamRecords(
   return { published, malformed, firstFailed: Math.min(...failedRecords) };
 }
 
-type Images<T> = { readonly oldImage: T | undefined; readonly newImage: T } | 'malformed';
+type Images<T, Old = T> = { readonly oldImage: Old | undefined; readonly newImage: T } | 'malformed';
+
+/** Reads one unmarshalled image; undefined for a shape it does not accept. */
+type Reader<T> = (plain: Record<string, unknown>) => T | undefined;
 
 /**
- * A record's images read by `read` (which answers undefined for a shape it does not accept): a new image
- * that cannot be read, or an old one present but unreadable, makes the record malformed.
+ * A record's images read by `read` (which answers undefined for a shape it does not accept), the old one
+ * by `readOld` when it needs less: a new image that cannot be read, or an old one present but
+ * unreadable, makes the record malformed.
  */
-function imagesOf<T>(
+function imagesOf<T, Old = T>(
   record: StreamRecordLike,
-  read: (plain: Record<string, unknown>) => T | undefined,
-): Images<T> {
-  const parse = (image: Record<string, unknown> | undefined): T | undefined => {
+  read: Reader<T>,
+  // Without its own reader the old image is read like the new one (then Old is T).
+  readOld: Reader<Old> = read as Reader<unknown> as Reader<Old>,
+): Images<T, Old> {
+  const parse = <R>(image: Record<string, unknown> | undefined, reader: Reader<R>): R | undefined => {
     if (!image) return undefined;
     try {
-      return read(unmarshall(image as Record<string, AttributeValue>));
+      return reader(unmarshall(image as Record<string, AttributeValue>));
     } catch {
       return undefined;
     }
   };
-  const newImage = parse(record.dynamodb?.NewImage);
+  const newImage = parse(record.dynamodb?.NewImage, read);
   if (newImage === undefined) return 'malformed';
   const rawOld = record.dynamodb?.OldImage;
-  const oldImage = parse(rawOld);
+  const oldImage = parse(rawOld, readOld);
   if (rawOld && oldImage === undefined) return 'malformed';
   return { oldImage, newImage };
 }
@@ -167,26 +173,37 @@ function keyOf(record: StreamRecordLike): unknown {
   return (record.dynamodb?.NewImage?.[PAYOUTS_TABLE.partitionKey] as { S?: unknown } | undefined)?.S;
 }
 
-/** undefined: not the `FUNDS#low` item (or a REMOVE); else its states. */
-function fundsLowChangeOf(record: StreamRecordLike): Images<FundsLowState> | undefined {
+/**
+ * undefined: not the `FUNDS#low` item (or a REMOVE); else its states. Of the state it moved from only
+ * `low` is needed (was it low already?), so an old image without the figures does not cost a crossing.
+ */
+function fundsLowChangeOf(
+  record: StreamRecordLike,
+): Images<FundsLowState, Pick<FundsLowState, 'low'>> | undefined {
   if (record.eventName === 'REMOVE' || keyOf(record) !== FUNDS_LOW_KEY) return undefined;
-  return imagesOf(record, (plain) => {
-    const { low, changed_at, balance_fen, waiting_fen, low_balance_fen } = plain;
-    const ok =
-      typeof low === 'boolean' &&
-      typeof changed_at === 'string' &&
-      Number.isSafeInteger(balance_fen) &&
-      Number.isSafeInteger(waiting_fen) &&
-      (low_balance_fen === undefined || Number.isSafeInteger(low_balance_fen));
-    if (!ok) return undefined;
-    return {
-      low,
-      changedAt: changed_at,
-      balanceFen: balance_fen as number,
-      waitingFen: waiting_fen as number,
-      ...(low_balance_fen === undefined ? {} : { lowBalanceFen: low_balance_fen as number }),
-    };
-  });
+  const readOld: Reader<Pick<FundsLowState, 'low'>> = (plain) =>
+    typeof plain.low === 'boolean' ? { low: plain.low } : undefined;
+  return imagesOf(
+    record,
+    (plain) => {
+      const { low, changed_at, balance_fen, waiting_fen, low_balance_fen } = plain;
+      const ok =
+        typeof low === 'boolean' &&
+        typeof changed_at === 'string' &&
+        Number.isSafeInteger(balance_fen) &&
+        Number.isSafeInteger(waiting_fen) &&
+        (low_balance_fen === undefined || Number.isSafeInteger(low_balance_fen));
+      if (!ok) return undefined;
+      return {
+        low,
+        changedAt: changed_at,
+        balanceFen: balance_fen as number,
+        waitingFen: waiting_fen as number,
+        ...(low_balance_fen === undefined ? {} : { lowBalanceFen: low_balance_fen as number }),
+      };
+    },
+    readOld,
+  );
 }
 
 /** undefined: not a batch record (or a REMOVE); else its images. */

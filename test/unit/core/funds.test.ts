@@ -275,7 +275,8 @@ describe('low balance', () => {
       balanceFen: 100,
       waitingFen: 400,
     };
-    const events = fundsLowEvents({ ...low, low: false, changedAt: '2026-11-29T00:00:00.000Z' }, low);
+    const before: FundsLowState = { ...low, low: false, changedAt: '2026-11-29T00:00:00.000Z' };
+    const events = fundsLowEvents(before, low);
     expect(events).toEqual([
       {
         source: PAYOUT_EVENT_SOURCE,

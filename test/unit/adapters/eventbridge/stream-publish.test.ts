@@ -86,6 +86,39 @@ describe('publishStreamRecords and the funds items sharing the table (issue 13)'
     ]);
   });
 
+  it('needs only `low` of the state it moved from: a crossing is not lost to an old image without figures', async () => {
+    // The crossing is decided by the new image; the old one only says whether it was low already. An old
+    // image without the figures (an item reset by hand, or written before they were stored) must not turn
+    // the one write that wins a crossing into a skipped record.
+    const sink = new RecordingSink();
+    const log = new CapturingLog();
+    const at = '2026-11-27T04:00:00.000Z';
+    const outcome = await publishStreamRecords(
+      [
+        {
+          eventID: '8',
+          eventName: 'MODIFY',
+          dynamodb: {
+            OldImage: marshall({ no_order: 'FUNDS#low', low: false }),
+            NewImage: marshall({
+              no_order: 'FUNDS#low',
+              low: true,
+              changed_at: at,
+              balance_fen: 100,
+              waiting_fen: 400,
+            }),
+          },
+        },
+      ],
+      sink,
+      log,
+    );
+    expect(outcome).toEqual({ published: 1, malformed: 0 });
+    expect(sink.delivered.map((e) => [e.detailType, e.detail.id])).toEqual([
+      ['Funds Low', `funds-low:${at}`],
+    ]);
+  });
+
   it('counts a FUNDS#low image without its figures as malformed: no event made up from it', async () => {
     const sink = new RecordingSink();
     const log = new CapturingLog();
