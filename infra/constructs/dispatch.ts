@@ -111,7 +111,10 @@ export class PayoutDispatch extends Construct {
     );
   }
 
-  /** Who may trigger a dispatch (the batch API, reconciliation, the worker): SendMessage, and the URL. */
+  /**
+   * Who may trigger a dispatch (the batch API, the worker, and the publisher, which sends reconciliation's
+   * re-triggers from the table stream): SendMessage, and the URL.
+   */
   grantTrigger(fn: PayoutFunction): void {
     this.queue.grantSendMessages(fn);
     fn.addEnvironment(ENV.dispatchQueueUrl, this.queue.queueUrl);
