@@ -141,3 +141,72 @@ describe('publishStreamRecords and the funds items sharing the table (issue 13)'
     expect(log.records.filter((r) => r.level === 'error')).toHaveLength(1);
   });
 });
+
+describe('publishStreamRecords when both events and dispatch requests fail', () => {
+  const AT = '2026-11-27T04:30:00.000Z';
+  const batch = (extra: Record<string, unknown> = {}) =>
+    marshall({
+      no_order: 'BATCH#B-1',
+      batch_id: 'B-1',
+      status: 'DISPATCHING',
+      version: 5,
+      item_count: 2,
+      total_amount: '4.00',
+      created_at: AT,
+      updated_at: AT,
+      history: [],
+      ...extra,
+    });
+  const requestRecord = (id: string) => ({
+    eventID: id,
+    eventName: 'MODIFY',
+    dynamodb: { OldImage: batch(), NewImage: batch({ dispatch_request: `${AT}#${id}` }) },
+  });
+  const orderRecord = (id: string, noOrder: string) => ({
+    eventID: id,
+    eventName: 'INSERT',
+    dynamodb: {
+      NewImage: marshall(makeOrder({ no_order: noOrder, status: 'AWAITING_APPROVAL', created_by: 'maker' })),
+    },
+  });
+  /** Refuses every event whose no_order is in `refused`; counts the dispatch sends. */
+  const parts = (refused: readonly string[], sendFails: boolean) => {
+    const sent: string[] = [];
+    const sink: PayoutEventSink = {
+      publish: async (events) => ({
+        failed: events.flatMap((e, i) => (refused.includes(String(e.detail.no_order)) ? [i] : [])),
+      }),
+    };
+    const trigger = {
+      batchReady: async (batchId: string) => {
+        sent.push(batchId);
+        if (sendFails) throw new Error('ServiceUnavailable');
+      },
+    };
+    return { sink, trigger, sent };
+  };
+
+  it('retries from the earliest of the two: a refused send before a refused event', async () => {
+    const { sink, trigger, sent } = parts(['PO-2'], true);
+    const outcome = await publishStreamRecords(
+      [orderRecord('0', 'PO-1'), requestRecord('1'), orderRecord('2', 'PO-2')],
+      sink,
+      new CapturingLog(),
+      trigger,
+    );
+    expect(outcome).toEqual({ published: 1, malformed: 0, firstFailed: 1 });
+    expect(sent).toEqual(['B-1']);
+  });
+
+  it('retries from the earliest of the two: a refused event before a refused send (the send still tried)', async () => {
+    const { sink, trigger, sent } = parts(['PO-1'], true);
+    const outcome = await publishStreamRecords(
+      [orderRecord('0', 'PO-1'), requestRecord('1'), orderRecord('2', 'PO-2')],
+      sink,
+      new CapturingLog(),
+      trigger,
+    );
+    expect(outcome).toEqual({ published: 1, malformed: 0, firstFailed: 0 });
+    expect(sent).toEqual(['B-1']);
+  });
+});
