@@ -78,6 +78,8 @@ export function publishHandler(rt: () => PublishRuntime): PublishHandler {
     const outcome = await publishStreamRecords(records, runtime.sink, runtime.log, runtime.trigger);
     runtime.metricsPort.count(METRICS.eventsPublished, outcome.published);
     if (outcome.malformed > 0) runtime.metricsPort.count(METRICS.eventRecordsMalformed, outcome.malformed);
+    if (outcome.dispatchRequestsFailed)
+      runtime.metricsPort.count(METRICS.dispatchRequestsFailed, outcome.dispatchRequestsFailed);
     if (outcome.firstFailed === undefined) return { batchItemFailures: [] };
     const failed = records[outcome.firstFailed];
     const sequenceNumber = failed?.dynamodb?.SequenceNumber;

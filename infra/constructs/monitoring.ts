@@ -101,6 +101,11 @@ export class PayoutMonitoring extends Construct {
         METRICS.eventRecordsMalformed,
         'Stream records the publisher could not read as payout orders: events for them were not published.',
       ),
+      this.insightsAlarm(
+        'DispatchRequestsFailed',
+        METRICS.dispatchRequestsFailed,
+        "Reconciliation's re-trigger of a batch could not be sent to the dispatch queue: the batch waits for its next due look (15 min). Check SQS and the publish function's SendMessage grant.",
+      ),
     ];
     // A rotated or wrong provider key makes every answer fail its signature check; the outcomes stay
     // unknown (nothing is believed) and the stuck alarm would only fire a day later. One alarm over every

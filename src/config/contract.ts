@@ -137,6 +137,8 @@ export const METRICS = {
   fundsResent: 'FundsResent',
   eventRecordsRetried: 'PayoutEventRecordsRetried',
   eventRecordsMalformed: 'PayoutEventRecordsMalformed',
+  /** Reconciliation's dispatch requests the publisher could not send to the queue (the next due look asks again). */
+  dispatchRequestsFailed: 'DispatchRequestsFailed',
   /** Batch dispatch (issue 11): items claimed and sent by a run. */
   dispatchClaimed: 'DispatchClaimed',
 } as const;

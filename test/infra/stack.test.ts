@@ -564,7 +564,7 @@ describe('monitoring', () => {
   const alarmJson = (synth: Synthesized) =>
     ofType(synth.json, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
 
-  it('alarms on stuck payouts, anomalies, unknown codes, reconcile errors and unreadable stream records', () => {
+  it('alarms on stuck payouts, anomalies, unknown codes, reconcile errors, unreadable stream records and unsent dispatch requests', () => {
     const expressions = alarmJson(s.dev)
       .flatMap((p) => (p?.Metrics as { Expression?: string }[] | undefined) ?? [])
       .map((m) => m.Expression ?? '');
@@ -574,6 +574,7 @@ describe('monitoring', () => {
       METRICS.unknownCodes,
       METRICS.reconcileErrors,
       METRICS.eventRecordsMalformed,
+      METRICS.dispatchRequestsFailed,
     ]) {
       expect(expressions).toContain(`SELECT SUM(${metric}) FROM ${METRICS.namespace}`);
     }

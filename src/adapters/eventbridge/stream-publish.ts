@@ -30,6 +30,8 @@ export interface PublishOutcome {
   readonly published: number;
   /** Records whose images could not be read; skipped, because no retry can ever make them readable. */
   readonly malformed: number;
+  /** Dispatch requests whose SQS send failed (absent when none did); not retried from the stream. */
+  readonly dispatchRequestsFailed?: number;
   /**
    * Index of the first record with an undelivered event. Everything before it is done; it and everything
    * after it must be retried (a stream is ordered, and a checkpoint can only sit before this record).
@@ -51,7 +53,7 @@ export async function publishStreamRecords(
 ): Promise<PublishOutcome> {
   const events: PayoutEvent[] = [];
   const owner: number[] = [];
-  const requests: { batchId: string; index: number }[] = [];
+  const requests: { batchId: string }[] = [];
   let malformed = 0;
   const add = (index: number, produced: readonly PayoutEvent[]) => {
     for (const event of produced) {
@@ -84,7 +86,7 @@ export async function publishStreamRecords(
       add(index, batchEventsFromChange(batch.oldImage, batch.newImage));
       const requested = batch.newImage.dispatch_request;
       if (trigger && requested !== undefined && requested !== batch.oldImage?.dispatch_request) {
-        requests.push({ batchId: batch.newImage.batch_id, index });
+        requests.push({ batchId: batch.newImage.batch_id });
       }
       return;
     }
@@ -118,23 +120,27 @@ export async function publishStreamRecords(
     for (const i of failed) failedRecords.push(owner[i] ?? 0);
   }
   // One message per batch and page (the first record that asked): a duplicate run is harmless, but one
-  // is enough. A failed send is retried from its record, like an undelivered event.
+  // is enough. A send that fails (after the SDK's own retries) is not retried from its record: that would
+  // hold back every payout event behind it on the stream for an SQS problem, and the batch's due look
+  // writes a new request within QUEUED_CHECK_MS anyway. It is logged and counted (an alarm watches it).
+  let requestsFailed = 0;
   const sentFor = new Set<string>();
-  for (const { batchId, index } of requests) {
+  for (const { batchId } of requests) {
     if (sentFor.has(batchId)) continue;
     sentFor.add(batchId);
     try {
       await trigger?.batchReady(batchId);
     } catch (error) {
-      log.warn('dispatch request not sent; the record will be retried', {
+      requestsFailed++;
+      log.error("dispatch request not sent; the batch's next due look asks again", {
         batch_id: batchId,
         error: error instanceof Error ? error.name : 'unknown',
       });
-      failedRecords.push(index);
     }
   }
-  if (failedRecords.length === 0) return { published, malformed };
-  return { published, malformed, firstFailed: Math.min(...failedRecords) };
+  const failures = requestsFailed > 0 ? { dispatchRequestsFailed: requestsFailed } : {};
+  if (failedRecords.length === 0) return { published, malformed, ...failures };
+  return { published, malformed, ...failures, firstFailed: Math.min(...failedRecords) };
 }
 
 type Images<T, Old = T> = { readonly oldImage: Old | undefined; readonly newImage: T } | 'malformed';

@@ -417,8 +417,10 @@ describe('publish handler: the low-balance state and dispatch requests', () => {
     expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 0);
   });
 
-  it('retries from the record of a dispatch request SQS refused', async () => {
+  it('counts a dispatch request SQS refused and holds back no payout event for it', async () => {
     sqs.on(SendMessageCommand).rejects(new Error('ServiceUnavailable'));
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ok(input.Entries.length));
+    const paid = change('D1', 'PROCESSING', 'SUCCESS');
     const { handler, metrics } = handlerWith();
     const result = await handler(
       {
@@ -430,11 +432,17 @@ describe('publish handler: the low-balance state and dispatch requests', () => {
             batchImage({ version: 5 }),
             batchImage({ version: 5, dispatch_request: `${AT}#b2` }),
           ),
+          record('502', paid.old, paid.next),
         ],
       },
       context,
     );
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '501' }] });
-    expect(metrics.get(METRICS.eventRecordsRetried)).toBe(1);
+    // Not retried from the stream: the payout event after it is delivered, and the batch's next due look
+    // writes a new request.
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(metrics.get(METRICS.dispatchRequestsFailed)).toBe(1);
+    expect(metrics.get(METRICS.eventRecordsRetried) ?? 0).toBe(0);
   });
 });

@@ -186,27 +186,31 @@ describe('publishStreamRecords when both events and dispatch requests fail', () 
     return { sink, trigger, sent };
   };
 
-  it('retries from the earliest of the two: a refused send before a refused event', async () => {
-    const { sink, trigger, sent } = parts(['PO-2'], true);
+  it('a refused send retries nothing: the records after it are not held back, and it is counted', async () => {
+    const { sink, trigger, sent } = parts([], true);
+    const log = new CapturingLog();
     const outcome = await publishStreamRecords(
       [orderRecord('0', 'PO-1'), requestRecord('1'), orderRecord('2', 'PO-2')],
       sink,
-      new CapturingLog(),
+      log,
       trigger,
     );
-    expect(outcome).toEqual({ published: 1, malformed: 0, firstFailed: 1 });
+    expect(outcome).toEqual({ published: 2, malformed: 0, dispatchRequestsFailed: 1 });
     expect(sent).toEqual(['B-1']);
+    expect(log.records.filter((r) => r.level === 'error').map((r) => r.attributes?.batch_id)).toEqual([
+      'B-1',
+    ]);
   });
 
-  it('retries from the earliest of the two: a refused event before a refused send (the send still tried)', async () => {
-    const { sink, trigger, sent } = parts(['PO-1'], true);
+  it('a refused event still retries from its record, and the requests are still sent', async () => {
+    const { sink, trigger, sent } = parts(['PO-2'], false);
     const outcome = await publishStreamRecords(
       [orderRecord('0', 'PO-1'), requestRecord('1'), orderRecord('2', 'PO-2')],
       sink,
       new CapturingLog(),
       trigger,
     );
-    expect(outcome).toEqual({ published: 1, malformed: 0, firstFailed: 0 });
+    expect(outcome).toEqual({ published: 1, malformed: 0, firstFailed: 2 });
     expect(sent).toEqual(['B-1']);
   });
 });
