@@ -25,12 +25,17 @@ export interface DispatchRuntime {
   readonly deps: DispatchDeps;
 }
 
-/** Run options: stop taking items while one apply (the provider timeout) and a few writes still fit. */
+/**
+ * Run options: stop taking items while the slowest item still fits. An item may wait for a balance ask
+ * (the balance gate, after a pause or when its figure is old) and then its apply, each up to the provider
+ * timeout, plus a few writes. A run cut off mid-apply is safe (the claimed order is PENDING and
+ * reconciliation queries it) but ends without re-enqueueing its batch, which then waits for its due look.
+ */
 export function dispatchOptionsFor(config: RuntimeConfig, remainingTimeMs: () => number): DispatchOptions {
   return {
     concurrency: config.dispatch.concurrency,
     remainingTimeMs,
-    safetyMarginMs: config.timeoutMs + 10_000,
+    safetyMarginMs: 2 * config.timeoutMs + 10_000,
   };
 }
 

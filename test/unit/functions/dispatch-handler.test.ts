@@ -1,10 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { dispatchHandler } from '../../../functions/dispatch/handler';
+import { dispatchHandler, dispatchOptionsFor } from '../../../functions/dispatch/handler';
 import { MemoryMetrics } from '../../../functions/shared/observability';
 import { buildRuntime } from '../../../functions/shared/runtime';
 import { lambdaContext } from '../../../local/front';
+import { loadConfig } from '../../../src/config/env';
 import { TokenBucket } from '../../../src/core/rate-limit';
 import { batchRecord, MemoryBatchStore, MemoryDispatchClaims, queuedItem } from '../../support/batch-doubles';
 import { FakeProvider, TEST_LOCAL_ENV } from '../../support/fakes';
@@ -77,5 +78,23 @@ describe('dispatch function (SQS FIFO → dispatchBatch)', () => {
     const out = await s.handler(sqsEvent(body, body), lambdaContext('dispatch', { timeoutMs: 300_000 }));
     expect(out).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }, { itemIdentifier: 'm1' }] });
     expect(s.provider.applies).toHaveLength(0);
+  });
+
+  it('takes no item when a balance ask and an apply (each up to the provider timeout) would not fit', async () => {
+    const s = await setup(2);
+    const timeoutMs = loadConfig(TEST_LOCAL_ENV).timeoutMs;
+    // Room for one provider call and the writes, not for an ask and an apply: the run stops at once (the
+    // old margin, one provider timeout, would have sent both items into a possible cut-off).
+    const remaining = timeoutMs + 10_000 + timeoutMs / 2;
+    const out = await s.handler(
+      sqsEvent(JSON.stringify({ batch_id: s.batchId })),
+      lambdaContext('dispatch', { timeoutMs: remaining }),
+    );
+    expect(out).toEqual({ batchItemFailures: [] });
+    expect(s.provider.applies).toHaveLength(0);
+    expect((await s.batches.getBatch(s.batchId))?.status).toBe('DISPATCHING');
+    expect(dispatchOptionsFor(loadConfig(TEST_LOCAL_ENV), () => remaining).safetyMarginMs).toBeGreaterThan(
+      remaining,
+    );
   });
 });
