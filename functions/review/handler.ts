@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { approvePayout, denyPayout, voidPayout } from '../../src/core/approvals';
-import { ValidationError } from '../../src/core/errors';
 import { HttpError, json, reasonOf } from '../shared/http';
 import { type ApiHandler, httpHandler } from '../shared/lambda';
 import { pathNoOrder } from '../shared/path';
