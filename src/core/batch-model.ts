@@ -1,5 +1,6 @@
 import type { PayoutOrder } from './model';
 import type { PayoutStatus } from './status';
+import type { ViewSource } from './view';
 
 /**
  * Batches (issue 11): the shared vocabulary of the batch module (acceptance, approval, views) and the
@@ -77,37 +78,12 @@ export interface BatchRecord {
 
 /**
  * One item as the by-batch index returns it: the order's own attributes that the index projects (no
- * history, never the sealed payee), the provider's and the deciders' only when set.
+ * history, never the sealed payee), the provider's and the deciders' only when set. That is what a payout
+ * view is made from (ViewSource), plus the amount in fen, the purpose, the anomaly count and the row.
  */
-export type BatchItemRow = Pick<
-  PayoutOrder,
-  | 'no_order'
-  | 'status'
-  | 'money_fen'
-  | 'money_order'
-  | 'card_no_masked'
-  | 'acct_name_masked'
-  | 'created_at'
-  | 'updated_at'
-> &
-  Partial<
-    Pick<
-      PayoutOrder,
-      | 'info_order'
-      | 'flag_card'
-      | 'oid_paybill'
-      | 'result_pay'
-      | 'settle_date'
-      | 'ret_code'
-      | 'ret_msg'
-      | 'memo'
-      | 'created_by'
-      | 'approved_by'
-      | 'voided_by'
-      | 'denied_by'
-      | 'anomalies'
-    >
-  > & { readonly batch_seq: number };
+export type BatchItemRow = ViewSource &
+  Pick<PayoutOrder, 'money_fen'> &
+  Partial<Pick<PayoutOrder, 'info_order' | 'anomalies'>> & { readonly batch_seq: number };
 
 export interface BatchItemPage {
   readonly items: readonly BatchItemRow[];

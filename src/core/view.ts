@@ -56,7 +56,7 @@ export const PAYOUT_VIEW_FIELDS = [
 ] as const satisfies readonly (keyof PayoutView)[];
 
 /** What every payout view is made from: a stored order, a list row, a by-batch index row. */
-type ViewSource = Pick<
+export type ViewSource = Pick<
   PayoutOrder,
   'no_order' | 'status' | 'money_order' | 'card_no_masked' | 'acct_name_masked' | 'created_at' | 'updated_at'
 > &
