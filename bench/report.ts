@@ -521,19 +521,7 @@ function perfDetails(p: PerfFile): string[] {
       'with a separate client, so nothing else is counted.',
   );
   out.push('');
-  out.push(
-    markdownTable(
-      ['Operation', 'Calls', 'Units', 'Table', 'GSI entries', 'Per payout'],
-      Object.entries(c.byOperation).map(([op, t]) => [
-        op,
-        String(t.calls),
-        String(t.capacity),
-        String(t.table),
-        String(t.indexes),
-        (t.capacity / c.payouts).toFixed(3),
-      ]),
-    ),
-  );
+  out.push(capacityTable('Operation', c));
   out.push('');
   out.push(
     `Per payout: create 3 WRU (the item, its \`open-by-due\` entry and its \`by-day\` entry), ACCEPTED 1 WRU ` +
@@ -561,19 +549,7 @@ function perfDetails(p: PerfFile): string[] {
         '1 KB, so its last write costs 2.',
     );
     out.push('');
-    out.push(
-      markdownTable(
-        ['Operation (controls)', 'Calls', 'Units', 'Table', 'GSI entries', 'Per payout'],
-        Object.entries(w.byOperation).map(([op, t]) => [
-          op,
-          String(t.calls),
-          String(t.capacity),
-          String(t.table),
-          String(t.indexes),
-          (t.capacity / w.payouts).toFixed(3),
-        ]),
-      ),
-    );
+    out.push(capacityTable('Operation (controls)', w));
     out.push('');
   }
 
@@ -813,4 +789,27 @@ function batchAcceptDetails(b: BatchAcceptResult | undefined): string[] {
   }
   out.push('');
   return out;
+}
+
+/** The units per store operation of a capacity run, and per payout. */
+function capacityTable(
+  heading: string,
+  run: {
+    readonly payouts: number;
+    readonly byOperation: Readonly<
+      Record<string, { calls: number; capacity: number; table: number; indexes: number }>
+    >;
+  },
+): string {
+  return markdownTable(
+    [heading, 'Calls', 'Units', 'Table', 'GSI entries', 'Per payout'],
+    Object.entries(run.byOperation).map(([op, t]) => [
+      op,
+      String(t.calls),
+      String(t.capacity),
+      String(t.table),
+      String(t.indexes),
+      (t.capacity / run.payouts).toFixed(3),
+    ]),
+  );
 }
