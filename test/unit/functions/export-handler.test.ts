@@ -9,6 +9,7 @@ import { ENV } from '../../../src/config/contract';
 import { ConfigError } from '../../../src/config/problems';
 import type { ListRow, SearchReader } from '../../../src/core/search';
 import { makeOrder } from '../../support/order-fixtures';
+import { TEST_REPORTS_BUCKET, TEST_REPORTS_KEY_ARN, testS3Client } from '../../support/s3-fixtures';
 
 /**
  * The export function (functions/export) as deployed, with S3 mocked at the SDK boundary: the exact
@@ -17,12 +18,9 @@ import { makeOrder } from '../../support/order-fixtures';
  */
 
 const s3 = mockClient(S3Client);
-const client = new S3Client({
-  region: 'cn-north-1',
-  credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example-secret' },
-});
-const BUCKET = 'lianlian-payout-reports-test';
-const KEY_ARN = 'arn:aws-cn:kms:cn-north-1:111122223333:key/00000000-0000-0000-0000-000000000000';
+const client = testS3Client();
+const BUCKET = TEST_REPORTS_BUCKET;
+const KEY_ARN = TEST_REPORTS_KEY_ARN;
 const NOW = new Date('2026-11-30T01:00:00.000Z');
 
 beforeEach(() => s3.reset());

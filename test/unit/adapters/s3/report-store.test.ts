@@ -3,14 +3,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ReportStore } from '../../../../src/adapters/s3/report-store';
 import { DependencyError } from '../../../../src/core/errors';
+import { TEST_REPORTS_BUCKET, TEST_REPORTS_KEY_ARN, testS3Client } from '../../../support/s3-fixtures';
 
 const s3 = mockClient(S3Client);
-const client = new S3Client({
-  region: 'cn-north-1',
-  credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example-secret' },
-});
-const BUCKET = 'lianlian-payout-reports-test';
-const KEY_ARN = 'arn:aws-cn:kms:cn-north-1:111122223333:key/00000000-0000-0000-0000-000000000000';
+const client = testS3Client();
+const BUCKET = TEST_REPORTS_BUCKET;
+const KEY_ARN = TEST_REPORTS_KEY_ARN;
 
 /** What the SDK hands back as Body: a stream with transformToString (the only part the store uses). */
 function body(text: string) {
