@@ -154,7 +154,7 @@ export async function dispatchBatch(
     // Said once every worker is done: a check later in the same run (items are checked concurrently) may
     // have asked again after the pause and cleared the gate's "ask again", leaving a figure from before a
     // top-up that the run resuming this batch would trust.
-    if (pausedForFunds) deps.balance?.runPaused();
+    if (pausedForFunds) deps.balance?.askAgain();
   }
   if (fatal !== undefined) throw fatal;
 
@@ -283,7 +283,7 @@ async function claimAndSend(
     return;
   }
   if (after.status === 'AWAITING_FUNDS') {
-    deps.balance?.refused();
+    deps.balance?.askAgain();
     halt('funds');
   }
 }
@@ -617,22 +617,18 @@ export class BalanceGate {
       return true;
     }
     // A pause ends this run; the next check asks the provider again, whether it is an item of this run
-    // still being checked or the run that resumes the batch (which runPaused makes sure of).
+    // still being checked or the run that resumes the batch (which askAgain at the run's end makes sure of).
     this.stale = true;
     return false;
   }
 
-  /** The provider said 9104: whatever we believed, ask again next time. */
-  refused(): void {
-    this.stale = true;
-  }
-
   /**
-   * A run ended paused for funds (the dispatcher says so once all its items are checked): the run that
-   * resumes it asks the provider first. A pause's own "ask again" is not enough: another item of the same
-   * concurrent run may have asked since and been let through, and that figure predates any top-up.
+   * Whatever we believed, ask the provider before the next check. The dispatcher says so when the
+   * provider refused an apply with 9104, and when a run ended paused for funds (once all its items are
+   * checked): a pause's own "ask again" is not enough there, because another item of the same concurrent
+   * run may have asked since and been let through, and that figure predates any top-up.
    */
-  runPaused(): void {
+  askAgain(): void {
     this.stale = true;
   }
 

@@ -294,7 +294,7 @@ describe('dispatchBatch', () => {
     provider = 50;
     expect(await gate.covers(100)).toBe(false); // pause: ask again next time
     const asking = gate.covers(10); // asks again…
-    gate.refused(); // …and meanwhile an item sent before is refused with 9104
+    gate.askAgain(); // …and meanwhile an item sent before is refused with 9104
     answers.shift()!();
     expect(await asking).toBe(true); // 50 covers 10
     provider = 100_050; // topped up
@@ -315,7 +315,7 @@ describe('dispatchBatch', () => {
     });
     const gate = new BalanceGate({ balance: () => answer() }, 300_000, () => 0);
     expect(await gate.covers(200)).toBe(false); // 100 known: pause, ask again next time
-    gate.runPaused();
+    gate.askAgain();
     answer = async () => {
       throw new Error('ParameterNotFound');
     };
